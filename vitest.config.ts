@@ -1,0 +1,43 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+
+/**
+ * Every workspace package with tests is one Vitest project. Packages resolve each other through the
+ * `@proj/source` export condition, so a clean checkout tests without building first.
+ */
+const sourceConditions = ["@proj/source", "module", "node", "import", "default"];
+
+function workspaceProjects(): TestProjectInlineConfiguration[] {
+  const projects: TestProjectInlineConfiguration[] = [];
+  for (const group of ["packages", "apps", "tooling"]) {
+    if (!existsSync(group)) continue;
+    for (const entry of readdirSync(group, { withFileTypes: true })) {
+      const dir = join(group, entry.name);
+      const manifest = join(dir, "package.json");
+      if (!entry.isDirectory() || !existsSync(manifest)) continue;
+      const { name } = JSON.parse(readFileSync(manifest, "utf8")) as { name: string };
+      projects.push({
+        extends: true,
+        test: {
+          name,
+          root: dir,
+          include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+        },
+      });
+    }
+  }
+  return projects;
+}
+
+export default defineConfig({
+  resolve: { conditions: sourceConditions },
+  ssr: { resolve: { conditions: sourceConditions } },
+  test: {
+    projects: workspaceProjects(),
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // CI reads the totals from this file to print its one-line summary.
+    reporters: process.env.CI ? ["default", ["json", { outputFile: ".ci/results.json" }]] : ["default"],
+  },
+});
