@@ -13,3 +13,15 @@ export type {
 export { KEY_TYPES } from "./pki/keys.js";
 export type { KeyType, SignatureHash } from "./pki/keys.js";
 export type { Pkcs12Options } from "./pki/pkcs12.js";
+export { startTestBroker } from "./broker/start-test-broker.js";
+export type {
+  ConnectedClient,
+  HandshakeFailure,
+  TestBroker,
+  TestBrokerOptions,
+  TestListener,
+} from "./broker/start-test-broker.js";
+export { findMosquitto, mosquittoSkipReason, startMosquitto, MosquittoError } from "./mosquitto/start-mosquitto.js";
+export type { MosquittoBroker, MosquittoOptions } from "./mosquitto/start-mosquitto.js";
+export { probeMqtt } from "./probe.js";
+export type { ProbeResult } from "./probe.js";

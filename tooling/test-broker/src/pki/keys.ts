@@ -1,4 +1,6 @@
 import { generateKeyPair, webcrypto, type KeyObject } from "node:crypto";
+
+type Algorithm = webcrypto.Algorithm;
 import { promisify } from "node:util";
 
 const generate = promisify(generateKeyPair);
@@ -57,7 +59,7 @@ export function cachedKeyPair(type: KeyType, slot: string): Promise<KeyPair> {
   return pair;
 }
 
-type SignAlgorithm = RsaHashedImportParams | EcKeyImportParams | Algorithm;
+type SignAlgorithm = webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | Algorithm;
 
 function importAlgorithm(type: KeyType, hash: SignatureHash): SignAlgorithm {
   if (type.startsWith("rsa")) return { name: "RSASSA-PKCS1-v1_5", hash };
@@ -79,7 +81,7 @@ export function defaultHash(type: KeyType): SignatureHash {
 }
 
 /** Imports a Node key pair into WebCrypto, bound to `hash` for RSA keys (WebCrypto ties the hash to the key). */
-export async function toCryptoKeys(pair: KeyPair, hash: SignatureHash): Promise<CryptoKeyPair> {
+export async function toCryptoKeys(pair: KeyPair, hash: SignatureHash): Promise<webcrypto.CryptoKeyPair> {
   const algorithm = importAlgorithm(pair.type, hash);
   const privateKey = await webcrypto.subtle.importKey(
     "pkcs8",

@@ -201,9 +201,13 @@ function exportKeyAs(pair: KeyPair, options: KeyExportOptions = {}): string | Bu
   }
   if (passphrase !== undefined) {
     if (encoding !== "pkcs8") throw new TypeError("an encrypted key is written as PKCS#8");
-    return pair.privateKey.export({ type: "pkcs8", format, cipher, passphrase });
+    return format === "der"
+      ? pair.privateKey.export({ type: "pkcs8", format, cipher, passphrase })
+      : pair.privateKey.export({ type: "pkcs8", format, cipher, passphrase });
   }
-  return pair.privateKey.export({ type: encoding, format } as { type: "pkcs8"; format: "pem" });
+  return format === "der"
+    ? pair.privateKey.export({ type: encoding, format })
+    : pair.privateKey.export({ type: encoding, format });
 }
 
 /**

@@ -1,0 +1,321 @@
+import { Aedes, type AedesOptions, type Client } from "aedes";
+import { once } from "node:events";
+import { createServer as createHttpsServer } from "node:https";
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { createServer as createTlsServer, type SecureVersion, type TLSSocket } from "node:tls";
+import { WebSocketServer, createWebSocketStream } from "ws";
+import type { TestCrl, TestLeaf, TestPki } from "../pki/test-pki.js";
+
+/** Which listener a client came in on. */
+export type TestListener = "tls" | "plain" | "wss";
+
+/** Options for {@link startTestBroker}. */
+export interface TestBrokerOptions {
+  /** The PKI whose server certificate the broker presents and whose CA it trusts for client certificates. */
+  pki: TestPki;
+  /** Present this certificate instead of `pki.server` (expired, wrong name, other CA...). */
+  serverCertificate?: Pick<TestLeaf, "chain" | "key">;
+  /** CA certificates (PEM) trusted for client certificates. @default the PKI's root (and intermediate) */
+  clientCa?: string[];
+  /** Ask for a client certificate and refuse the handshake without a valid one. @default false */
+  requireClientCert?: boolean;
+  minVersion?: SecureVersion;
+  maxVersion?: SecureVersion;
+  /** OpenSSL cipher list (TLS 1.2 and below). */
+  ciphers?: string;
+  /** TLS 1.3 cipher suites, colon-separated. */
+  ciphersuites?: string;
+  /**
+   * CRLs checked against client certificates. Node checks every certificate of the chain, so with an
+   * intermediate CA give a CRL of each CA.
+   */
+  crl?: TestCrl | readonly TestCrl[];
+  /** Refuse (CONNACK "not authorized") a client whose clientId is not its certificate's CN. @default false */
+  bindClientIdToCn?: boolean;
+  /** Accept only these username/password pairs (on any listener). @default anything */
+  users?: Readonly<Record<string, string>>;
+  /** Also listen for plain MQTT over TCP. @default false */
+  plain?: boolean;
+  /** Also listen for MQTT over secure WebSocket (same TLS settings). @default false */
+  wss?: boolean;
+  /** Loopback address to bind. @default "127.0.0.1" */
+  host?: "127.0.0.1" | "::1";
+  /** Passed to aedes. */
+  aedes?: Omit<AedesOptions, "authenticate" | "preConnect">;
+}
+
+/**
+ * A refused TLS client: a `tlsClientError` (protocol, version, cipher), or a client certificate that was missing
+ * or did not verify (then `code` is Node's verify code, e.g. `CERT_HAS_EXPIRED`, `CERT_REVOKED`,
+ * `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, or `NO_CLIENT_CERTIFICATE`).
+ */
+export interface HandshakeFailure {
+  readonly code: string | undefined;
+  readonly message: string;
+  readonly listener: TestListener;
+  readonly at: Date;
+}
+
+/** A client that completed CONNECT. */
+export interface ConnectedClient {
+  readonly clientId: string;
+  readonly listener: TestListener;
+  readonly username: string | undefined;
+  /** The verified client certificate, when one was presented. */
+  readonly certificate: { readonly subjectCn: string | undefined; readonly fingerprint256: string; readonly serial: string } | undefined;
+  readonly tlsVersion: string | undefined;
+  readonly cipher: string | undefined;
+  readonly at: Date;
+}
+
+/** A running test broker; close it with `close()` or `await using`. */
+export interface TestBroker extends AsyncDisposable {
+  readonly host: string;
+  /** `mqtts://HOST:PORT`. */
+  readonly url: string;
+  readonly port: number;
+  /** `mqtt://HOST:PORT` when `plain` was asked for. */
+  readonly plainUrl: string | undefined;
+  readonly plainPort: number | undefined;
+  /** `wss://HOST:PORT/mqtt` when `wss` was asked for. */
+  readonly wssUrl: string | undefined;
+  readonly wssPort: number | undefined;
+  /** Every failed TLS handshake, oldest first. */
+  readonly handshakeFailures: readonly HandshakeFailure[];
+  /** Every accepted CONNECT, oldest first. */
+  readonly connections: readonly ConnectedClient[];
+  /** CONNECTs refused by the broker (bad credentials, clientId not bound to the certificate). */
+  readonly refusedConnects: readonly { readonly clientId: string; readonly reason: string }[];
+  readonly aedes: Aedes;
+  /** Resolves once `count` handshake failures were recorded; rejects after `timeoutMs`. */
+  waitForHandshakeFailures(count?: number, timeoutMs?: number): Promise<readonly HandshakeFailure[]>;
+  /** Resolves with the connection of `clientId` once it connected; rejects after `timeoutMs`. */
+  waitForClient(clientId: string, timeoutMs?: number): Promise<ConnectedClient>;
+  close(): Promise<void>;
+}
+
+class ConnectRefusal extends Error {
+  readonly returnCode: number;
+  constructor(message: string, returnCode: number) {
+    super(message);
+    this.name = "ConnectRefusal";
+    this.returnCode = returnCode;
+  }
+}
+
+async function listen(server: Server, host: string): Promise<number> {
+  server.listen(0, host);
+  await once(server, "listening");
+  return (server.address() as AddressInfo).port;
+}
+
+function formatHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * Starts an aedes broker over TLS on loopback (port 0), with optional mutual TLS, CRLs, clientId-to-CN binding and
+ * extra plain-TCP and WebSocket listeners. It records handshake failures and connected identities for assertions
+ * and survives a fast QoS 0 publisher over TLS (aedes alone overflows its stack there).
+ *
+ * @example
+ * ```ts
+ * await using pki = await createTestPki();
+ * await using broker = await startTestBroker({ pki, requireClientCert: true });
+ * const client = await mqtt.connectAsync(broker.url, { ca: pki.caPem, cert: pki.client.chain, key: pki.client.key });
+ * ```
+ * @throws if a listener cannot bind.
+ */
+export async function startTestBroker(options: TestBrokerOptions): Promise<TestBroker> {
+  const host = options.host ?? "127.0.0.1";
+  const served = options.serverCertificate ?? options.pki.server;
+  const clientCa = options.clientCa ?? [options.pki.root.cert, ...(options.pki.intermediate ? [options.pki.intermediate.cert] : [])];
+  const crls = options.crl === undefined ? [] : "pem" in options.crl ? [options.crl] : options.crl;
+  const requireClientCert = options.requireClientCert ?? false;
+
+  const handshakeFailures: HandshakeFailure[] = [];
+  const connections: ConnectedClient[] = [];
+  const refusedConnects: { clientId: string; reason: string }[] = [];
+  const tlsOf = new WeakMap<object, TLSSocket>();
+  const listenerOf = new WeakMap<object, TestListener>();
+  const sockets = new Set<Socket>();
+  const waiters = new Set<() => void>();
+  const notify = (): void => {
+    for (const waiter of waiters) waiter();
+  };
+
+  const tlsOptions = {
+    cert: served.chain,
+    key: served.key,
+    ca: clientCa,
+    requestCert: requireClientCert,
+    // Verification is enforced in refuseUnverified(): Node's own rejectUnauthorized destroys the socket after the
+    // handshake and drops the reason, and a test broker must say why it refused a client.
+    rejectUnauthorized: false,
+    ...(options.minVersion ? { minVersion: options.minVersion } : {}),
+    ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+    ...(options.ciphers ? { ciphers: options.ciphers } : {}),
+    ...(options.ciphersuites ? { ciphersuites: options.ciphersuites } : {}),
+    ...(crls.length > 0 ? { crl: crls.map((c) => c.pem) } : {}),
+  };
+
+  const peerIdentity = (client: Client): { socket: TLSSocket | undefined; cn: string | undefined } => {
+    const socket = tlsOf.get(client.conn as object);
+    const cert = socket?.getPeerCertificate();
+    const cn = cert && "subject" in cert && cert.subject ? (cert.subject.CN as string | undefined) : undefined;
+    return { socket, cn };
+  };
+
+  const broker = await Aedes.createBroker({
+    ...options.aedes,
+    authenticate: (client, username, password, done) => {
+      if (options.users) {
+        const expected = username === undefined ? undefined : options.users[username];
+        if (expected === undefined || password?.toString("utf8") !== expected) {
+          refusedConnects.push({ clientId: client.id, reason: "bad username or password" });
+          done(new ConnectRefusal("bad username or password", 4), false);
+          return;
+        }
+      }
+      if (options.bindClientIdToCn) {
+        const { cn } = peerIdentity(client);
+        if (cn === undefined || cn !== client.id) {
+          const reason = cn === undefined ? "no client certificate" : `clientId is not the certificate CN "${cn}"`;
+          refusedConnects.push({ clientId: client.id, reason });
+          done(new ConnectRefusal(reason, 5), false);
+          return;
+        }
+      }
+      done(null, true);
+    },
+  });
+
+  broker.on("client", (client) => {
+    const { socket } = peerIdentity(client);
+    const cert = socket?.getPeerCertificate();
+    const hasCert = cert !== undefined && "fingerprint256" in cert && Boolean(cert.fingerprint256);
+    connections.push({
+      clientId: client.id,
+      listener: listenerOf.get(client.conn as object) ?? "tls",
+      username: (client as Client & { _username?: string })._username ?? undefined,
+      certificate: hasCert
+        ? { subjectCn: cert.subject?.CN as string | undefined, fingerprint256: cert.fingerprint256, serial: cert.serialNumber }
+        : undefined,
+      tlsVersion: socket?.getProtocol() ?? undefined,
+      cipher: socket?.getCipher()?.name,
+      at: new Date(),
+    });
+    notify();
+  });
+
+  const track = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
+  const recordFailure = (listener: TestListener) => (error: NodeJS.ErrnoException, socket: Socket) => {
+    handshakeFailures.push({ code: error.code, message: error.message, listener, at: new Date() });
+    socket.destroy();
+    notify();
+  };
+  /** Destroys a TLS socket whose client certificate is missing or did not verify; true when it did. */
+  const refuseUnverified = (socket: TLSSocket, listener: TestListener): boolean => {
+    if (!requireClientCert || socket.authorized) return false;
+    const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+    const code = presented ? String(socket.authorizationError) : "NO_CLIENT_CERTIFICATE";
+    const message = presented ? `client certificate refused: ${code}` : "client sent no certificate";
+    handshakeFailures.push({ code, message, listener, at: new Date() });
+    socket.destroy();
+    notify();
+    return true;
+  };
+  const handle = (stream: Duplex, listener: TestListener, tls?: TLSSocket): void => {
+    listenerOf.set(stream, listener);
+    if (tls) tlsOf.set(stream, tls);
+    broker.handle(stream);
+  };
+
+  const tlsServer = createTlsServer(tlsOptions, (socket) => {
+    if (!refuseUnverified(socket, "tls")) handle(socket, "tls", socket);
+  });
+  tlsServer.on("connection", track);
+  tlsServer.on("tlsClientError", recordFailure("tls"));
+  const servers: Server[] = [tlsServer];
+  const port = await listen(tlsServer, host);
+
+  let plainPort: number | undefined;
+  if (options.plain) {
+    const plainServer = createNetServer((socket) => handle(socket, "plain"));
+    plainServer.on("connection", track);
+    servers.push(plainServer);
+    plainPort = await listen(plainServer, host);
+  }
+
+  let wssPort: number | undefined;
+  let wss: WebSocketServer | undefined;
+  if (options.wss) {
+    const httpsServer = createHttpsServer(tlsOptions);
+    httpsServer.on("connection", track);
+    httpsServer.on("tlsClientError", recordFailure("wss"));
+    // Runs after the HTTP server's own listener, before any request data is read.
+    httpsServer.on("secureConnection", (socket: TLSSocket) => refuseUnverified(socket, "wss"));
+    wss = new WebSocketServer({ server: httpsServer });
+    wss.on("connection", (ws, request) => {
+      handle(createWebSocketStream(ws), "wss", request.socket as TLSSocket);
+    });
+    servers.push(httpsServer);
+    wssPort = await listen(httpsServer, host);
+  }
+
+  function waitFor<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    const ready = check();
+    if (ready !== undefined) return Promise.resolve(ready);
+    return new Promise<T>((resolve, reject) => {
+      const waiter = (): void => {
+        const value = check();
+        if (value === undefined) return;
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`test broker: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
+  }
+
+  let closed: Promise<void> | undefined;
+  async function close(): Promise<void> {
+    closed ??= (async () => {
+      const stopped = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      wss?.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await Promise.all(stopped);
+    })();
+    return closed;
+  }
+
+  const display = formatHost(host);
+  return {
+    host,
+    url: `mqtts://${display}:${port}`,
+    port,
+    plainUrl: plainPort === undefined ? undefined : `mqtt://${display}:${plainPort}`,
+    plainPort,
+    wssUrl: wssPort === undefined ? undefined : `wss://${display}:${wssPort}/mqtt`,
+    wssPort,
+    handshakeFailures,
+    connections,
+    refusedConnects,
+    aedes: broker,
+    waitForHandshakeFailures: (count = 1, timeoutMs = 5000) =>
+      waitFor(() => (handshakeFailures.length >= count ? handshakeFailures : undefined), timeoutMs, `${count} handshake failure(s)`),
+    waitForClient: (clientId, timeoutMs = 5000) =>
+      waitFor(() => connections.find((c) => c.clientId === clientId), timeoutMs, `client "${clientId}"`),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

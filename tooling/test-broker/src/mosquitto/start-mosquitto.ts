@@ -1,0 +1,275 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { createConnection, createServer, type AddressInfo } from "node:net";
+import { delimiter, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { TestCrl, TestLeaf, TestPki } from "../pki/test-pki.js";
+
+/** Options for {@link startMosquitto}. */
+export interface MosquittoOptions {
+  /** The PKI whose server certificate Mosquitto presents and whose root it trusts (`cafile`). */
+  pki: TestPki;
+  /** Present this certificate (its chain file and key file) instead of `pki.server`. */
+  serverCertificate?: Pick<TestLeaf, "files">;
+  /** `cafile`: CA file trusted for client certificates. @default the PKI's root */
+  caFile?: string;
+  /** `require_certificate true`. @default false */
+  requireCertificate?: boolean;
+  /** `use_identity_as_username true` (needs `requireCertificate`). @default false */
+  useIdentityAsUsername?: boolean;
+  /** `tls_version`: the minimum version Mosquitto accepts (not "only this version"). */
+  tlsVersion?: "tlsv1.1" | "tlsv1.2" | "tlsv1.3";
+  /** `ciphers` (TLS 1.2 and below, OpenSSL syntax). */
+  ciphers?: string;
+  /** `ciphers_tls1.3`. */
+  ciphersTls13?: string;
+  /** `crlfile`. */
+  crl?: TestCrl;
+  /** Also open a plain MQTT listener. @default false */
+  plain?: boolean;
+  /** Loopback address to bind. @default "127.0.0.1" */
+  host?: "127.0.0.1" | "::1";
+  /** More lines for the listener block, e.g. `["max_keepalive 60"]`. */
+  extraListenerConfig?: string[];
+  /** How long to wait for the listener. @default 10000 */
+  startTimeoutMs?: number;
+}
+
+/** A running Mosquitto process started by {@link startMosquitto}. */
+export interface MosquittoBroker extends AsyncDisposable {
+  readonly host: string;
+  /** `mqtts://HOST:PORT`. */
+  readonly url: string;
+  readonly port: number;
+  readonly plainUrl: string | undefined;
+  readonly plainPort: number | undefined;
+  readonly pid: number;
+  readonly configFile: string;
+  readonly config: string;
+  /** Everything Mosquitto logged so far. */
+  log(): string;
+  /** Resolves once the log matches `pattern`; rejects after `timeoutMs` with the log. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Stops the process (SIGTERM, then SIGKILL after 5 s) by its PID. */
+  close(): Promise<void>;
+}
+
+/** Raised when the `mosquitto` binary is missing or the broker does not come up; `log` holds its output. */
+export class MosquittoError extends Error {
+  readonly log: string;
+  constructor(message: string, log = "") {
+    super(log ? `${message}\n--- mosquitto log ---\n${log}` : message);
+    this.name = "MosquittoError";
+    this.log = log;
+  }
+}
+
+const INSTALL_HINT = "install it with `apt-get install -y mosquitto` (Debian/Ubuntu) or set MOSQUITTO_BIN";
+
+/**
+ * Where the `mosquitto` binary is: `$MOSQUITTO_BIN`, then `PATH`, then the sbin folders Debian installs it to
+ * (often missing from a non-root PATH). `undefined` when it is not installed.
+ */
+export function findMosquitto(): string | undefined {
+  const candidates = [
+    process.env.MOSQUITTO_BIN,
+    ...(process.env.PATH ?? "").split(delimiter).map((dir) => dir && join(dir, "mosquitto")),
+    "/usr/sbin/mosquitto",
+    "/usr/local/sbin/mosquitto",
+  ];
+  for (const candidate of candidates) {
+    if (!candidate) continue;
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+let warned = false;
+
+/**
+ * For `describe.skipIf(mosquittoSkipReason())`: a reason to skip the Mosquitto interop tests when the binary is
+ * missing on a developer machine (printed once), and `false` when they must run. With `CI=true` it is always
+ * `false`, so a CI run without Mosquitto fails in `startMosquitto` instead of silently skipping.
+ */
+export function mosquittoSkipReason(): string | false {
+  if (findMosquitto() !== undefined) return false;
+  if (process.env.CI === "true" || process.env.CI === "1") return false;
+  const reason = `Mosquitto interop tests skipped: no mosquitto binary; ${INSTALL_HINT}. (With CI=true they fail instead.)`;
+  if (!warned) {
+    warned = true;
+    console.warn(reason);
+  }
+  return reason;
+}
+
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  server.listen(0, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function renderConfig(options: MosquittoOptions, port: number, plainPort: number | undefined, host: string): string {
+  const { pki } = options;
+  const served = options.serverCertificate ?? pki.server;
+  const lines = [
+    "# generated by @proj/test-broker for one test run",
+    "per_listener_settings false",
+    "allow_anonymous true",
+    "persistence false",
+    "log_dest stderr",
+    "log_type error",
+    "log_type warning",
+    "log_type notice",
+    "log_type information",
+    "connection_messages true",
+    "log_timestamp false",
+    "",
+    `listener ${port} ${host}`,
+    "set_tcp_nodelay true",
+    `cafile ${options.caFile ?? pki.caFile}`,
+    `certfile ${served.files.chain}`,
+    `keyfile ${served.files.key}`,
+    `require_certificate ${options.requireCertificate ? "true" : "false"}`,
+  ];
+  if (options.useIdentityAsUsername) lines.push("use_identity_as_username true");
+  if (options.tlsVersion) lines.push(`tls_version ${options.tlsVersion}`);
+  if (options.ciphers) lines.push(`ciphers ${options.ciphers}`);
+  if (options.ciphersTls13) lines.push(`ciphers_tls1.3 ${options.ciphersTls13}`);
+  if (options.crl) lines.push(`crlfile ${options.crl.file}`);
+  lines.push(...(options.extraListenerConfig ?? []));
+  if (plainPort !== undefined) lines.push("", `listener ${plainPort} ${host}`, "set_tcp_nodelay true");
+  return `${lines.join("\n")}\n`;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(killer);
+}
+
+/**
+ * Starts a real Eclipse Mosquitto on a free loopback port with a TLS listener generated from a test PKI, waits
+ * until it accepts connections, and stops it by PID on `close()` / `await using`.
+ *
+ * @example
+ * ```ts
+ * describe.skipIf(mosquittoSkipReason())("interop", () => {
+ *   it("accepts a client certificate", async () => {
+ *     await using pki = await createTestPki();
+ *     await using mosquitto = await startMosquitto({ pki, requireCertificate: true });
+ *     // connect to mosquitto.url ...
+ *   });
+ * });
+ * ```
+ * @throws {MosquittoError} when the binary is missing or Mosquitto exits or does not listen in time (with its log).
+ */
+export async function startMosquitto(options: MosquittoOptions): Promise<MosquittoBroker> {
+  const binary = findMosquitto();
+  if (!binary) throw new MosquittoError(`mosquitto binary not found: ${INSTALL_HINT}`);
+  const host = options.host ?? "127.0.0.1";
+  const timeoutMs = options.startTimeoutMs ?? 10_000;
+
+  // The free port is found by binding and releasing it; another process may take it in between, so retry.
+  let lastError: MosquittoError | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort(host);
+    const plainPort = options.plain ? await freePort(host) : undefined;
+    const config = renderConfig(options, port, plainPort, host);
+    const configFile = join(options.pki.dir, `mosquitto-${port}.conf`);
+    await writeFile(configFile, config, { mode: 0o644 });
+
+    const child = spawn(binary, ["-c", configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    let log = "";
+    const logWaiters = new Set<() => void>();
+    const append = (chunk: Buffer): void => {
+      log += chunk.toString("utf8");
+      for (const waiter of logWaiters) waiter();
+    };
+    child.stdout.on("data", append);
+    child.stderr.on("data", append);
+    const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+
+    const deadline = Date.now() + timeoutMs;
+    let listening = false;
+    while (Date.now() < deadline && child.exitCode === null) {
+      const ready = await Promise.race([
+        canConnect(host, port).then(async (tls) => tls && (plainPort === undefined || (await canConnect(host, plainPort)))),
+        spawnError.then(() => false),
+      ]);
+      if (ready) {
+        listening = true;
+        break;
+      }
+      if (child.exitCode !== null) break;
+      await sleep(25);
+    }
+    if (!listening) {
+      await stop(child);
+      lastError = new MosquittoError(
+        child.exitCode === null ? `mosquitto did not listen within ${timeoutMs} ms` : `mosquitto exited with code ${child.exitCode}`,
+        log,
+      );
+      if (/Address already in use/i.test(log)) continue;
+      throw lastError;
+    }
+
+    const display = host.includes(":") ? `[${host}]` : host;
+    const close = (): Promise<void> => stop(child);
+    return {
+      host,
+      url: `mqtts://${display}:${port}`,
+      port,
+      plainUrl: plainPort === undefined ? undefined : `mqtt://${display}:${plainPort}`,
+      plainPort,
+      pid: child.pid!,
+      configFile,
+      config,
+      log: () => log,
+      waitForLog: (pattern, waitMs = 5000) =>
+        new Promise<string>((resolve, reject) => {
+          const check = (): void => {
+            const match = pattern.exec(log);
+            if (!match) return;
+            clearTimeout(timer);
+            logWaiters.delete(check);
+            resolve(match[0]);
+          };
+          const timer = setTimeout(() => {
+            logWaiters.delete(check);
+            reject(new MosquittoError(`mosquitto log did not match ${String(pattern)} within ${waitMs} ms`, log));
+          }, waitMs);
+          logWaiters.add(check);
+          check();
+        }),
+      close,
+      [Symbol.asyncDispose]: close,
+    };
+  }
+  throw lastError ?? new MosquittoError("mosquitto did not start");
+}
