@@ -6,7 +6,9 @@ import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config
  * Every workspace package with tests is one Vitest project. Packages resolve each other through the
  * `@proj/source` export condition, so a clean checkout tests without building first.
  */
-const sourceConditions = ["@proj/source", "module", "node", "import", "default"];
+// Vitest hands these to the worker as Node `--conditions` too, so nothing here may change what a dependency's
+// own `require()` picks: an "import" or "module" condition made mqtt.js require the ESM build of `ws`.
+const sourceConditions = ["@proj/source", "node"];
 
 function workspaceProjects(): TestProjectInlineConfiguration[] {
   const projects: TestProjectInlineConfiguration[] = [];

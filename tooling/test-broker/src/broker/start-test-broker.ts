@@ -167,9 +167,11 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     return { socket, cn };
   };
 
+  const usernames = new WeakMap<Client, string>();
   const broker = await Aedes.createBroker({
     ...options.aedes,
     authenticate: (client, username, password, done) => {
+      if (username !== undefined) usernames.set(client, username);
       if (options.users) {
         const expected = username === undefined ? undefined : options.users[username];
         if (expected === undefined || password?.toString("utf8") !== expected) {
@@ -198,7 +200,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     connections.push({
       clientId: client.id,
       listener: listenerOf.get(client.conn as object) ?? "tls",
-      username: (client as Client & { _username?: string })._username ?? undefined,
+      username: usernames.get(client),
       certificate: hasCert
         ? { subjectCn: cert.subject?.CN as string | undefined, fingerprint256: cert.fingerprint256, serial: cert.serialNumber }
         : undefined,

@@ -32,6 +32,8 @@ export interface MosquittoOptions {
   host?: "127.0.0.1" | "::1";
   /** More lines for the listener block, e.g. `["max_keepalive 60"]`. */
   extraListenerConfig?: string[];
+  /** The binary to run. @default {@link findMosquitto} */
+  binary?: string;
   /** How long to wait for the listener. @default 10000 */
   startTimeoutMs?: number;
 }
@@ -68,16 +70,17 @@ export class MosquittoError extends Error {
 const INSTALL_HINT = "install it with `apt-get install -y mosquitto` (Debian/Ubuntu) or set MOSQUITTO_BIN";
 
 /**
- * Where the `mosquitto` binary is: `$MOSQUITTO_BIN`, then `PATH`, then the sbin folders Debian installs it to
- * (often missing from a non-root PATH). `undefined` when it is not installed.
+ * Where the `mosquitto` binary is: `$MOSQUITTO_BIN` if set (and only there), else `PATH`, then the sbin folders
+ * Debian installs it to (often missing from a non-root PATH). `undefined` when it is not installed.
  */
-export function findMosquitto(): string | undefined {
-  const candidates = [
-    process.env.MOSQUITTO_BIN,
-    ...(process.env.PATH ?? "").split(delimiter).map((dir) => dir && join(dir, "mosquitto")),
-    "/usr/sbin/mosquitto",
-    "/usr/local/sbin/mosquitto",
-  ];
+export function findMosquitto(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates = env.MOSQUITTO_BIN
+    ? [env.MOSQUITTO_BIN]
+    : [
+        ...(env.PATH ?? "").split(delimiter).map((dir) => dir && join(dir, "mosquitto")),
+        "/usr/sbin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+      ];
   for (const candidate of candidates) {
     if (!candidate) continue;
     try {
@@ -97,9 +100,9 @@ let warned = false;
  * missing on a developer machine (printed once), and `false` when they must run. With `CI=true` it is always
  * `false`, so a CI run without Mosquitto fails in `startMosquitto` instead of silently skipping.
  */
-export function mosquittoSkipReason(): string | false {
-  if (findMosquitto() !== undefined) return false;
-  if (process.env.CI === "true" || process.env.CI === "1") return false;
+export function mosquittoSkipReason(env: NodeJS.ProcessEnv = process.env): string | false {
+  if (findMosquitto(env) !== undefined) return false;
+  if (env.CI === "true" || env.CI === "1") return false;
   const reason = `Mosquitto interop tests skipped: no mosquitto binary; ${INSTALL_HINT}. (With CI=true they fail instead.)`;
   if (!warned) {
     warned = true;
@@ -190,7 +193,7 @@ async function stop(child: ChildProcess): Promise<void> {
  * @throws {MosquittoError} when the binary is missing or Mosquitto exits or does not listen in time (with its log).
  */
 export async function startMosquitto(options: MosquittoOptions): Promise<MosquittoBroker> {
-  const binary = findMosquitto();
+  const binary = options.binary ?? findMosquitto();
   if (!binary) throw new MosquittoError(`mosquitto binary not found: ${INSTALL_HINT}`);
   const host = options.host ?? "127.0.0.1";
   const timeoutMs = options.startTimeoutMs ?? 10_000;
@@ -213,21 +216,29 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     };
     child.stdout.on("data", append);
     child.stderr.on("data", append);
-    const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+    let spawnError: NodeJS.ErrnoException | undefined;
+    const spawnFailed = new Promise<false>((resolve) =>
+      child.once("error", (error) => {
+        spawnError = error;
+        resolve(false);
+      }),
+    );
 
     const deadline = Date.now() + timeoutMs;
     let listening = false;
-    while (Date.now() < deadline && child.exitCode === null) {
+    while (Date.now() < deadline && child.exitCode === null && !spawnError) {
       const ready = await Promise.race([
         canConnect(host, port).then(async (tls) => tls && (plainPort === undefined || (await canConnect(host, plainPort)))),
-        spawnError.then(() => false),
+        spawnFailed,
       ]);
       if (ready) {
         listening = true;
         break;
       }
-      if (child.exitCode !== null) break;
       await sleep(25);
+    }
+    if (spawnError) {
+      throw new MosquittoError(`could not run ${binary} (${spawnError.code ?? spawnError.message}): ${INSTALL_HINT}`);
     }
     if (!listening) {
       await stop(child);
