@@ -21,7 +21,12 @@ export type {
   TestBrokerOptions,
   TestListener,
 } from "./broker/start-test-broker.js";
-export { findMosquitto, mosquittoSkipReason, startMosquitto, MosquittoError } from "./mosquitto/start-mosquitto.js";
+export {
+  findMosquitto,
+  mosquittoSkipReason,
+  startMosquitto,
+  MosquittoError,
+} from "./mosquitto/start-mosquitto.js";
 export type { MosquittoBroker, MosquittoOptions } from "./mosquitto/start-mosquitto.js";
 export { probeMqtt } from "./probe.js";
-export type { ProbeResult } from "./probe.js";
+export type { ProbeOptions, ProbeResult } from "./probe.js";

@@ -1,5 +1,8 @@
 import mqtt, { type IClientOptions } from "mqtt";
-import type { TLSSocket } from "node:tls";
+import type { ConnectionOptions, TLSSocket } from "node:tls";
+
+/** mqtt.js options plus the Node TLS options mqtt.js passes through to `tls.connect` but does not type. */
+export type ProbeOptions = IClientOptions & Omit<ConnectionOptions, keyof IClientOptions>;
 
 /** What one connection attempt came to. */
 export interface ProbeResult {
@@ -26,7 +29,11 @@ export interface ProbeResult {
  * expect(result.error?.code).toBe("CERT_HAS_EXPIRED");
  * ```
  */
-export async function probeMqtt(url: string, options: IClientOptions = {}, timeoutMs = 5000): Promise<ProbeResult> {
+export async function probeMqtt(
+  url: string,
+  options: ProbeOptions = {},
+  timeoutMs = 5000,
+): Promise<ProbeResult> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   let client: mqtt.MqttClient;
@@ -35,7 +42,14 @@ export async function probeMqtt(url: string, options: IClientOptions = {}, timeo
   } catch (error) {
     // mqtt.js builds the TLS context synchronously: a wrong passphrase or a key that does not match throws here.
     const { code, message } = error as NodeJS.ErrnoException;
-    return { connected: false, error: { code, message }, closedWithoutError: false, timedOut: false, tlsVersion: undefined, elapsedMs: elapsed() };
+    return {
+      connected: false,
+      error: { code, message },
+      closedWithoutError: false,
+      timedOut: false,
+      tlsVersion: undefined,
+      elapsedMs: elapsed(),
+    };
   }
   let firstError: { code: string | undefined; message: string } | undefined;
   let tlsVersion: string | undefined;
@@ -50,7 +64,10 @@ export async function probeMqtt(url: string, options: IClientOptions = {}, timeo
       settle(true);
     });
     client.on("error", (error: Error & { code?: string | number }) => {
-      firstError ??= { code: error.code === undefined ? undefined : String(error.code), message: error.message };
+      firstError ??= {
+        code: error.code === undefined ? undefined : String(error.code),
+        message: error.message,
+      };
     });
     client.on("close", () => settle(false));
   });

@@ -22,7 +22,9 @@ describe("mosquitto availability", () => {
 
   it("skips with a printed reason on a developer machine without the binary", () => {
     expect(findMosquitto(nowhere)).toBeUndefined();
-    expect(mosquittoSkipReason(nowhere)).toMatch(/no mosquitto binary; install it with `apt-get install -y mosquitto`/);
+    expect(mosquittoSkipReason(nowhere)).toMatch(
+      /no mosquitto binary; install it with `apt-get install -y mosquitto`/,
+    );
   });
 
   it("never skips where CI=true: the tests run and fail on the missing binary", async () => {
@@ -52,7 +54,9 @@ describe.skipIf(mosquittoSkipReason())("startMosquitto", () => {
     await using pki = await createTestPki();
     await using mosquitto = await startMosquitto({ pki, tlsVersion: "tlsv1.2" });
     expect((await probeMqtt(mosquitto.url, { ca: pki.caPem })).tlsVersion).toBe("TLSv1.3");
-    expect((await probeMqtt(mosquitto.url, { ca: pki.caPem, maxVersion: "TLSv1.2" })).tlsVersion).toBe("TLSv1.2");
+    expect((await probeMqtt(mosquitto.url, { ca: pki.caPem, maxVersion: "TLSv1.2" })).tlsVersion).toBe(
+      "TLSv1.2",
+    );
     const old = await probeMqtt(mosquitto.url, { ca: pki.caPem, maxVersion: "TLSv1.1", minVersion: "TLSv1" });
     expect(old.connected).toBe(false);
   });
@@ -62,9 +66,13 @@ describe.skipIf(mosquittoSkipReason())("startMosquitto", () => {
     const other = await pki.issueServer({ keySlot: "another-key" });
     // A certificate with somebody else's key: Mosquitto refuses the listener and exits.
     const mismatched = { files: { chain: pki.server.files.chain, key: other.files.key } };
-    const failure = await startMosquitto({ pki, serverCertificate: mismatched }).catch((error: unknown) => error);
+    const failure = await startMosquitto({ pki, serverCertificate: mismatched }).catch(
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(MosquittoError);
     expect((failure as MosquittoError).message).toMatch(/mosquitto exited with code \d+/);
-    expect((failure as MosquittoError).log).toMatch(/key values mismatch|private key|Unable to load server key/i);
+    expect((failure as MosquittoError).log).toMatch(
+      /key values mismatch|private key|Unable to load server key/i,
+    );
   });
 });

@@ -96,7 +96,10 @@ function scenarios(kind: Kind): void {
         name: "a client that sends no certificate",
         client: async () => undefined,
         aedes: /^NO_CLIENT_CERTIFICATE/,
-        mosquitto: { log: /peer did not return a certificate/, alert: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED" },
+        mosquitto: {
+          log: /peer did not return a certificate/,
+          alert: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+        },
       },
       {
         name: "a client certificate from another CA",
@@ -150,7 +153,9 @@ function scenarios(kind: Kind): void {
       await using broker = await startBroker(kind, { pki });
       const result = await probeMqtt(broker.url, { ca: other.caPem, clientId: "careful" });
       expect(result.connected).toBe(false);
-      expect(result.error?.code).toMatch(/UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN/);
+      expect(result.error?.code).toMatch(
+        /UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN/,
+      );
     });
 
     it("is refused by a client when its certificate expired or names another host", async () => {
@@ -162,7 +167,9 @@ function scenarios(kind: Kind): void {
       }
       const elsewhere = await pki.issueServer({ wrongName: true });
       await using broker = await startBroker(kind, { pki, serverCertificate: elsewhere });
-      expect((await probeMqtt(broker.url, { ca: pki.caPem })).error?.code).toBe("ERR_TLS_CERT_ALTNAME_INVALID");
+      expect((await probeMqtt(broker.url, { ca: pki.caPem })).error?.code).toBe(
+        "ERR_TLS_CERT_ALTNAME_INVALID",
+      );
     });
   });
 }

@@ -37,7 +37,12 @@ describe("startTestBroker", () => {
     const wrong = await probeMqtt(broker.url, { ca: pki.caPem, username: "plc", password: "wrong-password" });
     expect(wrong.connected).toBe(false);
     expect(wrong.error?.message).toMatch(/Bad username or password/i);
-    const right = await probeMqtt(broker.url, { ca: pki.caPem, username: "plc", password: "right-password", clientId: "p" });
+    const right = await probeMqtt(broker.url, {
+      ca: pki.caPem,
+      username: "plc",
+      password: "right-password",
+      clientId: "p",
+    });
     expect(right.connected).toBe(true);
     expect((await broker.waitForClient("p")).username).toBe("plc");
     expect(broker.refusedConnects.map((r) => r.reason)).toEqual(["bad username or password"]);
@@ -63,7 +68,12 @@ describe("startTestBroker", () => {
     await using pki = await createTestPki();
     await using broker = await startTestBroker({ pki, wss: true, requireClientCert: true });
     expect(broker.wssUrl).toBe(`wss://127.0.0.1:${broker.wssPort}/mqtt`);
-    const ok = await probeMqtt(broker.wssUrl!, { ca: pki.caPem, cert: pki.client.chain, key: pki.client.key, clientId: "ws-plc" });
+    const ok = await probeMqtt(broker.wssUrl!, {
+      ca: pki.caPem,
+      cert: pki.client.chain,
+      key: pki.client.key,
+      clientId: "ws-plc",
+    });
     expect(ok.connected).toBe(true);
     const seen = await broker.waitForClient("ws-plc");
     expect(seen).toMatchObject({ listener: "wss", certificate: { subjectCn: "client" } });
@@ -83,15 +93,23 @@ describe("startTestBroker", () => {
     });
     // A TLS 1.2 PLC gets in with the one suite the broker allows.
     expect((await probeMqtt(broker.url, { ca: pki.caPem, clientId: "nx" })).connected).toBe(true);
-    expect(await broker.waitForClient("nx")).toMatchObject({ tlsVersion: "TLSv1.2", cipher: "ECDHE-ECDSA-AES128-GCM-SHA256" });
+    expect(await broker.waitForClient("nx")).toMatchObject({
+      tlsVersion: "TLSv1.2",
+      cipher: "ECDHE-ECDSA-AES128-GCM-SHA256",
+    });
 
     // A client that insists on TLS 1.3 cannot talk to it.
     const modern = await probeMqtt(broker.url, { ca: pki.caPem, minVersion: "TLSv1.3" });
     expect(modern.connected).toBe(false);
-    expect((await broker.waitForHandshakeFailures(1)).at(-1)!.message).toMatch(/unsupported protocol|version/i);
+    expect((await broker.waitForHandshakeFailures(1)).at(-1)!.message).toMatch(
+      /unsupported protocol|version/i,
+    );
 
     // Nor can one whose only suite the broker does not allow.
-    const otherSuite = await probeMqtt(broker.url, { ca: pki.caPem, ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384" });
+    const otherSuite = await probeMqtt(broker.url, {
+      ca: pki.caPem,
+      ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384",
+    });
     expect(otherSuite.connected).toBe(false);
     expect((await broker.waitForHandshakeFailures(2)).at(-1)!.message).toMatch(/no shared cipher/i);
   });
@@ -120,7 +138,9 @@ describe("startTestBroker", () => {
   it("times out waiting for something that does not happen, instead of hanging", async () => {
     await using pki = await createTestPki();
     await using broker = await startTestBroker({ pki });
-    await expect(broker.waitForClient("nobody", 100)).rejects.toThrow(/timed out after 100 ms waiting for client "nobody"/);
+    await expect(broker.waitForClient("nobody", 100)).rejects.toThrow(
+      /timed out after 100 ms waiting for client "nobody"/,
+    );
     await expect(broker.waitForHandshakeFailures(1, 100)).rejects.toThrow(/timed out/);
   });
 });

@@ -63,7 +63,9 @@ export interface ConnectedClient {
   readonly listener: TestListener;
   readonly username: string | undefined;
   /** The verified client certificate, when one was presented. */
-  readonly certificate: { readonly subjectCn: string | undefined; readonly fingerprint256: string; readonly serial: string } | undefined;
+  readonly certificate:
+    | { readonly subjectCn: string | undefined; readonly fingerprint256: string; readonly serial: string }
+    | undefined;
   readonly tlsVersion: string | undefined;
   readonly cipher: string | undefined;
   readonly at: Date;
@@ -130,7 +132,10 @@ function formatHost(host: string): string {
 export async function startTestBroker(options: TestBrokerOptions): Promise<TestBroker> {
   const host = options.host ?? "127.0.0.1";
   const served = options.serverCertificate ?? options.pki.server;
-  const clientCa = options.clientCa ?? [options.pki.root.cert, ...(options.pki.intermediate ? [options.pki.intermediate.cert] : [])];
+  const clientCa = options.clientCa ?? [
+    options.pki.root.cert,
+    ...(options.pki.intermediate ? [options.pki.intermediate.cert] : []),
+  ];
   const crls = options.crl === undefined ? [] : "pem" in options.crl ? [options.crl] : options.crl;
   const requireClientCert = options.requireClientCert ?? false;
 
@@ -161,9 +166,10 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   };
 
   const peerIdentity = (client: Client): { socket: TLSSocket | undefined; cn: string | undefined } => {
-    const socket = tlsOf.get(client.conn as object);
+    const socket = tlsOf.get(client.conn);
     const cert = socket?.getPeerCertificate();
-    const cn = cert && "subject" in cert && cert.subject ? (cert.subject.CN as string | undefined) : undefined;
+    const cn =
+      cert && "subject" in cert && cert.subject ? (cert.subject.CN as string | undefined) : undefined;
     return { socket, cn };
   };
 
@@ -183,7 +189,8 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
       if (options.bindClientIdToCn) {
         const { cn } = peerIdentity(client);
         if (cn === undefined || cn !== client.id) {
-          const reason = cn === undefined ? "no client certificate" : `clientId is not the certificate CN "${cn}"`;
+          const reason =
+            cn === undefined ? "no client certificate" : `clientId is not the certificate CN "${cn}"`;
           refusedConnects.push({ clientId: client.id, reason });
           done(new ConnectRefusal(reason, 5), false);
           return;
@@ -199,10 +206,14 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     const hasCert = cert !== undefined && "fingerprint256" in cert && Boolean(cert.fingerprint256);
     connections.push({
       clientId: client.id,
-      listener: listenerOf.get(client.conn as object) ?? "tls",
+      listener: listenerOf.get(client.conn) ?? "tls",
       username: usernames.get(client),
       certificate: hasCert
-        ? { subjectCn: cert.subject?.CN as string | undefined, fingerprint256: cert.fingerprint256, serial: cert.serialNumber }
+        ? {
+            subjectCn: cert.subject?.CN as string | undefined,
+            fingerprint256: cert.fingerprint256,
+            serial: cert.serialNumber,
+          }
         : undefined,
       tlsVersion: socket?.getProtocol() ?? undefined,
       cipher: socket?.getCipher()?.name,
@@ -314,7 +325,11 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     refusedConnects,
     aedes: broker,
     waitForHandshakeFailures: (count = 1, timeoutMs = 5000) =>
-      waitFor(() => (handshakeFailures.length >= count ? handshakeFailures : undefined), timeoutMs, `${count} handshake failure(s)`),
+      waitFor(
+        () => (handshakeFailures.length >= count ? handshakeFailures : undefined),
+        timeoutMs,
+        `${count} handshake failure(s)`,
+      ),
     waitForClient: (clientId, timeoutMs = 5000) =>
       waitFor(() => connections.find((c) => c.clientId === clientId), timeoutMs, `client "${clientId}"`),
     close,

@@ -11,7 +11,7 @@ export interface MosquittoOptions {
   /** The PKI whose server certificate Mosquitto presents and whose root it trusts (`cafile`). */
   pki: TestPki;
   /** Present this certificate (its chain file and key file) instead of `pki.server`. */
-  serverCertificate?: Pick<TestLeaf, "files">;
+  serverCertificate?: { readonly files: Pick<TestLeaf["files"], "chain" | "key"> };
   /** `cafile`: CA file trusted for client certificates. @default the PKI's root */
   caFile?: string;
   /** `require_certificate true`. @default false */
@@ -134,7 +134,12 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-function renderConfig(options: MosquittoOptions, port: number, plainPort: number | undefined, host: string): string {
+function renderConfig(
+  options: MosquittoOptions,
+  port: number,
+  plainPort: number | undefined,
+  host: string,
+): string {
   const { pki } = options;
   const served = options.serverCertificate ?? pki.server;
   const lines = [
@@ -228,7 +233,9 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     let listening = false;
     while (Date.now() < deadline && child.exitCode === null && !spawnError) {
       const ready = await Promise.race([
-        canConnect(host, port).then(async (tls) => tls && (plainPort === undefined || (await canConnect(host, plainPort)))),
+        canConnect(host, port).then(
+          async (tls) => tls && (plainPort === undefined || (await canConnect(host, plainPort))),
+        ),
         spawnFailed,
       ]);
       if (ready) {
@@ -238,12 +245,16 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
       await sleep(25);
     }
     if (spawnError) {
-      throw new MosquittoError(`could not run ${binary} (${spawnError.code ?? spawnError.message}): ${INSTALL_HINT}`);
+      throw new MosquittoError(
+        `could not run ${binary} (${spawnError.code ?? spawnError.message}): ${INSTALL_HINT}`,
+      );
     }
     if (!listening) {
       await stop(child);
       lastError = new MosquittoError(
-        child.exitCode === null ? `mosquitto did not listen within ${timeoutMs} ms` : `mosquitto exited with code ${child.exitCode}`,
+        child.exitCode === null
+          ? `mosquitto did not listen within ${timeoutMs} ms`
+          : `mosquitto exited with code ${child.exitCode}`,
         log,
       );
       if (/Address already in use/i.test(log)) continue;
@@ -273,7 +284,9 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
           };
           const timer = setTimeout(() => {
             logWaiters.delete(check);
-            reject(new MosquittoError(`mosquitto log did not match ${String(pattern)} within ${waitMs} ms`, log));
+            reject(
+              new MosquittoError(`mosquitto log did not match ${String(pattern)} within ${waitMs} ms`, log),
+            );
           }, waitMs);
           logWaiters.add(check);
           check();

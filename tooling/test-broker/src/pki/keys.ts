@@ -9,7 +9,14 @@ const generate = promisify(generateKeyPair);
 export type KeyType = "rsa1024" | "rsa2048" | "rsa3072" | "ec-p256" | "ec-p384" | "ed25519";
 
 /** Every {@link KeyType}, in a stable order (handy for `it.each`). */
-export const KEY_TYPES: readonly KeyType[] = ["rsa1024", "rsa2048", "rsa3072", "ec-p256", "ec-p384", "ed25519"];
+export const KEY_TYPES: readonly KeyType[] = [
+  "rsa1024",
+  "rsa2048",
+  "rsa3072",
+  "ec-p256",
+  "ec-p384",
+  "ed25519",
+];
 
 /** Signature hashes a test certificate can be signed with. */
 export type SignatureHash = "SHA-1" | "SHA-256" | "SHA-384" | "SHA-512";

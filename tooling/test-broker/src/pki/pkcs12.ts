@@ -36,7 +36,8 @@ const seq = (value: Asn1[]): Asn1 => asn1.create(Class.UNIVERSAL, Type.SEQUENCE,
 const set = (value: Asn1[]): Asn1 => asn1.create(Class.UNIVERSAL, Type.SET, true, value);
 const oid = (id: string): Asn1 => asn1.create(Class.UNIVERSAL, Type.OID, false, asn1.oidToDer(id).getBytes());
 const octets = (bytes: string): Asn1 => asn1.create(Class.UNIVERSAL, Type.OCTETSTRING, false, bytes);
-const integer = (n: number): Asn1 => asn1.create(Class.UNIVERSAL, Type.INTEGER, false, asn1.integerToDer(n).getBytes());
+const integer = (n: number): Asn1 =>
+  asn1.create(Class.UNIVERSAL, Type.INTEGER, false, asn1.integerToDer(n).getBytes());
 const explicit0 = (value: Asn1): Asn1 => asn1.create(Class.CONTEXT_SPECIFIC, 0, true, [value]);
 const der = (node: Asn1): string => asn1.toDer(node).getBytes();
 const binary = (bytes: Uint8Array): string => Buffer.from(bytes).toString("binary");
@@ -116,12 +117,26 @@ export function toPkcs12(
   const macSalt = randomBytes(8).toString("binary");
   const macIterations = 2048;
   const md = legacy ? forge.md.sha1.create() : forge.md.sha256.create();
-  const macKey = forge.pkcs12.generateKey(passphrase, forge.util.createBuffer(macSalt), 3, macIterations, md.digestLength, md);
+  const macKey = forge.pkcs12.generateKey(
+    passphrase,
+    forge.util.createBuffer(macSalt),
+    3,
+    macIterations,
+    md.digestLength,
+    md,
+  );
   const hmac = forge.hmac.create();
   hmac.start(legacy ? "sha1" : "sha256", macKey.getBytes());
   hmac.update(authenticatedSafe);
-  const digestAlgorithm = seq([oid(legacy ? OID.sha1 : OID.sha256), asn1.create(Class.UNIVERSAL, Type.NULL, false, "")]);
-  const macData = seq([seq([digestAlgorithm, octets(hmac.digest().getBytes())]), octets(macSalt), integer(macIterations)]);
+  const digestAlgorithm = seq([
+    oid(legacy ? OID.sha1 : OID.sha256),
+    asn1.create(Class.UNIVERSAL, Type.NULL, false, ""),
+  ]);
+  const macData = seq([
+    seq([digestAlgorithm, octets(hmac.digest().getBytes())]),
+    octets(macSalt),
+    integer(macIterations),
+  ]);
 
   const pfx = seq([integer(3), dataContentInfo(authenticatedSafe), macData]);
   return Buffer.from(der(pfx), "binary");

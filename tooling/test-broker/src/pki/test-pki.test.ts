@@ -16,32 +16,42 @@ function parsed(pem: string): X509Certificate {
 }
 
 describe("createTestPki", () => {
-  it.each(KEY_TYPES)("issues a verifiable root → intermediate → leaf chain with %s keys", async (keyType: KeyType) => {
-    await using pki = await createTestPki({ keyType, intermediate: true });
-    const root = parsed(pki.root.cert);
-    const intermediate = parsed(pki.intermediate!.cert);
-    const server = parsed(pki.server.cert);
+  it.each(KEY_TYPES)(
+    "issues a verifiable root → intermediate → leaf chain with %s keys",
+    async (keyType: KeyType) => {
+      await using pki = await createTestPki({ keyType, intermediate: true });
+      const root = parsed(pki.root.cert);
+      const intermediate = parsed(pki.intermediate!.cert);
+      const server = parsed(pki.server.cert);
 
-    expect(root.ca).toBe(true);
-    expect(intermediate.ca).toBe(true);
-    expect(server.ca).toBe(false);
-    expect(root.verify(root.publicKey)).toBe(true);
-    expect(intermediate.checkIssued(root) && intermediate.verify(root.publicKey)).toBe(true);
-    expect(server.checkIssued(intermediate) && server.verify(intermediate.publicKey)).toBe(true);
-    expect(server.publicKey.asymmetricKeyType).toBe(keyType.startsWith("rsa") ? "rsa" : keyType === "ed25519" ? "ed25519" : "ec");
-    if (keyType.startsWith("rsa")) {
-      expect(server.publicKey.asymmetricKeyDetails?.modulusLength).toBe(Number(keyType.slice(3)));
-    }
-    expect(server.checkPrivateKey(createPrivateKey(pki.server.key))).toBe(true);
-    // The chain file is what a TLS peer sends: the leaf, then the intermediate, never the root.
-    expect(pki.server.chain).toBe(pki.server.cert + pki.intermediate!.cert);
-  });
+      expect(root.ca).toBe(true);
+      expect(intermediate.ca).toBe(true);
+      expect(server.ca).toBe(false);
+      expect(root.verify(root.publicKey)).toBe(true);
+      expect(intermediate.checkIssued(root) && intermediate.verify(root.publicKey)).toBe(true);
+      expect(server.checkIssued(intermediate) && server.verify(intermediate.publicKey)).toBe(true);
+      expect(server.publicKey.asymmetricKeyType).toBe(
+        keyType.startsWith("rsa") ? "rsa" : keyType === "ed25519" ? "ed25519" : "ec",
+      );
+      if (keyType.startsWith("rsa")) {
+        expect(server.publicKey.asymmetricKeyDetails?.modulusLength).toBe(Number(keyType.slice(3)));
+      }
+      expect(server.checkPrivateKey(createPrivateKey(pki.server.key))).toBe(true);
+      // The chain file is what a TLS peer sends: the leaf, then the intermediate, never the root.
+      expect(pki.server.chain).toBe(pki.server.cert + pki.intermediate!.cert);
+    },
+  );
 
   it("names servers for localhost, 127.0.0.1 and ::1 plus what the test asks for", async () => {
     await using pki = await createTestPki();
-    const server = await pki.issueServer({ name: "broker.plant.local", dns: ["mqtt.plant.local"], ip: ["10.0.0.5"] });
+    const server = await pki.issueServer({
+      name: "broker.plant.local",
+      dns: ["mqtt.plant.local"],
+      ip: ["10.0.0.5"],
+    });
     const cert = parsed(server.cert);
-    for (const host of ["localhost", "broker.plant.local", "mqtt.plant.local"]) expect(cert.checkHost(host)).toBe(host);
+    for (const host of ["localhost", "broker.plant.local", "mqtt.plant.local"])
+      expect(cert.checkHost(host)).toBe(host);
     for (const ip of ["127.0.0.1", "::1", "10.0.0.5"]) expect(cert.checkIP(ip)).toBe(ip);
     expect(cert.checkHost("other.plant.local")).toBeUndefined();
     expect(parsed(pki.server.cert).keyUsage).toEqual([EKU_SERVER]);
@@ -75,7 +85,9 @@ describe("createTestPki", () => {
 
   it("refuses SHA-1 from an Ed25519 CA instead of issuing something else", async () => {
     await using pki = await createTestPki({ keyType: "ed25519" });
-    await expect(pki.issueClient({ signatureHash: "SHA-1" })).rejects.toThrow(/Ed25519 CA cannot sign with SHA-1/);
+    await expect(pki.issueClient({ signatureHash: "SHA-1" })).rejects.toThrow(
+      /Ed25519 CA cannot sign with SHA-1/,
+    );
   });
 
   it("makes an intermediate without CA:true when asked", async () => {
@@ -110,25 +122,30 @@ describe("createTestPki", () => {
     expect(parsed(ecLeaf.cert).publicKey.asymmetricKeyDetails?.namedCurve).toBe("secp384r1");
   });
 
-  it.each(["rsa2048", "ec-p256", "ed25519"] as const)("bundles %s keys as PKCS#12, modern and legacy", async (keyType) => {
-    await using pki = await createTestPki({ keyType, intermediate: true });
-    const modern = pki.client.toPkcs12({ passphrase: "p12-secret" });
-    // Node (OpenSSL 3) reads the modern bundle as a TLS identity...
-    expect(() => createSecureContext({ pfx: modern, passphrase: "p12-secret" })).not.toThrow();
-    expect(() => createSecureContext({ pfx: modern, passphrase: "nope" })).toThrow(/mac verify failure/i);
+  it.each(["rsa2048", "ec-p256", "ed25519"] as const)(
+    "bundles %s keys as PKCS#12, modern and legacy",
+    async (keyType) => {
+      await using pki = await createTestPki({ keyType, intermediate: true });
+      const modern = pki.client.toPkcs12({ passphrase: "p12-secret" });
+      // Node (OpenSSL 3) reads the modern bundle as a TLS identity...
+      expect(() => createSecureContext({ pfx: modern, passphrase: "p12-secret" })).not.toThrow();
+      expect(() => createSecureContext({ pfx: modern, passphrase: "nope" })).toThrow(/mac verify failure/i);
 
-    // ...and refuses the legacy RC2 one, which forge still reads: the file every Windows export used to be.
-    const legacy = pki.client.toPkcs12({ passphrase: "p12-secret", encryption: "legacy" });
-    expect(() => createSecureContext({ pfx: legacy, passphrase: "p12-secret" })).toThrow(/Unsupported PKCS12 PFX data/);
-    const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(legacy.toString("binary")), "p12-secret");
-    const bags = p12.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
-    // forge parses RSA certificates; for EC and Ed25519 it hands back the certificate's ASN.1.
-    const ders = bags.map((bag) => {
-      const asn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : bag.asn1!;
-      return Buffer.from(forge.asn1.toDer(asn1).getBytes(), "binary");
-    });
-    expect(ders).toEqual([pki.client.certDer, pki.intermediate!.certDer]);
-  });
+      // ...and refuses the legacy RC2 one, which forge still reads: the file every Windows export used to be.
+      const legacy = pki.client.toPkcs12({ passphrase: "p12-secret", encryption: "legacy" });
+      expect(() => createSecureContext({ pfx: legacy, passphrase: "p12-secret" })).toThrow(
+        /Unsupported PKCS12 PFX data/,
+      );
+      const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(legacy.toString("binary")), "p12-secret");
+      const bags = p12.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
+      // forge parses RSA certificates; for EC and Ed25519 it hands back the certificate's ASN.1.
+      const ders = bags.map((bag) => {
+        const asn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : bag.asn1;
+        return Buffer.from(forge.asn1.toDer(asn1).getBytes(), "binary");
+      });
+      expect(ders).toEqual([pki.client.certDer, pki.intermediate!.certDer]);
+    },
+  );
 
   it("writes CRLs OpenSSL reads, signed by the issuing CA", async () => {
     await using pki = await createTestPki({ intermediate: true });
@@ -139,7 +156,9 @@ describe("createTestPki", () => {
     const parsedCrl = new x509.X509Crl(crl.pem.replace(/X509 CRL/g, "CRL"));
     expect(parsedCrl.issuer).toBe(new x509.X509Certificate(pki.intermediate!.cert).subject);
     expect(parsedCrl.entries.map((e) => e.serialNumber.toUpperCase())).toEqual([revoked.serial]);
-    expect(await parsedCrl.verify({ publicKey: new x509.X509Certificate(pki.intermediate!.cert).publicKey })).toBe(true);
+    expect(
+      await parsedCrl.verify({ publicKey: new x509.X509Certificate(pki.intermediate!.cert).publicKey }),
+    ).toBe(true);
     // Node accepts it as a CRL for a TLS context.
     expect(() => createSecureContext({ crl: crl.pem })).not.toThrow();
     const expired = new x509.X509Crl((await pki.createCrl({ expired: true })).der);

@@ -1,6 +1,5 @@
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
-import { X509Certificate, createHash, randomBytes, webcrypto, type KeyObject } from "node:crypto";
+import type * as X509 from "@peculiar/x509";
+import { X509Certificate, createHash, randomBytes, type KeyObject } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,8 +14,7 @@ import {
 } from "./keys.js";
 import { armor } from "./pem.js";
 import { toPkcs12, type Pkcs12Options } from "./pkcs12.js";
-
-x509.cryptoProvider.set(webcrypto);
+import { loadX509 } from "./x509.js";
 
 const DAY = 86_400_000;
 
@@ -172,7 +170,7 @@ export interface TestPki extends AsyncDisposable {
 interface Signer {
   readonly name: string;
   readonly pair: KeyPair;
-  readonly cert: x509.X509Certificate;
+  readonly cert: X509.X509Certificate;
 }
 
 function randomSerial(): string {
@@ -224,6 +222,7 @@ function exportKeyAs(pair: KeyPair, options: KeyExportOptions = {}): string | Bu
  * @throws {TypeError} for impossible combinations (SHA-1 with an Ed25519 issuer, PKCS#1 for an EC key).
  */
 export async function createTestPki(options: TestPkiOptions = {}): Promise<TestPki> {
+  const x509 = await loadX509();
   const name = options.name ?? "test";
   const keyType = options.keyType ?? "ec-p256";
   const caKeyType = options.caKeyType ?? keyType;
@@ -254,9 +253,9 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     issuer: Signer | undefined;
     notBefore: Date;
     notAfter: Date;
-    extensions: x509.Extension[];
+    extensions: X509.Extension[];
     hash?: SignatureHash;
-  }): Promise<x509.X509Certificate> {
+  }): Promise<X509.X509Certificate> {
     const signerPair = params.issuer?.pair ?? params.pair;
     const hash = params.hash ?? defaultHash(signerPair.type);
     if (hash === "SHA-1" && signerPair.type === "ed25519") {
@@ -264,7 +263,9 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     }
     const signerKeys = await toCryptoKeys(signerPair, hash);
     const subjectKeys =
-      params.issuer === undefined ? signerKeys : await toCryptoKeys(params.pair, defaultHash(params.pair.type));
+      params.issuer === undefined
+        ? signerKeys
+        : await toCryptoKeys(params.pair, defaultHash(params.pair.type));
     const extensions = [
       ...params.extensions,
       await x509.SubjectKeyIdentifierExtension.create(subjectKeys.publicKey),
@@ -288,7 +289,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
   async function describe(
     cn: string,
     pair: KeyPair,
-    cert: x509.X509Certificate,
+    cert: X509.X509Certificate,
     fileBase: string,
   ): Promise<TestCertificate> {
     const certPem = armor("CERTIFICATE", cert.rawData);
@@ -311,7 +312,10 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
 
   const now = Date.now();
   const caDays = options.caDays ?? 3650;
-  const caUsage = new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true);
+  const caUsage = new x509.KeyUsagesExtension(
+    x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+    true,
+  );
 
   const rootPair = await cachedKeyPair(caKeyType, `${name}:root`);
   const rootCn = `${name} Root CA`;
@@ -343,7 +347,10 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
         new x509.BasicConstraintsExtension(isCa, isCa ? 0 : undefined, true),
         isCa
           ? caUsage
-          : new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, true),
+          : new x509.KeyUsagesExtension(
+              x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign,
+              true,
+            ),
       ],
     });
     intermediateSigner = { name: cn, pair, cert };
@@ -352,7 +359,9 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
   const leafIssuer = intermediateSigner ?? rootSigner;
 
   async function issue(role: "server" | "client", leafOptions: TestLeafOptions = {}): Promise<TestLeaf> {
-    const cn = leafOptions.wrongName ? "wrong.example" : (leafOptions.name ?? (role === "server" ? "localhost" : "client"));
+    const cn = leafOptions.wrongName
+      ? "wrong.example"
+      : (leafOptions.name ?? (role === "server" ? "localhost" : "client"));
     const type = leafOptions.keyType ?? keyType;
     const pair = await cachedKeyPair(type, `${name}:${leafOptions.keySlot ?? `${role}:${cn}`}`);
     const issuedAt = Date.now();
@@ -366,7 +375,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       notAfter = new Date(issuedAt + 30 * DAY);
     }
 
-    const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(false, undefined, true)];
+    const extensions: X509.Extension[] = [new x509.BasicConstraintsExtension(false, undefined, true)];
     let usage = x509.KeyUsageFlags.digitalSignature;
     if (type.startsWith("rsa")) usage |= x509.KeyUsageFlags.keyEncipherment;
     extensions.push(new x509.KeyUsagesExtension(usage, true));
@@ -375,12 +384,13 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       extensions.push(new x509.ExtendedKeyUsageExtension(eku.map((e) => x509.ExtendedKeyUsage[e])));
     }
     if (!leafOptions.noSan) {
-      const names: x509.JsonGeneralName[] = [];
+      const names: X509.JsonGeneralName[] = [];
       if (leafOptions.wrongName) {
         names.push({ type: "dns", value: "wrong.example" });
       } else {
         const dns = role === "server" ? ["localhost", ...(leafOptions.dns ?? [])] : (leafOptions.dns ?? []);
-        const ip = role === "server" ? ["127.0.0.1", "::1", ...(leafOptions.ip ?? [])] : (leafOptions.ip ?? []);
+        const ip =
+          role === "server" ? ["127.0.0.1", "::1", ...(leafOptions.ip ?? [])] : (leafOptions.ip ?? []);
         if (role === "server" && cn !== "localhost" && !dns.includes(cn)) dns.push(cn);
         for (const value of new Set(dns)) names.push({ type: "dns", value });
         for (const value of new Set(ip)) names.push({ type: "ip", value });
@@ -416,7 +426,10 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       files: { ...described.files, chain: chainFile },
       exportKey,
       toPkcs12: (p12Options) =>
-        toPkcs12({ key: pair.privateKey, certs: [described.certDer, ...intermediates], friendlyName: cn }, p12Options),
+        toPkcs12(
+          { key: pair.privateKey, certs: [described.certDer, ...intermediates], friendlyName: cn },
+          p12Options,
+        ),
       writeFile: (fileName, contents) => write(safeFileName(fileName), contents),
     };
   }
@@ -445,10 +458,15 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
   }
 
   const defaults =
-    options.defaultLeaves === false ? undefined : { server: await issue("server"), client: await issue("client") };
+    options.defaultLeaves === false
+      ? undefined
+      : { server: await issue("server"), client: await issue("client") };
 
   function requireDefault(role: "server" | "client"): TestLeaf {
-    if (!defaults) throw new Error(`this PKI was created with defaultLeaves: false; call issue${role === "server" ? "Server" : "Client"}()`);
+    if (!defaults)
+      throw new Error(
+        `this PKI was created with defaultLeaves: false; call issue${role === "server" ? "Server" : "Client"}()`,
+      );
     return defaults[role];
   }
 
