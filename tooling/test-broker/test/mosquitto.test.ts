@@ -1,3 +1,8 @@
+import { execFile } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
   MosquittoError,
@@ -59,6 +64,21 @@ describe.skipIf(mosquittoSkipReason())("startMosquitto", () => {
     );
     const old = await probeMqtt(mosquitto.url, { ca: pki.caPem, maxVersion: "TLSv1.1", minVersion: "TLSv1" });
     expect(old.connected).toBe(false);
+  });
+
+  it("ends with the process that started it, even when close() was forgotten", async () => {
+    await using pki = await createTestPki();
+    const entry = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+    const script = join(pki.dir, "forgetful.mts");
+    await writeFile(
+      script,
+      `import { createTestPki, startMosquitto } from ${JSON.stringify(entry)};\n` +
+        "const m = await startMosquitto({ pki: await createTestPki() });\nconsole.log(m.pid);\n",
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script], { timeout: 20_000 });
+    const pid = Number(stdout.trim());
+    expect(pid).toBeGreaterThan(0);
+    await expect.poll(() => isRunning(pid), { timeout: 2000 }).toBe(false);
   });
 
   it("fails with Mosquitto's own log when it cannot start", async () => {

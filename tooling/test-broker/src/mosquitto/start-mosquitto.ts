@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { createConnection, createServer, type AddressInfo } from "node:net";
+import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TestCrl, TestLeaf, TestPki } from "../pki/test-pki.js";
@@ -172,6 +172,22 @@ function renderConfig(
   return `${lines.join("\n")}\n`;
 }
 
+/** Mosquitto processes still running; killed when the test process exits, even if a test forgot `close()`. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killOnExit(child: ChildProcess): void {
+  // A forgotten broker must not keep the test process alive: it ends with the process instead.
+  child.unref();
+  for (const pipe of [child.stdout, child.stderr]) (pipe as Socket | null)?.unref();
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const orphan of running) orphan.kill("SIGKILL");
+  });
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -213,6 +229,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     await writeFile(configFile, config, { mode: 0o644 });
 
     const child = spawn(binary, ["-c", configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    killOnExit(child);
     let log = "";
     const logWaiters = new Set<() => void>();
     const append = (chunk: Buffer): void => {
