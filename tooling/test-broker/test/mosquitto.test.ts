@@ -75,7 +75,9 @@ describe.skipIf(mosquittoSkipReason())("startMosquitto", () => {
       `import { createTestPki, startMosquitto } from ${JSON.stringify(entry)};\n` +
         "const m = await startMosquitto({ pki: await createTestPki() });\nconsole.log(m.pid);\n",
     );
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script], { timeout: 20_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script], {
+      timeout: 20_000,
+    });
     const pid = Number(stdout.trim());
     expect(pid).toBeGreaterThan(0);
     await expect.poll(() => isRunning(pid), { timeout: 2000 }).toBe(false);

@@ -93,20 +93,24 @@ export function findMosquitto(env: NodeJS.ProcessEnv = process.env): string | un
   return undefined;
 }
 
-let warned = false;
+/** Printers that already showed the reason: once per test file is enough. */
+const printed = new WeakSet<(reason: string) => void>();
 
 /**
  * For `describe.skipIf(mosquittoSkipReason())`: a reason to skip the Mosquitto interop tests when the binary is
  * missing on a developer machine (printed once), and `false` when they must run. With `CI=true` it is always
  * `false`, so a CI run without Mosquitto fails in `startMosquitto` instead of silently skipping.
  */
-export function mosquittoSkipReason(env: NodeJS.ProcessEnv = process.env): string | false {
+export function mosquittoSkipReason(
+  env: NodeJS.ProcessEnv = process.env,
+  print: (reason: string) => void = console.warn,
+): string | false {
   if (findMosquitto(env) !== undefined) return false;
   if (env.CI === "true" || env.CI === "1") return false;
   const reason = `Mosquitto interop tests skipped: no mosquitto binary; ${INSTALL_HINT}. (With CI=true they fail instead.)`;
-  if (!warned) {
-    warned = true;
-    console.warn(reason);
+  if (!printed.has(print)) {
+    printed.add(print);
+    print(reason);
   }
   return reason;
 }
