@@ -27,9 +27,12 @@ describe("mosquitto availability", () => {
 
   it("skips with a printed reason on a developer machine without the binary", () => {
     expect(findMosquitto(nowhere)).toBeUndefined();
-    expect(mosquittoSkipReason(nowhere)).toMatch(
-      /no mosquitto binary; install it with `apt-get install -y mosquitto`/,
-    );
+    const printed: string[] = [];
+    const print = (line: string): number => printed.push(line);
+    const reason = mosquittoSkipReason(nowhere, print);
+    expect(reason).toMatch(/no mosquitto binary; install it with `apt-get install -y mosquitto`/);
+    expect(mosquittoSkipReason(nowhere, print)).toBe(reason);
+    expect(printed).toEqual([reason]);
   });
 
   it("never skips where CI=true: the tests run and fail on the missing binary", async () => {
