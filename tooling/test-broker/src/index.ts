@@ -28,5 +28,6 @@ export {
   MosquittoError,
 } from "./mosquitto/start-mosquitto.js";
 export type { MosquittoBroker, MosquittoOptions } from "./mosquitto/start-mosquitto.js";
+export type { BrokerEndpoints } from "./endpoints.js";
 export { probeMqtt } from "./probe.js";
 export type { ProbeOptions, ProbeResult } from "./probe.js";

@@ -5,6 +5,7 @@ import { createServer as createNetServer, type AddressInfo, type Server, type So
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type SecureVersion, type TLSSocket } from "node:tls";
 import { WebSocketServer, createWebSocketStream } from "ws";
+import { brokerEndpoints, createWaiters, urlHost, type BrokerEndpoints } from "../endpoints.js";
 import type { TestCrl, TestLeaf, TestPki } from "../pki/test-pki.js";
 
 /** Which listener a client came in on. */
@@ -72,14 +73,7 @@ export interface ConnectedClient {
 }
 
 /** A running test broker; close it with `close()` or `await using`. */
-export interface TestBroker extends AsyncDisposable {
-  readonly host: string;
-  /** `mqtts://HOST:PORT`. */
-  readonly url: string;
-  readonly port: number;
-  /** `mqtt://HOST:PORT` when `plain` was asked for. */
-  readonly plainUrl: string | undefined;
-  readonly plainPort: number | undefined;
+export interface TestBroker extends BrokerEndpoints, AsyncDisposable {
   /** `wss://HOST:PORT/mqtt` when `wss` was asked for. */
   readonly wssUrl: string | undefined;
   readonly wssPort: number | undefined;
@@ -112,10 +106,6 @@ async function listen(server: Server, host: string): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-function formatHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
-}
-
 /**
  * Starts an aedes broker over TLS on loopback (port 0), with optional mutual TLS, CRLs, clientId-to-CN binding and
  * extra plain-TCP and WebSocket listeners. It records handshake failures and connected identities for assertions
@@ -145,10 +135,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   const tlsOf = new WeakMap<object, TLSSocket>();
   const listenerOf = new WeakMap<object, TestListener>();
   const sockets = new Set<Socket>();
-  const waiters = new Set<() => void>();
-  const notify = (): void => {
-    for (const waiter of waiters) waiter();
-  };
+  const { notify, waitFor } = createWaiters();
 
   const tlsOptions = {
     cert: served.chain,
@@ -280,25 +267,6 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     wssPort = await listen(httpsServer, host);
   }
 
-  function waitFor<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    const ready = check();
-    if (ready !== undefined) return Promise.resolve(ready);
-    return new Promise<T>((resolve, reject) => {
-      const waiter = (): void => {
-        const value = check();
-        if (value === undefined) return;
-        clearTimeout(timer);
-        waiters.delete(waiter);
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(waiter);
-        reject(new Error(`test broker: timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      waiters.add(waiter);
-    });
-  }
-
   let closed: Promise<void> | undefined;
   async function close(): Promise<void> {
     closed ??= (async () => {
@@ -311,14 +279,10 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     return closed;
   }
 
-  const display = formatHost(host);
+  const endpoints = brokerEndpoints(host, port, plainPort);
   return {
-    host,
-    url: `mqtts://${display}:${port}`,
-    port,
-    plainUrl: plainPort === undefined ? undefined : `mqtt://${display}:${plainPort}`,
-    plainPort,
-    wssUrl: wssPort === undefined ? undefined : `wss://${display}:${wssPort}/mqtt`,
+    ...endpoints,
+    wssUrl: wssPort === undefined ? undefined : `wss://${urlHost(host)}:${wssPort}/mqtt`,
     wssPort,
     handshakeFailures,
     connections,
@@ -328,10 +292,15 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
       waitFor(
         () => (handshakeFailures.length >= count ? handshakeFailures : undefined),
         timeoutMs,
-        `${count} handshake failure(s)`,
+        () =>
+          new Error(`test broker: timed out after ${timeoutMs} ms waiting for ${count} handshake failure(s)`),
       ),
     waitForClient: (clientId, timeoutMs = 5000) =>
-      waitFor(() => connections.find((c) => c.clientId === clientId), timeoutMs, `client "${clientId}"`),
+      waitFor(
+        () => connections.find((c) => c.clientId === clientId),
+        timeoutMs,
+        () => new Error(`test broker: timed out after ${timeoutMs} ms waiting for client "${clientId}"`),
+      ),
     close,
     [Symbol.asyncDispose]: close,
   };

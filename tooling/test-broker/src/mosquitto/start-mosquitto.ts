@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { brokerEndpoints, createWaiters, type BrokerEndpoints } from "../endpoints.js";
 import type { TestCrl, TestLeaf, TestPki } from "../pki/test-pki.js";
 
 /** Options for {@link startMosquitto}. */
@@ -39,13 +40,7 @@ export interface MosquittoOptions {
 }
 
 /** A running Mosquitto process started by {@link startMosquitto}. */
-export interface MosquittoBroker extends AsyncDisposable {
-  readonly host: string;
-  /** `mqtts://HOST:PORT`. */
-  readonly url: string;
-  readonly port: number;
-  readonly plainUrl: string | undefined;
-  readonly plainPort: number | undefined;
+export interface MosquittoBroker extends BrokerEndpoints, AsyncDisposable {
   readonly pid: number;
   readonly configFile: string;
   readonly config: string;
@@ -235,10 +230,10 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     const child = spawn(binary, ["-c", configFile], { stdio: ["ignore", "pipe", "pipe"] });
     killOnExit(child);
     let log = "";
-    const logWaiters = new Set<() => void>();
+    const logWaiters = createWaiters();
     const append = (chunk: Buffer): void => {
       log += chunk.toString("utf8");
-      for (const waiter of logWaiters) waiter();
+      logWaiters.notify();
     };
     child.stdout.on("data", append);
     child.stderr.on("data", append);
@@ -282,36 +277,19 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
       throw lastError;
     }
 
-    const display = host.includes(":") ? `[${host}]` : host;
     const close = (): Promise<void> => stop(child);
     return {
-      host,
-      url: `mqtts://${display}:${port}`,
-      port,
-      plainUrl: plainPort === undefined ? undefined : `mqtt://${display}:${plainPort}`,
-      plainPort,
+      ...brokerEndpoints(host, port, plainPort),
       pid: child.pid!,
       configFile,
       config,
       log: () => log,
       waitForLog: (pattern, waitMs = 5000) =>
-        new Promise<string>((resolve, reject) => {
-          const check = (): void => {
-            const match = pattern.exec(log);
-            if (!match) return;
-            clearTimeout(timer);
-            logWaiters.delete(check);
-            resolve(match[0]);
-          };
-          const timer = setTimeout(() => {
-            logWaiters.delete(check);
-            reject(
-              new MosquittoError(`mosquitto log did not match ${String(pattern)} within ${waitMs} ms`, log),
-            );
-          }, waitMs);
-          logWaiters.add(check);
-          check();
-        }),
+        logWaiters.waitFor(
+          () => pattern.exec(log)?.[0],
+          waitMs,
+          () => new MosquittoError(`mosquitto log did not match ${String(pattern)} within ${waitMs} ms`, log),
+        ),
       close,
       [Symbol.asyncDispose]: close,
     };
