@@ -1,0 +1,45 @@
+import type { FindingCode } from "./findings.js";
+
+/** The codes a {@link PemError} can carry: a subset of the finding catalogue. */
+export const PEM_ERROR_CODES = {
+  NOT_PEM: "NOT_PEM",
+  NOT_PEM_DER: "NOT_PEM_DER",
+  NOT_PEM_PKCS12: "NOT_PEM_PKCS12",
+  NOT_PEM_PKCS7: "NOT_PEM_PKCS7",
+  NOT_PEM_BASE64: "NOT_PEM_BASE64",
+  PEM_MALFORMED: "PEM_MALFORMED",
+  PEM_UNEXPECTED_BLOCK: "PEM_UNEXPECTED_BLOCK",
+  KEY_ENCRYPTED_NO_PASSPHRASE: "KEY_ENCRYPTED_NO_PASSPHRASE",
+  KEY_PASSPHRASE_WRONG: "KEY_PASSPHRASE_WRONG",
+  KEY_UNSUPPORTED: "KEY_UNSUPPORTED",
+} as const satisfies Record<string, FindingCode>;
+
+export type PemErrorCode = keyof typeof PEM_ERROR_CODES;
+
+/**
+ * The one error class of `@proj/pem`. `code` is a finding code, `remedy` says what to do, and the original
+ * Node/OpenSSL/forge error is kept as `cause`. Messages never contain key bytes or passphrases.
+ */
+export class PemError extends Error {
+  override readonly name = "PemError";
+  readonly code: PemErrorCode;
+  readonly remedy: string | undefined;
+
+  constructor(code: PemErrorCode, message: string, options: { remedy?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.remedy = options.remedy;
+  }
+}
+
+/**
+ * Recognises a {@link PemError} by its name, so it works across duplicate installs of the package.
+ *
+ * @example
+ * ```ts
+ * try { readPrivateKey(pem); } catch (error) { if (isPemError(error)) console.log(error.code, error.remedy); }
+ * ```
+ */
+export function isPemError(error: unknown): error is PemError {
+  return error instanceof Error && error.name === "PemError" && typeof (error as { code?: unknown }).code === "string";
+}

@@ -1,0 +1,167 @@
+import { AsnParser } from "@peculiar/asn1-schema";
+import { Name } from "@peculiar/asn1-x509";
+import forge from "node-forge";
+import { isIP } from "node:net";
+import { canonicalName } from "./certificate.js";
+import { readAsn1 } from "./der.js";
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A DNS name as a certificate may hold it: ASCII letter-digit-hyphen labels, optionally `*.` in front. */
+export function isValidDnsName(name: string, options: { wildcard?: boolean } = {}): boolean {
+  if (name.length === 0 || name.length > 253) return false;
+  const labels = name.toLowerCase().replace(/\.$/, "").split(".");
+  return labels.every((label, i) => (options.wildcard === true && i === 0 && label === "*") || LABEL.test(label));
+}
+
+/**
+ * Whether a dNSName from a certificate matches the host a client connects to, by the strict rules of RFC 6125
+ * and the CA/Browser Forum: exact match, or a wildcard that is the whole leftmost label, stands for exactly one
+ * label, and is followed by at least two labels (`*.com` matches nothing).
+ */
+export function matchesDnsName(presented: string, reference: string): boolean {
+  const p = presented.toLowerCase().replace(/\.$/, "");
+  const r = reference.toLowerCase().replace(/\.$/, "");
+  if (!isValidDnsName(p, { wildcard: true }) || !isValidDnsName(r)) return false;
+  if (!p.startsWith("*.")) return p === r;
+  const suffix = p.slice(2);
+  if (suffix.split(".").length < 2) return false;
+  const dot = r.indexOf(".");
+  return dot > 0 && r.slice(dot + 1) === suffix;
+}
+
+/** An IPv4 or IPv6 address as bytes (4 or 16), `undefined` when it is not one. */
+export function ipToBytes(address: string): Buffer | undefined {
+  const version = isIP(address);
+  if (version === 4) return Buffer.from(address.split(".").map(Number));
+  if (version !== 6) return undefined;
+  let text = address;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const b = ipToBytes(v4[1]!)!;
+    text = text.slice(0, v4.index) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+  }
+  const [head, tail] = text.split("::") as [string, string | undefined];
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+  const bytes = Buffer.alloc(16);
+  groups.forEach((g, i) => bytes.writeUInt16BE(parseInt(g, 16), i * 2));
+  return bytes;
+}
+
+function dnsWithin(name: string, constraint: string): boolean {
+  const n = name.toLowerCase().replace(/\.$/, "");
+  const c = constraint.toLowerCase().replace(/\.$/, "");
+  if (c === "") return true;
+  if (c.startsWith(".")) return n.endsWith(c);
+  return n === c || n.endsWith(`.${c}`);
+}
+
+function ipWithin(address: Buffer, constraint: Buffer): boolean {
+  const half = constraint.length / 2;
+  if (address.length !== half) return false;
+  for (let i = 0; i < half; i++) {
+    if ((address[i]! & constraint[half + i]!) !== (constraint[i]! & constraint[half + i]!)) return false;
+  }
+  return true;
+}
+
+function contiguousMask(mask: Buffer): boolean {
+  const bits = [...mask].map((b) => b.toString(2).padStart(8, "0")).join("");
+  return /^1*0*$/.test(bits);
+}
+
+function dnWithin(name: Name, constraint: Name): boolean {
+  if (constraint.length > name.length) return false;
+  const prefix = new Name(Array.from(name).slice(0, constraint.length));
+  return canonicalName(prefix) === canonicalName(constraint);
+}
+
+type Subtree =
+  | { kind: "dns"; value: string }
+  | { kind: "ip"; value: Buffer }
+  | { kind: "dn"; value: Name }
+  | { kind: "other"; tag: number };
+
+/** A decoded NameConstraints extension, or the reason it is invalid. */
+export interface NameConstraintSet {
+  readonly permitted: readonly Subtree[];
+  readonly excluded: readonly Subtree[];
+}
+
+function readSubtrees(node: forge.asn1.Asn1 | undefined): Subtree[] | string {
+  if (!node || !Array.isArray(node.value)) return [];
+  const out: Subtree[] = [];
+  for (const subtree of node.value) {
+    const base = Array.isArray(subtree.value) ? subtree.value[0] : undefined;
+    if (!base || base.tagClass !== forge.asn1.Class.CONTEXT_SPECIFIC) return "a subtree has no GeneralName";
+    if (base.type === 2 && typeof base.value === "string") {
+      const value = base.value;
+      const bare = value.startsWith(".") ? value.slice(1) : value;
+      if (value !== "" && !isValidDnsName(bare)) return `the dNSName constraint "${value}" is not a valid name`;
+      out.push({ kind: "dns", value });
+    } else if (base.type === 7 && typeof base.value === "string") {
+      const bytes = Buffer.from(base.value, "binary");
+      if ((bytes.length !== 8 && bytes.length !== 32) || !contiguousMask(bytes.subarray(bytes.length / 2))) {
+        return `an iPAddress constraint of ${bytes.length} bytes is not an address and a contiguous mask`;
+      }
+      out.push({ kind: "ip", value: bytes });
+    } else if (base.type === 4 && Array.isArray(base.value) && base.value[0]) {
+      try {
+        const der = Buffer.from(forge.asn1.toDer(base.value[0]).getBytes(), "binary");
+        out.push({ kind: "dn", value: AsnParser.parse(der, Name) });
+      } catch {
+        return "a directoryName constraint does not decode";
+      }
+    } else {
+      out.push({ kind: "other", tag: base.type });
+    }
+  }
+  return out;
+}
+
+/** Reads a NameConstraints extension value; a string is the reason it is invalid. */
+export function readNameConstraints(value: ArrayBuffer): NameConstraintSet | string {
+  const root = readAsn1(new Uint8Array(value));
+  if (!root || !Array.isArray(root.value)) return "the extension does not decode";
+  let permitted: Subtree[] = [];
+  let excluded: Subtree[] = [];
+  for (const part of root.value) {
+    const subtrees = readSubtrees(part);
+    if (typeof subtrees === "string") return subtrees;
+    if (part.type === 0) permitted = subtrees;
+    else if (part.type === 1) excluded = subtrees;
+  }
+  return { permitted, excluded };
+}
+
+/** The names a certificate is checked by against name constraints. */
+export interface ConstrainedNames {
+  readonly dns: readonly string[];
+  readonly ip: readonly Buffer[];
+  /** The subject (when not empty) and directoryName SANs. */
+  readonly dn: readonly Name[];
+}
+
+/** The first name that violates the constraints, described for a person; `undefined` when all are allowed. */
+export function nameConstraintViolation(names: ConstrainedNames, constraints: NameConstraintSet): string | undefined {
+  const checks: { kind: Subtree["kind"]; label: string; within: (s: Subtree) => boolean }[] = [
+    ...names.dns.map((dns) => ({ kind: "dns" as const, label: `DNS name "${dns}"`, within: (s: Subtree) => s.kind === "dns" && dnsWithin(dns, s.value) })),
+    ...names.ip.map((ip) => ({ kind: "ip" as const, label: `IP address ${ipString(ip)}`, within: (s: Subtree) => s.kind === "ip" && ipWithin(ip, s.value) })),
+    ...names.dn.map((dn) => ({ kind: "dn" as const, label: `name "${canonicalName(dn)}"`, within: (s: Subtree) => s.kind === "dn" && dnWithin(dn, s.value) })),
+  ];
+  for (const check of checks) {
+    if (constraints.excluded.some(check.within)) return `the ${check.label} is in an excluded subtree`;
+    const permittedOfKind = constraints.permitted.filter((s) => s.kind === check.kind);
+    if (permittedOfKind.length > 0 && !permittedOfKind.some(check.within)) return `the ${check.label} is outside the permitted subtrees`;
+  }
+  return undefined;
+}
+
+export function ipString(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join(".");
+  const groups: string[] = [];
+  for (let i = 0; i < bytes.length; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
+  return groups.join(":");
+}
