@@ -41,9 +41,18 @@ export interface CertificateInfo {
     readonly uri: readonly string[];
     readonly email: readonly string[];
   };
-  readonly publicKey: { readonly type: PublicKeyType; readonly bits: number | undefined; readonly curve: string | undefined };
-  readonly signature: { readonly algorithm: string; readonly oid: string; readonly hash: HashName | undefined };
-  readonly basicConstraints: { readonly ca: boolean; readonly pathLength: number | undefined; readonly critical: boolean } | undefined;
+  readonly publicKey: {
+    readonly type: PublicKeyType;
+    readonly bits: number | undefined;
+    readonly curve: string | undefined;
+  };
+  readonly signature: {
+    readonly algorithm: string;
+    readonly oid: string;
+    readonly hash: HashName | undefined;
+  };
+  readonly basicConstraints:
+    { readonly ca: boolean; readonly pathLength: number | undefined; readonly critical: boolean } | undefined;
   readonly keyUsage: readonly string[] | undefined;
   /** Names (`serverAuth`, `clientAuth`, ...) or dotted OIDs for the others. */
   readonly extKeyUsage: readonly string[] | undefined;
@@ -121,6 +130,18 @@ export const EKU_NAMES: Readonly<Record<string, string>> = {
   "1.3.6.1.5.5.7.3.9": "OCSPSigning",
   "2.5.29.37.0": "anyExtendedKeyUsage",
 };
+
+const KEY_USAGE_NAMES = [
+  "digitalSignature",
+  "nonRepudiation",
+  "keyEncipherment",
+  "dataEncipherment",
+  "keyAgreement",
+  "keyCertSign",
+  "cRLSign",
+  "encipherOnly",
+  "decipherOnly",
+] as const;
 
 const CURVE_BITS: Readonly<Record<string, number>> = {
   prime192v1: 192,
@@ -223,10 +244,14 @@ export class ParsedCertificate {
       this.node = new X509Certificate(der);
       this.asn = AsnParser.parse(der, Certificate);
     } catch (cause) {
-      throw new PemError("PEM_MALFORMED", "the certificate does not decode: it is truncated or not a certificate", {
-        cause,
-        remedy: "Copy the certificate again from its source.",
-      });
+      throw new PemError(
+        "PEM_MALFORMED",
+        "the certificate does not decode: it is truncated or not a certificate",
+        {
+          cause,
+          remedy: "Copy the certificate again from its source.",
+        },
+      );
     }
     const tbs = this.asn.tbsCertificate;
     this.subjectName = describeName(tbs.subject);
@@ -266,8 +291,12 @@ export class ParsedCertificate {
   get isCa(): boolean {
     return this.basicConstraints?.cA === true;
   }
+  /** Key usage bits by their RFC 5280 names, in bit order. */
   get keyUsage(): string[] | undefined {
-    return this.decode(OID.keyUsage, KeyUsage)?.toJSON();
+    const usage = this.decode(OID.keyUsage, KeyUsage);
+    if (!usage) return undefined;
+    const bits = usage.toNumber();
+    return KEY_USAGE_NAMES.filter((_, bit) => (bits & (1 << bit)) !== 0);
   }
   get extKeyUsage(): string[] | undefined {
     const eku = this.decode(OID.extKeyUsage, ExtendedKeyUsage);
@@ -348,7 +377,9 @@ export class ParsedCertificate {
     let hash = known?.hash;
     if (algorithm === "1.2.840.113549.1.1.10") {
       try {
-        hash = parameters ? HASHES[AsnParser.parse(parameters, RsaSaPssParams).hashAlgorithm.algorithm] : "SHA-1";
+        hash = parameters
+          ? HASHES[AsnParser.parse(parameters, RsaSaPssParams).hashAlgorithm.algorithm]
+          : "SHA-1";
       } catch {
         hash = undefined;
       }
@@ -370,7 +401,8 @@ export class ParsedCertificate {
   info(): CertificateInfo {
     if (this.#info) return this.#info;
     const names = this.subjectAltNames ?? [];
-    const pick = (key: keyof GeneralName) => names.flatMap((n) => (typeof n[key] === "string" ? [n[key] as string] : []));
+    const pick = (key: keyof GeneralName) =>
+      names.flatMap((n) => (typeof n[key] === "string" ? [n[key] as string] : []));
     const bc = this.basicConstraints;
     const aia = this.decode(OID.authorityInfoAccess, AuthorityInfoAccessSyntax);
     const access = (method: string) =>
@@ -383,21 +415,35 @@ export class ParsedCertificate {
     this.#info = {
       subject: this.subjectName,
       issuer: this.issuerName,
-      serialNumber: this.serialBytes.toString("hex").toUpperCase().replace(/^(00)+(?=..)/, ""),
+      serialNumber: this.serialBytes
+        .toString("hex")
+        .toUpperCase()
+        .replace(/^(00)+(?=..)/, ""),
       notBefore: this.notBefore,
       notAfter: this.notAfter,
-      subjectAltNames: { dns: pick("dNSName"), ip: pick("iPAddress"), uri: pick("uniformResourceIdentifier"), email: pick("rfc822Name") },
+      subjectAltNames: {
+        dns: pick("dNSName"),
+        ip: pick("iPAddress"),
+        uri: pick("uniformResourceIdentifier"),
+        email: pick("rfc822Name"),
+      },
       publicKey: this.publicKey,
       signature: this.signature,
       basicConstraints: bc
-        ? { ca: bc.cA, pathLength: bc.pathLenConstraint, critical: this.extension(OID.basicConstraints)!.critical }
+        ? {
+            ca: bc.cA,
+            pathLength: bc.pathLenConstraint,
+            critical: this.extension(OID.basicConstraints)!.critical,
+          }
         : undefined,
       keyUsage: this.keyUsage,
       extKeyUsage: this.extKeyUsage,
       subjectKeyId: this.subjectKeyId,
       authorityKeyId: this.authorityKeyId,
       crlDistributionPoints: Array.from(crlDp ?? []).flatMap((dp) =>
-        (dp.distributionPoint?.fullName ?? []).flatMap((n) => (n.uniformResourceIdentifier ? [n.uniformResourceIdentifier] : [])),
+        (dp.distributionPoint?.fullName ?? []).flatMap((n) =>
+          n.uniformResourceIdentifier ? [n.uniformResourceIdentifier] : [],
+        ),
       ),
       authorityInfoAccess: { ocsp: access("1.3.6.1.5.5.7.48.1"), caIssuers: access("1.3.6.1.5.5.7.48.2") },
       version: this.version,
@@ -418,15 +464,25 @@ export type CertificateInput = string | Uint8Array | X509Certificate;
 /** Reads the first certificate of `input`; throws a {@link PemError} with the finding's code when there is none. */
 export function parseCertificate(input: CertificateInput): ParsedCertificate {
   if (input instanceof X509Certificate) return new ParsedCertificate(input.raw);
-  if (typeof input !== "string" && !Buffer.from(input.subarray(0, 4096)).toString("latin1").includes("-----BEGIN")) {
+  if (
+    typeof input !== "string" &&
+    !Buffer.from(input.subarray(0, 4096)).toString("latin1").includes("-----BEGIN")
+  ) {
     return new ParsedCertificate(Buffer.from(input));
   }
   const { blocks, findings } = parsePem(input);
   const block = blocks.find((b) => b.type === "certificate");
   if (block) return new ParsedCertificate(block.der);
   const problem = findings.find((f) => f.severity === "error");
-  const code = problem?.code === "PEM_MALFORMED" ? "PEM_MALFORMED" : blocks.length > 0 ? "PEM_UNEXPECTED_BLOCK" : "NOT_PEM";
-  throw new PemError(code, problem?.message ?? "no CERTIFICATE block in the input", { remedy: problem?.remedy ?? "Give the PEM certificate (-----BEGIN CERTIFICATE-----)." });
+  const code =
+    problem?.code === "PEM_MALFORMED"
+      ? "PEM_MALFORMED"
+      : blocks.length > 0
+        ? "PEM_UNEXPECTED_BLOCK"
+        : "NOT_PEM";
+  throw new PemError(code, problem?.message ?? "no CERTIFICATE block in the input", {
+    remedy: problem?.remedy ?? "Give the PEM certificate (-----BEGIN CERTIFICATE-----).",
+  });
 }
 
 /**

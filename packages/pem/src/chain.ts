@@ -92,10 +92,24 @@ const issuers = (path: Path): number[] => path.map((_, i) => i).filter((i) => i 
 const ruleValidity: Rule = (path, { time }, finding) =>
   path.flatMap((cert, i) => {
     if (time < cert.notBefore) {
-      return [finding("core", "CERT_NOT_YET_VALID", `${role(path, i)} is valid only from ${cert.notBefore.toISOString()}.`, "Check the clock of this device, or wait until the certificate is valid.")];
+      return [
+        finding(
+          "core",
+          "CERT_NOT_YET_VALID",
+          `${role(path, i)} is valid only from ${cert.notBefore.toISOString()}.`,
+          "Check the clock of this device, or wait until the certificate is valid.",
+        ),
+      ];
     }
     if (time > cert.notAfter) {
-      return [finding("core", "CERT_EXPIRED", `${role(path, i)} expired on ${cert.notAfter.toISOString()}.`, "Renew the certificate and install the new one.")];
+      return [
+        finding(
+          "core",
+          "CERT_EXPIRED",
+          `${role(path, i)} expired on ${cert.notAfter.toISOString()}.`,
+          "Renew the certificate and install the new one.",
+        ),
+      ];
     }
     return [];
   });
@@ -107,17 +121,47 @@ const ruleSignatureAlgorithmMatch: Rule = (path, _context, finding) =>
     const same =
       outer.algorithm === inner.algorithm &&
       Buffer.from(AsnConvert.serialize(outer)).equals(Buffer.from(AsnConvert.serialize(inner)));
-    return same ? [] : [finding("core", "CERT_SIGNATURE_INVALID", `${role(path, i)} names two different signature algorithms.`)];
+    return same
+      ? []
+      : [
+          finding(
+            "core",
+            "CERT_SIGNATURE_INVALID",
+            `${role(path, i)} names two different signature algorithms.`,
+          ),
+        ];
   });
 
 const ruleIssuersAreCas: Rule = (path, _context, finding) =>
   issuers(path).flatMap((i) => {
     const cert = path[i]!;
     const bc = cert.basicConstraints;
-    if (!bc) return [finding("core", "NOT_A_CA", `${role(path, i)} has no basicConstraints, so it cannot issue certificates.`, "Issue the CA certificate with basicConstraints=critical,CA:TRUE.")];
-    if (!bc.cA) return [finding("core", "NOT_A_CA", `${role(path, i)} is not a CA (basicConstraints CA:FALSE) but issued a certificate.`, "Issue the CA certificate with basicConstraints=critical,CA:TRUE.")];
+    if (!bc)
+      return [
+        finding(
+          "core",
+          "NOT_A_CA",
+          `${role(path, i)} has no basicConstraints, so it cannot issue certificates.`,
+          "Issue the CA certificate with basicConstraints=critical,CA:TRUE.",
+        ),
+      ];
+    if (!bc.cA)
+      return [
+        finding(
+          "core",
+          "NOT_A_CA",
+          `${role(path, i)} is not a CA (basicConstraints CA:FALSE) but issued a certificate.`,
+          "Issue the CA certificate with basicConstraints=critical,CA:TRUE.",
+        ),
+      ];
     if (!cert.extension(OID.basicConstraints)!.critical) {
-      return [finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} has basicConstraints not marked critical (RFC 5280 requires it in CA certificates).`)];
+      return [
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} has basicConstraints not marked critical (RFC 5280 requires it in CA certificates).`,
+        ),
+      ];
     }
     return [];
   });
@@ -126,7 +170,13 @@ const ruleIssuerKeyUsage: Rule = (path, _context, finding) =>
   issuers(path).flatMap((i) => {
     const usage = path[i]!.keyUsage;
     return usage && !usage.includes("keyCertSign")
-      ? [finding("core", "KEY_USAGE_INVALID", `${role(path, i)} has a keyUsage without keyCertSign, so it may not sign certificates.`)]
+      ? [
+          finding(
+            "core",
+            "KEY_USAGE_INVALID",
+            `${role(path, i)} has a keyUsage without keyCertSign, so it may not sign certificates.`,
+          ),
+        ]
       : [];
   });
 
@@ -134,14 +184,38 @@ const ruleLeafRole: Rule = (path, _context, finding) => {
   const leaf = path[0]!;
   const out: Finding[] = [];
   if (leaf.isCa && path.length > 1) {
-    out.push(finding("lint", "CERT_CA_AS_LEAF", `${role(path, 0)} is a CA certificate (CA:TRUE) used as an end entity.`, "Issue the end-entity certificate with basicConstraints=CA:FALSE."));
+    out.push(
+      finding(
+        "lint",
+        "CERT_CA_AS_LEAF",
+        `${role(path, 0)} is a CA certificate (CA:TRUE) used as an end entity.`,
+        "Issue the end-entity certificate with basicConstraints=CA:FALSE.",
+      ),
+    );
   }
   if (!leaf.isCa && leaf.keyUsage?.includes("keyCertSign")) {
-    out.push(finding("lint", "KEY_USAGE_INVALID", `${role(path, 0)} may sign certificates (keyCertSign) without being a CA.`));
+    out.push(
+      finding(
+        "lint",
+        "KEY_USAGE_INVALID",
+        `${role(path, 0)} may sign certificates (keyCertSign) without being a CA.`,
+      ),
+    );
   }
   const usage = leaf.keyUsage;
-  if (usage && !usage.includes("digitalSignature") && !usage.includes("keyEncipherment") && !usage.includes("keyAgreement")) {
-    out.push(finding("lint", "KEY_USAGE_INVALID", `${role(path, 0)} has a keyUsage that allows no TLS handshake (${usage.join(", ")}).`));
+  if (
+    usage &&
+    !usage.includes("digitalSignature") &&
+    !usage.includes("keyEncipherment") &&
+    !usage.includes("keyAgreement")
+  ) {
+    out.push(
+      finding(
+        "lint",
+        "KEY_USAGE_INVALID",
+        `${role(path, 0)} has a keyUsage that allows no TLS handshake (${usage.join(", ")}).`,
+      ),
+    );
   }
   return out;
 };
@@ -152,14 +226,28 @@ const rulePathLength: Rule = (path, _context, finding) =>
     if (limit === undefined) return [];
     const below = path.slice(1, i).filter((c) => !c.selfIssued).length;
     return below > limit
-      ? [finding("core", "PATH_LEN_EXCEEDED", `${role(path, i)} allows ${limit} intermediate(s) below it (pathLenConstraint) and has ${below}.`)]
+      ? [
+          finding(
+            "core",
+            "PATH_LEN_EXCEEDED",
+            `${role(path, i)} allows ${limit} intermediate(s) below it (pathLenConstraint) and has ${below}.`,
+          ),
+        ]
       : [];
   });
 
 const ruleDepth: Rule = (path, { maxDepth }, finding) => {
   if (maxDepth === undefined) return [];
   const depth = path.slice(1, -1).filter((c) => !c.selfIssued).length;
-  return depth > maxDepth ? [finding("core", "CHAIN_TOO_LONG", `The chain has ${depth} intermediate(s); at most ${maxDepth} are allowed.`)] : [];
+  return depth > maxDepth
+    ? [
+        finding(
+          "core",
+          "CHAIN_TOO_LONG",
+          `The chain has ${depth} intermediate(s); at most ${maxDepth} are allowed.`,
+        ),
+      ]
+    : [];
 };
 
 const ruleExtendedKeyUsage: Rule = (path, { purpose, strict }, finding) => {
@@ -168,18 +256,45 @@ const ruleExtendedKeyUsage: Rule = (path, { purpose, strict }, finding) => {
   path.forEach((cert, i) => {
     const eku = cert.extKeyUsage;
     if (i > 0 && isAnchor(path, i) && eku) {
-      out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} carries extKeyUsage, which a root must not (CA/Browser Forum).`));
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} carries extKeyUsage, which a root must not (CA/Browser Forum).`,
+        ),
+      );
       return;
     }
     if (!eku) {
-      if (i === 0) out.push(finding("lint", "EKU_MISMATCH", `${role(path, 0)} has no extendedKeyUsage; a ${purpose} certificate should say ${wanted}.`, `Issue it with extendedKeyUsage=${wanted}.`));
+      if (i === 0)
+        out.push(
+          finding(
+            "lint",
+            "EKU_MISMATCH",
+            `${role(path, 0)} has no extendedKeyUsage; a ${purpose} certificate should say ${wanted}.`,
+            `Issue it with extendedKeyUsage=${wanted}.`,
+          ),
+        );
       return;
     }
     const allows = eku.includes(wanted) || (!strict && eku.includes("anyExtendedKeyUsage"));
     if (!allows) {
-      out.push(finding("core", "EKU_MISMATCH", `${role(path, i)} allows ${eku.join(", ")}, not ${wanted}: it cannot be used for a TLS ${purpose}.`, `Issue it with extendedKeyUsage=${wanted}.`));
+      out.push(
+        finding(
+          "core",
+          "EKU_MISMATCH",
+          `${role(path, i)} allows ${eku.join(", ")}, not ${wanted}: it cannot be used for a TLS ${purpose}.`,
+          `Issue it with extendedKeyUsage=${wanted}.`,
+        ),
+      );
     } else if (strict && eku.includes("anyExtendedKeyUsage")) {
-      out.push(finding("lint", "EKU_MISMATCH", `${role(path, i)} carries anyExtendedKeyUsage, which a strict verifier refuses.`));
+      out.push(
+        finding(
+          "lint",
+          "EKU_MISMATCH",
+          `${role(path, i)} carries anyExtendedKeyUsage, which a strict verifier refuses.`,
+        ),
+      );
     }
   });
   return out;
@@ -198,18 +313,28 @@ const rulePeerName: Rule = (path, { peerName, purpose, strict }, finding) => {
   const san = leaf.subjectAltNames;
   const out: Finding[] = [];
   if (purpose === "server" && !leaf.extension(OID.subjectAltName)) {
-    out.push(finding("lint", "CERT_NO_SAN", `${role(path, 0)} has no subjectAltName; TLS clients match the host against the SAN only.`, "Issue it again with subjectAltName=DNS:<host>,IP:<address>."));
+    out.push(
+      finding(
+        "lint",
+        "CERT_NO_SAN",
+        `${role(path, 0)} has no subjectAltName; TLS clients match the host against the SAN only.`,
+        "Issue it again with subjectAltName=DNS:<host>,IP:<address>.",
+      ),
+    );
   }
   if (!peerName) return out;
   let matched: boolean;
   if (peerName.kind === "IP") {
     const wanted = ipToBytes(peerName.value);
-    matched = wanted !== undefined && (san ?? []).some((n) => n.iPAddress !== undefined && ipToBytes(n.iPAddress)?.equals(wanted) === true);
+    matched =
+      wanted !== undefined &&
+      (san ?? []).some((n) => n.iPAddress !== undefined && ipToBytes(n.iPAddress)?.equals(wanted) === true);
   } else {
     const dns = sanDnsNames(leaf);
     matched = dns.some((name) => matchesDnsName(name, peerName.value));
     // OpenSSL, as Node uses it, still falls back to the CN when there is no DNS SAN; a strict verifier does not.
-    if (!matched && !strict && dns.length === 0) matched = commonNames(leaf).some((cn) => matchesDnsName(cn, peerName.value));
+    if (!matched && !strict && dns.length === 0)
+      matched = commonNames(leaf).some((cn) => matchesDnsName(cn, peerName.value));
   }
   if (!matched) {
     const names = [...sanDnsNames(leaf), ...(san ?? []).flatMap((n) => (n.iPAddress ? [n.iPAddress] : []))];
@@ -232,7 +357,13 @@ const ruleNameConstraints: Rule = (path, _context, finding) => {
     if (!raw) continue;
     const constraints = readNameConstraints(raw.value);
     if (typeof constraints === "string") {
-      out.push(finding("core", "NAME_CONSTRAINTS_VIOLATED", `${role(path, i)} has invalid name constraints: ${constraints}.`));
+      out.push(
+        finding(
+          "core",
+          "NAME_CONSTRAINTS_VIOLATED",
+          `${role(path, i)} has invalid name constraints: ${constraints}.`,
+        ),
+      );
       continue;
     }
     for (let j = i - 1; j >= 0; j--) {
@@ -240,14 +371,23 @@ const ruleNameConstraints: Rule = (path, _context, finding) => {
       if (j > 0 && cert.selfIssued) continue;
       const sans = cert.subjectAltNames ?? [];
       const subject = cert.asn.tbsCertificate.subject;
-      const dn: Name[] = [...(subject.length > 0 ? [subject] : []), ...sans.flatMap((n) => (n.directoryName ? [n.directoryName] : []))];
+      const dn: Name[] = [
+        ...(subject.length > 0 ? [subject] : []),
+        ...sans.flatMap((n) => (n.directoryName ? [n.directoryName] : [])),
+      ];
       const ip = sans.flatMap((n) => {
         const bytes = n.iPAddress === undefined ? undefined : ipToBytes(n.iPAddress);
         return bytes ? [bytes] : [];
       });
       const violation = nameConstraintViolation({ dns: sanDnsNames(cert), ip, dn }, constraints);
       if (violation) {
-        out.push(finding("core", "NAME_CONSTRAINTS_VIOLATED", `${role(path, j)} breaks the name constraints of ${role(path, i)}: ${violation}.`));
+        out.push(
+          finding(
+            "core",
+            "NAME_CONSTRAINTS_VIOLATED",
+            `${role(path, j)} breaks the name constraints of ${role(path, i)}: ${violation}.`,
+          ),
+        );
       }
     }
   }
@@ -259,19 +399,37 @@ const ruleExtensions: Rule = (path, _context, finding) =>
     const out: Finding[] = [];
     const seen = new Set<string>();
     for (const ext of cert.extensions) {
-      if (seen.has(ext.oid)) out.push(finding("core", "CERT_EXTENSION_INVALID", `${role(path, i)} has the extension ${ext.oid} twice.`));
+      if (seen.has(ext.oid))
+        out.push(
+          finding("core", "CERT_EXTENSION_INVALID", `${role(path, i)} has the extension ${ext.oid} twice.`),
+        );
       seen.add(ext.oid);
       if (ext.critical && !KNOWN_EXTENSIONS.has(ext.oid)) {
-        out.push(finding("core", "CERT_EXTENSION_INVALID", `${role(path, i)} has an unknown critical extension ${ext.oid}.`));
+        out.push(
+          finding(
+            "core",
+            "CERT_EXTENSION_INVALID",
+            `${role(path, i)} has an unknown critical extension ${ext.oid}.`,
+          ),
+        );
       }
     }
     // Decode what is there: a malformed extension is a malformed certificate.
-    void cert.basicConstraints, cert.keyUsage, cert.extKeyUsage, cert.subjectAltNames, cert.subjectKeyId, cert.authorityKeyIdentifier;
+    (void cert.basicConstraints,
+      cert.keyUsage,
+      cert.extKeyUsage,
+      cert.subjectAltNames,
+      cert.subjectKeyId,
+      cert.authorityKeyIdentifier);
     cert.decode(OID.authorityInfoAccess, AuthorityInfoAccessSyntax);
     cert.decode(OID.crlDistributionPoints, CRLDistributionPoints);
-    for (const oid of cert.malformedExtensions) out.push(finding("core", "CERT_EXTENSION_INVALID", `${role(path, i)} has a malformed extension ${oid}.`));
+    for (const oid of cert.malformedExtensions)
+      out.push(
+        finding("core", "CERT_EXTENSION_INVALID", `${role(path, i)} has a malformed extension ${oid}.`),
+      );
     const san = cert.extension(OID.subjectAltName);
-    if (san && (cert.subjectAltNames?.length ?? 1) === 0) out.push(finding("core", "CERT_EXTENSION_INVALID", `${role(path, i)} has an empty subjectAltName.`));
+    if (san && (cert.subjectAltNames?.length ?? 1) === 0)
+      out.push(finding("core", "CERT_EXTENSION_INVALID", `${role(path, i)} has an empty subjectAltName.`));
     return out;
   });
 
@@ -279,13 +437,48 @@ const ruleExtensionCriticality: Rule = (path, _context, finding) =>
   path.flatMap((cert, i) => {
     const out: Finding[] = [];
     const critical = (oid: string) => cert.extension(oid)?.critical === true;
-    if (critical(OID.authorityKeyId)) out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} marks authorityKeyIdentifier critical (RFC 5280: must not).`));
-    if (critical(OID.subjectKeyId)) out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} marks subjectKeyIdentifier critical (RFC 5280: must not).`));
-    if (critical(OID.authorityInfoAccess)) out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} marks authorityInfoAccess critical (RFC 5280: must not).`));
+    if (critical(OID.authorityKeyId))
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} marks authorityKeyIdentifier critical (RFC 5280: must not).`,
+        ),
+      );
+    if (critical(OID.subjectKeyId))
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} marks subjectKeyIdentifier critical (RFC 5280: must not).`,
+        ),
+      );
+    if (critical(OID.authorityInfoAccess))
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} marks authorityInfoAccess critical (RFC 5280: must not).`,
+        ),
+      );
     const san = cert.extension(OID.subjectAltName);
     const emptySubject = cert.asn.tbsCertificate.subject.length === 0;
-    if (san && emptySubject && !san.critical) out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} has an empty subject, so its subjectAltName must be critical.`));
-    if (san && !emptySubject && san.critical) out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} marks subjectAltName critical although it has a subject.`));
+    if (san && emptySubject && !san.critical)
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} has an empty subject, so its subjectAltName must be critical.`,
+        ),
+      );
+    if (san && !emptySubject && san.critical)
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} marks subjectAltName critical although it has a subject.`,
+        ),
+      );
     return out;
   });
 
@@ -294,17 +487,45 @@ const ruleKeyIdentifiers: Rule = (path, _context, finding) =>
     const out: Finding[] = [];
     const selfSigned = cert.selfIssued && cert.signedBy(cert);
     if (cert.isCa && cert.subjectKeyId === undefined) {
-      out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} is a CA without subjectKeyIdentifier (RFC 5280 requires one).`));
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} is a CA without subjectKeyIdentifier (RFC 5280 requires one).`,
+        ),
+      );
     }
     const aki = cert.authorityKeyIdentifier;
     if (!selfSigned && aki?.keyIdentifier === undefined) {
-      out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} has no authorityKeyIdentifier key id (RFC 5280 requires one in every certificate a CA issues).`));
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} has no authorityKeyIdentifier key id (RFC 5280 requires one in every certificate a CA issues).`,
+        ),
+      );
     }
     if (selfSigned && aki) {
-      if (aki.keyIdentifier === undefined || aki.authorityCertIssuer !== undefined || aki.authorityCertSerialNumber !== undefined) {
-        out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} has an authorityKeyIdentifier that is not just its own key id.`));
+      if (
+        aki.keyIdentifier === undefined ||
+        aki.authorityCertIssuer !== undefined ||
+        aki.authorityCertSerialNumber !== undefined
+      ) {
+        out.push(
+          finding(
+            "lint",
+            "CERT_EXTENSION_INVALID",
+            `${role(path, i)} has an authorityKeyIdentifier that is not just its own key id.`,
+          ),
+        );
       } else if (cert.subjectKeyId !== undefined && cert.authorityKeyId !== cert.subjectKeyId) {
-        out.push(finding("lint", "CERT_EXTENSION_INVALID", `${role(path, i)} has an authorityKeyIdentifier that differs from its own subjectKeyIdentifier.`));
+        out.push(
+          finding(
+            "lint",
+            "CERT_EXTENSION_INVALID",
+            `${role(path, i)} has an authorityKeyIdentifier that differs from its own subjectKeyIdentifier.`,
+          ),
+        );
       }
     }
     return out;
@@ -313,35 +534,74 @@ const ruleKeyIdentifiers: Rule = (path, _context, finding) =>
 const ruleNamesPresent: Rule = (path, _context, finding) =>
   path.flatMap((cert, i) => {
     const out: Finding[] = [];
-    if (cert.asn.tbsCertificate.issuer.length === 0) out.push(finding("lint", "CERT_NAME_INVALID", `${role(path, i)} has an empty issuer name.`));
-    if (cert.isCa && cert.asn.tbsCertificate.subject.length === 0) out.push(finding("lint", "CERT_NAME_INVALID", `${role(path, i)} is a CA with an empty subject name.`));
+    if (cert.asn.tbsCertificate.issuer.length === 0)
+      out.push(finding("lint", "CERT_NAME_INVALID", `${role(path, i)} has an empty issuer name.`));
+    if (cert.isCa && cert.asn.tbsCertificate.subject.length === 0)
+      out.push(finding("lint", "CERT_NAME_INVALID", `${role(path, i)} is a CA with an empty subject name.`));
     return out;
   });
 
 const ruleVersionAndSerial: Rule = (path, _context, finding) =>
   path.flatMap((cert, i) => {
     const out: Finding[] = [];
-    if (cert.version !== 3) out.push(finding("lint", "CERT_V1", `${role(path, i)} is a version ${cert.version} certificate; TLS chains need version 3.`, "Issue it again: any current tool writes version 3."));
+    if (cert.version !== 3)
+      out.push(
+        finding(
+          "lint",
+          "CERT_V1",
+          `${role(path, i)} is a version ${cert.version} certificate; TLS chains need version 3.`,
+          "Issue it again: any current tool writes version 3.",
+        ),
+      );
     const serial = cert.serialBytes;
     const magnitude = serial[0] === 0 ? serial.subarray(1) : serial;
-    if (serial.every((b) => b === 0)) out.push(finding("lint", "CERT_SERIAL_INVALID", `${role(path, i)} has serial number 0.`));
-    else if ((serial[0]! & 0x80) !== 0) out.push(finding("lint", "CERT_SERIAL_INVALID", `${role(path, i)} has a negative serial number.`));
-    else if (magnitude.length > 20) out.push(finding("lint", "CERT_SERIAL_INVALID", `${role(path, i)} has a serial number of ${magnitude.length} bytes (at most 20).`));
+    if (serial.every((b) => b === 0))
+      out.push(finding("lint", "CERT_SERIAL_INVALID", `${role(path, i)} has serial number 0.`));
+    else if ((serial[0]! & 0x80) !== 0)
+      out.push(finding("lint", "CERT_SERIAL_INVALID", `${role(path, i)} has a negative serial number.`));
+    else if (magnitude.length > 20)
+      out.push(
+        finding(
+          "lint",
+          "CERT_SERIAL_INVALID",
+          `${role(path, i)} has a serial number of ${magnitude.length} bytes (at most 20).`,
+        ),
+      );
     return out;
   });
 
-const STRONG_CURVES = new Set(["prime256v1", "secp384r1", "secp521r1", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1"]);
+const STRONG_CURVES = new Set([
+  "prime256v1",
+  "secp384r1",
+  "secp521r1",
+  "brainpoolP256r1",
+  "brainpoolP384r1",
+  "brainpoolP512r1",
+]);
 
 const ruleKeyStrength: Rule = (path, _context, finding) =>
   path.flatMap((cert, i) => {
     const key = cert.publicKey;
     const weak =
-      key.type === "dsa" ? "a DSA key"
-      : key.type === "unknown" ? "a key of an unknown type"
-      : (key.type === "rsa" || key.type === "rsa-pss") && (key.bits ?? 0) < 2048 ? `an RSA key of ${key.bits} bits`
-      : key.type === "ec" && !STRONG_CURVES.has(key.curve ?? "") ? `an EC key on ${key.curve ?? "an unknown curve"}`
-      : undefined;
-    return weak ? [finding("lint", "WEAK_KEY", `${role(path, i)} has ${weak}; RSA 2048+, P-256+ or Ed25519 are required.`, "Issue it again with an RSA 2048/3072 or EC P-256/P-384 key.")] : [];
+      key.type === "dsa"
+        ? "a DSA key"
+        : key.type === "unknown"
+          ? "a key of an unknown type"
+          : (key.type === "rsa" || key.type === "rsa-pss") && (key.bits ?? 0) < 2048
+            ? `an RSA key of ${key.bits} bits`
+            : key.type === "ec" && !STRONG_CURVES.has(key.curve ?? "")
+              ? `an EC key on ${key.curve ?? "an unknown curve"}`
+              : undefined;
+    return weak
+      ? [
+          finding(
+            "lint",
+            "WEAK_KEY",
+            `${role(path, i)} has ${weak}; RSA 2048+, P-256+ or Ed25519 are required.`,
+            "Issue it again with an RSA 2048/3072 or EC P-256/P-384 key.",
+          ),
+        ]
+      : [];
   });
 
 const ruleSignatureStrength: Rule = (path, _context, finding) =>
@@ -349,18 +609,38 @@ const ruleSignatureStrength: Rule = (path, _context, finding) =>
   path.slice(0, path.length > 1 ? -1 : 0).flatMap((cert, i) => {
     const { algorithm, hash, oid } = cert.signature;
     const weak =
-      hash === "MD5" || hash === "MD2" ? `${algorithm} (broken)`
-      : hash === "SHA-1" ? `${algorithm} (SHA-1 is deprecated)`
-      : algorithm.startsWith("dsa") ? `${algorithm} (DSA is not allowed)`
-      : algorithm === oid ? `an unknown algorithm ${oid}`
-      : undefined;
-    return weak ? [finding("lint", "WEAK_SIGNATURE", `${role(path, i)} is signed with ${weak}.`, "Issue it again with SHA-256 or stronger.")] : [];
+      hash === "MD5" || hash === "MD2"
+        ? `${algorithm} (broken)`
+        : hash === "SHA-1"
+          ? `${algorithm} (SHA-1 is deprecated)`
+          : algorithm.startsWith("dsa")
+            ? `${algorithm} (DSA is not allowed)`
+            : algorithm === oid
+              ? `an unknown algorithm ${oid}`
+              : undefined;
+    if (!weak) return [];
+    // OpenSSL 3 (security level 1, as Node ships it) refuses MD5 and SHA-1 signatures itself.
+    const kind = hash === "MD5" || hash === "MD2" || hash === "SHA-1" ? "core" : "lint";
+    return [
+      finding(
+        kind,
+        "WEAK_SIGNATURE",
+        `${role(path, i)} is signed with ${weak}.`,
+        "Issue it again with SHA-256 or stronger.",
+      ),
+    ];
   });
 
 const ruleSize: Rule = (path, _context, finding) =>
   path.flatMap((cert, i) =>
     cert.der.length > MAX_CERT_BYTES
-      ? [finding("lint", "CERT_TOO_LARGE", `${role(path, i)} is ${cert.der.length} bytes; at most ${MAX_CERT_BYTES} are allowed.`)]
+      ? [
+          finding(
+            "lint",
+            "CERT_TOO_LARGE",
+            `${role(path, i)} is ${cert.der.length} bytes; at most ${MAX_CERT_BYTES} are allowed.`,
+          ),
+        ]
       : [],
   );
 
@@ -405,7 +685,13 @@ function readAll(pems: readonly string[], source: string, findings: Finding[]): 
         out.push(new ParsedCertificate(block.der));
       } catch (error) {
         if (!isPemError(error)) throw error;
-        findings.push(createFinding("PEM_MALFORMED", "error", `${source}: the certificate at line ${block.line} does not decode.`));
+        findings.push(
+          createFinding(
+            "PEM_MALFORMED",
+            "error",
+            `${source}: the certificate at line ${block.line} does not decode.`,
+          ),
+        );
       }
     }
   }
@@ -442,7 +728,7 @@ function diagnoseNoPath(
 ): { findings: Finding[]; partial: ParsedCertificate[] } {
   const partial = [leaf];
   const pool = [...intermediates, ...trusted];
-  for (let current = leaf; partial.length <= MAX_DEPTH_LIMIT + 1; ) {
+  for (let current = leaf; partial.length <= MAX_DEPTH_LIMIT + 1;) {
     if (current.selfIssued && current.signedBy(current)) {
       const name = current.subjectName.oneLine;
       return {
@@ -454,7 +740,9 @@ function diagnoseNoPath(
             partial.length === 1
               ? `The self-signed certificate "${name}" is not in the trust store.`
               : `The chain ends at the root "${name}", which the trust store does not hold: the trust store is for another CA.`,
-            { remedy: `Put the certificate of "${name}" (SHA-256 ${current.node.fingerprint256}) into the trust store, if it is the CA you mean to trust.` },
+            {
+              remedy: `Put the certificate of "${name}" (SHA-256 ${current.node.fingerprint256}) into the trust store, if it is the CA you mean to trust.`,
+            },
           ),
         ],
       };
@@ -466,30 +754,51 @@ function diagnoseNoPath(
         return {
           partial,
           findings: [
-            createFinding("CERT_SIGNATURE_INVALID", "error", `The certificate "${current.subjectName.oneLine}" names "${current.issuerName.oneLine}" as issuer, but the signature does not verify with that certificate's key: it was issued by another key of the same name.`, {
-              remedy: "Use the issuer certificate that really signed it (compare key ids), or issue the certificate again.",
-            }),
+            createFinding(
+              "CERT_SIGNATURE_INVALID",
+              "error",
+              `The certificate "${current.subjectName.oneLine}" names "${current.issuerName.oneLine}" as issuer, but the signature does not verify with that certificate's key: it was issued by another key of the same name.`,
+              {
+                remedy:
+                  "Use the issuer certificate that really signed it (compare key ids), or issue the certificate again.",
+              },
+            ),
           ],
         };
       }
       const keyId = current.authorityKeyId;
-      return {
-        partial,
-        findings: [
-          createFinding(
-            "CHAIN_INCOMPLETE",
-            "error",
-            `The issuer of "${current.subjectName.oneLine}" is missing: "${current.issuerName.oneLine}"${keyId ? ` (key id ${keyId.replace(/(..)(?!$)/g, "$1:")})` : ""} is neither in the chain nor in the trust store.`,
-            { remedy: `Add the intermediate certificate "${current.issuerName.oneLine}" to the chain file after the leaf (or to the trust store).` },
-          ),
-        ],
-      };
+      const issuer = `"${current.issuerName.oneLine}"${keyId ? ` (key id ${keyId.replace(/(..)(?!$)/g, "$1:")})` : ""}`;
+      // Above an intermediate, the missing issuer is the root: the trust store is for another CA.
+      const finding =
+        current === leaf
+          ? createFinding(
+              "CHAIN_INCOMPLETE",
+              "error",
+              `The issuer of "${current.subjectName.oneLine}" is missing: ${issuer} is neither in the chain nor in the trust store.`,
+              {
+                remedy: `Add the intermediate certificate "${current.issuerName.oneLine}" to the chain the peer sends, after the leaf; if it is a root CA, add it to the trust store instead.`,
+              },
+            )
+          : createFinding(
+              "CHAIN_UNTRUSTED",
+              "error",
+              `The chain reaches "${current.subjectName.oneLine}", issued by ${issuer}, which the trust store does not hold: the trust store is for another CA.`,
+              {
+                remedy: `Put the root certificate "${current.issuerName.oneLine}" into the trust store, if it is the CA you mean to trust.`,
+              },
+            );
+      return { partial, findings: [finding] };
     }
     partial.push(issuer);
     if (trusted.includes(issuer)) break;
     current = issuer;
   }
-  return { partial, findings: [createFinding("CHAIN_INCOMPLETE", "error", "No path to a trusted certificate could be built.")] };
+  return {
+    partial,
+    findings: [
+      createFinding("CHAIN_INCOMPLETE", "error", "No path to a trusted certificate could be built."),
+    ],
+  };
 }
 
 /**
@@ -521,29 +830,50 @@ export function verifyChain(input: VerifyChainInput): VerifyChainResult {
   const inputFindings: Finding[] = [];
   const [leaf] = readAll([input.leaf], "leaf", inputFindings);
   if (!leaf) {
-    if (inputFindings.length === 0) inputFindings.push(createFinding("NOT_PEM", "error", "The leaf holds no certificate."));
+    if (inputFindings.length === 0)
+      inputFindings.push(createFinding("NOT_PEM", "error", "The leaf holds no certificate."));
     return { ok: false, findings: inputFindings, chain: [] };
   }
   const intermediates = readAll(input.intermediates ?? [], "intermediates", inputFindings);
   const trusted = readAll(input.trusted, "trust store", inputFindings);
   if (trusted.length === 0) {
-    inputFindings.push(createFinding("TRUST_STORE_EMPTY", "error", "The trust store holds no certificate.", { remedy: "Add the CA certificate (PEM) that issued the peer's certificate." }));
+    inputFindings.push(
+      createFinding("TRUST_STORE_EMPTY", "error", "The trust store holds no certificate.", {
+        remedy: "Add the CA certificate (PEM) that issued the peer's certificate.",
+      }),
+    );
   }
 
-  const limit = Math.min(context.maxDepth === undefined ? MAX_DEPTH_LIMIT : context.maxDepth + 4, MAX_DEPTH_LIMIT);
+  const limit = Math.min(
+    context.maxDepth === undefined ? MAX_DEPTH_LIMIT : context.maxDepth + 4,
+    MAX_DEPTH_LIMIT,
+  );
   let best: { path: ParsedCertificate[]; findings: Finding[] } | undefined;
   let tried = 0;
   for (const path of candidatePaths([leaf], trusted, intermediates, limit)) {
     const findings = checkPath(path, context);
     if (!hasErrors(findings)) {
-      return { ok: inputFindings.length === 0, findings: [...inputFindings, ...findings], chain: path.map((c) => c.info()) };
+      return {
+        ok: inputFindings.length === 0,
+        findings: [...inputFindings, ...findings],
+        chain: path.map((c) => c.info()),
+      };
     }
-    if (!best || findings.filter((f) => f.severity === "error").length < best.findings.filter((f) => f.severity === "error").length) {
+    if (
+      !best ||
+      findings.filter((f) => f.severity === "error").length <
+        best.findings.filter((f) => f.severity === "error").length
+    ) {
       best = { path, findings };
     }
     if (++tried >= 32) break;
   }
-  if (best) return { ok: false, findings: [...inputFindings, ...best.findings], chain: best.path.map((c) => c.info()) };
+  if (best)
+    return {
+      ok: false,
+      findings: [...inputFindings, ...best.findings],
+      chain: best.path.map((c) => c.info()),
+    };
   const { findings, partial } = diagnoseNoPath(leaf, trusted, intermediates);
   return { ok: false, findings: [...inputFindings, ...findings], chain: partial.map((c) => c.info()) };
 }
@@ -567,20 +897,27 @@ export interface BuildChainResult {
  * const { pem, findings } = buildChain(await readFile("client-chain.pem", "utf8"), { trusted: [caPem] });
  * ```
  */
-export function buildChain(bundle: string | readonly string[], options: { trusted?: readonly string[]; source?: string } = {}): BuildChainResult {
+export function buildChain(
+  bundle: string | readonly string[],
+  options: { trusted?: readonly string[]; source?: string } = {},
+): BuildChainResult {
   const findings: Finding[] = [];
   const source = options.source ?? "the chain";
   const certs = readAll(typeof bundle === "string" ? [bundle] : bundle, source, findings);
   const trusted = readAll(options.trusted ?? [], "trust store", findings);
   if (certs.length === 0) {
-    if (findings.length === 0) findings.push(createFinding("NOT_PEM", "error", `${source} holds no certificate.`));
+    if (findings.length === 0)
+      findings.push(createFinding("NOT_PEM", "error", `${source} holds no certificate.`));
     return { chain: [], pem: "", findings };
   }
-  const issuedSomething = (c: ParsedCertificate) => certs.some((o) => o !== c && !o.selfIssued && o.issuerKey === c.subjectKey && o.signedBy(c));
+  const issuedSomething = (c: ParsedCertificate) =>
+    certs.some((o) => o !== c && !o.selfIssued && o.issuerKey === c.subjectKey && o.signedBy(c));
   const leaf = certs.find((c) => !issuedSomething(c)) ?? certs[0]!;
   const ordered = [leaf];
-  for (let current = leaf; !(current.selfIssued && current.signedBy(current)); ) {
-    const issuer = certs.find((c) => !ordered.includes(c) && c.subjectKey === current.issuerKey && current.signedBy(c));
+  for (let current = leaf; !(current.selfIssued && current.signedBy(current));) {
+    const issuer = certs.find(
+      (c) => !ordered.includes(c) && c.subjectKey === current.issuerKey && current.signedBy(c),
+    );
     if (!issuer) break;
     ordered.push(issuer);
     current = issuer;
@@ -588,33 +925,57 @@ export function buildChain(bundle: string | readonly string[], options: { truste
   const unrelated = certs.filter((c) => !ordered.includes(c));
   if (ordered.some((c, i) => certs[i] !== c)) {
     findings.push(
-      createFinding("CHAIN_ORDER", "warning", `${source} is not in leaf-to-root order: it should be ${ordered.map((c) => `"${c.subjectName.oneLine}"`).join(", then ")}.`, {
-        remedy: "Write the leaf certificate first, then its issuer, then that one's issuer (some devices read only the first certificate).",
-      }),
+      createFinding(
+        "CHAIN_ORDER",
+        "warning",
+        `${source} is not in leaf-to-root order: it should be ${ordered.map((c) => `"${c.subjectName.oneLine}"`).join(", then ")}.`,
+        {
+          remedy:
+            "Write the leaf certificate first, then its issuer, then that one's issuer (some devices read only the first certificate).",
+        },
+      ),
     );
   }
   for (const extra of unrelated) {
-    findings.push(createFinding("CHAIN_ORDER", "warning", `"${extra.subjectName.oneLine}" in ${source} is not part of the chain of "${leaf.subjectName.oneLine}".`, { remedy: "Remove it from the chain file." }));
+    findings.push(
+      createFinding(
+        "CHAIN_ORDER",
+        "warning",
+        `"${extra.subjectName.oneLine}" in ${source} is not part of the chain of "${leaf.subjectName.oneLine}".`,
+        { remedy: "Remove it from the chain file." },
+      ),
+    );
   }
   const top = ordered.at(-1)!;
   const topIsRoot = top.selfIssued && top.signedBy(top);
-  const anchor = topIsRoot ? undefined : trusted.find((t) => t.subjectKey === top.issuerKey && top.signedBy(t));
+  const anchor = topIsRoot
+    ? undefined
+    : trusted.find((t) => t.subjectKey === top.issuerKey && top.signedBy(t));
   if (!topIsRoot && !anchor) {
     const inTrustStore = options.trusted !== undefined;
     const keyId = top.authorityKeyId;
     findings.push(
       createFinding(
-        inTrustStore && trusted.some((t) => t.subjectKey === top.issuerKey) ? "CERT_SIGNATURE_INVALID" : "CHAIN_INCOMPLETE",
+        inTrustStore && trusted.some((t) => t.subjectKey === top.issuerKey)
+          ? "CERT_SIGNATURE_INVALID"
+          : "CHAIN_INCOMPLETE",
         "error",
         `The issuer of "${top.subjectName.oneLine}" is missing: "${top.issuerName.oneLine}"${keyId ? ` (key id ${keyId.replace(/(..)(?!$)/g, "$1:")})` : ""} is not in ${source}${inTrustStore ? " nor in the trust store" : ""}.`,
-        { remedy: `Add the certificate of "${top.issuerName.oneLine}" to ${source} after "${top.subjectName.oneLine}", or to the trust store if it is a root.` },
+        {
+          remedy: `Add the certificate of "${top.issuerName.oneLine}" to ${source} after "${top.subjectName.oneLine}", or to the trust store if it is a root.`,
+        },
       ),
     );
   } else if (topIsRoot && options.trusted !== undefined && !trusted.some((t) => t.der.equals(top.der))) {
     findings.push(
-      createFinding("CHAIN_UNTRUSTED", "error", `The chain ends at the root "${top.subjectName.oneLine}", which the trust store does not hold.`, {
-        remedy: `Add that root (SHA-256 ${top.node.fingerprint256}) to the trust store if it is the CA you mean to trust.`,
-      }),
+      createFinding(
+        "CHAIN_UNTRUSTED",
+        "error",
+        `The chain ends at the root "${top.subjectName.oneLine}", which the trust store does not hold.`,
+        {
+          remedy: `Add that root (SHA-256 ${top.node.fingerprint256}) to the trust store if it is the CA you mean to trust.`,
+        },
+      ),
     );
   }
   const chainCerts = anchor ? [...ordered, anchor] : ordered;

@@ -30,7 +30,9 @@ const OID_PKCS7_SIGNED_DATA = "1.2.840.113549.1.7.2";
  */
 export function readAsn1(bytes: Uint8Array, options: { allBytes?: boolean } = {}): Asn1 | undefined {
   try {
-    const buffer = forge.util.createBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("binary"));
+    const buffer = forge.util.createBuffer(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("binary"),
+    );
     return fromDer(buffer, { parseAllBytes: options.allBytes ?? true, decodeBitStrings: false });
   } catch {
     return undefined;
@@ -40,7 +42,9 @@ export function readAsn1(bytes: Uint8Array, options: { allBytes?: boolean } = {}
 /** Length in bytes of the first DER value in `bytes`, or `undefined` when it does not decode. */
 export function firstValueLength(bytes: Uint8Array): number | undefined {
   try {
-    const buffer = forge.util.createBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("binary"));
+    const buffer = forge.util.createBuffer(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("binary"),
+    );
     fromDer(buffer, { parseAllBytes: false, decodeBitStrings: false });
     return bytes.byteLength - buffer.length();
   } catch {
@@ -66,7 +70,8 @@ function oidOf(node: Asn1 | undefined): string | undefined {
 }
 
 function smallInteger(node: Asn1 | undefined): number | undefined {
-  if (!is(node, asn1.Type.INTEGER) || typeof node!.value !== "string" || node!.value.length > 4) return undefined;
+  if (!is(node, asn1.Type.INTEGER) || typeof node!.value !== "string" || node!.value.length > 4)
+    return undefined;
   return asn1.derToInteger(node!.value);
 }
 
@@ -81,16 +86,25 @@ export function classifyDer(root: Asn1): DerKind {
   if (oidOf(first) === OID_PKCS7_SIGNED_DATA) return "pkcs7";
 
   // Signed structures: to-be-signed SEQUENCE, AlgorithmIdentifier, BIT STRING.
-  if (top.length === 3 && is(first, asn1.Type.SEQUENCE) && is(second, asn1.Type.SEQUENCE) && is(third, asn1.Type.BITSTRING)) {
+  if (
+    top.length === 3 &&
+    is(first, asn1.Type.SEQUENCE) &&
+    is(second, asn1.Type.SEQUENCE) &&
+    is(third, asn1.Type.BITSTRING)
+  ) {
     const tbs = children(first);
     if (tbs[0]?.tagClass === asn1.Class.CONTEXT_SPECIFIC && tbs[0].type === 0) return "certificate";
     // A CSR's info: version 0, subject, SubjectPublicKeyInfo, [0] attributes.
     const last = tbs.at(-1);
-    if (smallInteger(tbs[0]) === 0 && last?.tagClass === asn1.Class.CONTEXT_SPECIFIC && last.type === 0) return "csr";
+    if (smallInteger(tbs[0]) === 0 && last?.tagClass === asn1.Class.CONTEXT_SPECIFIC && last.type === 0)
+      return "csr";
     // A v1 certificate: serial, signature AlgorithmIdentifier, issuer, validity, subject, SPKI.
     if (is(tbs[0], asn1.Type.INTEGER) && tbs.length >= 6 && is(tbs[3], asn1.Type.SEQUENCE)) {
       const validity = children(tbs[3]);
-      if (validity.length === 2 && validity.every((t) => is(t, asn1.Type.UTCTIME) || is(t, asn1.Type.GENERALIZEDTIME))) {
+      if (
+        validity.length === 2 &&
+        validity.every((t) => is(t, asn1.Type.UTCTIME) || is(t, asn1.Type.GENERALIZEDTIME))
+      ) {
         return "certificate";
       }
     }
@@ -98,7 +112,8 @@ export function classifyDer(root: Asn1): DerKind {
   }
 
   // PKCS#8 PrivateKeyInfo: version, AlgorithmIdentifier, OCTET STRING.
-  if (is(first, asn1.Type.INTEGER) && is(second, asn1.Type.SEQUENCE) && is(third, asn1.Type.OCTETSTRING)) return "private-key";
+  if (is(first, asn1.Type.INTEGER) && is(second, asn1.Type.SEQUENCE) && is(third, asn1.Type.OCTETSTRING))
+    return "private-key";
   // PKCS#1 RSAPrivateKey: version and eight INTEGERs.
   if (top.length === 9 && top.every((n) => is(n, asn1.Type.INTEGER))) return "private-key";
   // SEC1 ECPrivateKey: version 1, OCTET STRING.

@@ -41,5 +41,9 @@ export class PemError extends Error {
  * ```
  */
 export function isPemError(error: unknown): error is PemError {
-  return error instanceof Error && error.name === "PemError" && typeof (error as { code?: unknown }).code === "string";
+  return (
+    error instanceof Error &&
+    error.name === "PemError" &&
+    typeof (error as { code?: unknown }).code === "string"
+  );
 }

@@ -6,7 +6,8 @@ export const FINDING_CODES = {
   // Configuration and files
   TLS_DISABLED: "TLS is switched off: credentials and data cross the network in clear text.",
   SERVER_CERT_CHECK_DISABLED: "The client does not authenticate the broker's certificate.",
-  CLIENT_CERT_DISABLED: "The client sends no certificate, so the broker cannot authenticate it by certificate.",
+  CLIENT_CERT_DISABLED:
+    "The client sends no certificate, so the broker cannot authenticate it by certificate.",
   MUTUAL_AUTH_REQUIRED: "The profile requires both server and client certificate authentication.",
   FIELD_IGNORED: "A field is set but has no effect with the current settings.",
   TRUST_STORE_MISSING: "The broker's certificate is checked but no trust store is configured.",
@@ -39,7 +40,8 @@ export const FINDING_CODES = {
   CERT_V1: "A version 1 certificate (no extensions): not acceptable in a TLS chain.",
   CERT_SERIAL_INVALID: "A serial number that is zero, negative or longer than 20 bytes.",
   CERT_NAME_INVALID: "An empty or malformed subject or issuer name.",
-  CERT_EXTENSION_INVALID: "An extension that is malformed, duplicated, unknown and critical, or wrongly marked.",
+  CERT_EXTENSION_INVALID:
+    "An extension that is malformed, duplicated, unknown and critical, or wrongly marked.",
   CERT_CA_AS_LEAF: "An end-entity certificate that says it is a CA.",
   KEY_USAGE_INVALID: "Key usage bits that do not fit the certificate's role.",
   PATH_LEN_EXCEEDED: "A CA's pathLenConstraint is exceeded.",

@@ -6,7 +6,13 @@ export { parsePem } from "./parse-pem.js";
 export type { InputFormat, ParsePemOptions, ParsePemResult, PemBlock, PemBlockType } from "./parse-pem.js";
 export type { DerKind } from "./der.js";
 export { inspectCertificate } from "./certificate.js";
-export type { CertificateInfo, CertificateInput, DistinguishedName, HashName, PublicKeyType } from "./certificate.js";
+export type {
+  CertificateInfo,
+  CertificateInput,
+  DistinguishedName,
+  HashName,
+  PublicKeyType,
+} from "./certificate.js";
 export { keyMatchesCertificate, readPrivateKey } from "./keys.js";
 export type { PrivateKeyEncoding, PrivateKeyInfo } from "./keys.js";
 export { readPkcs12 } from "./pkcs12.js";

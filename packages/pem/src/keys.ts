@@ -16,7 +16,12 @@ export interface PrivateKeyInfo {
   readonly encrypted: boolean;
 }
 
-const KEY_BLOCKS = new Set<PemBlock["type"]>(["private-key", "encrypted-private-key", "rsa-private-key", "ec-private-key"]);
+const KEY_BLOCKS = new Set<PemBlock["type"]>([
+  "private-key",
+  "encrypted-private-key",
+  "rsa-private-key",
+  "ec-private-key",
+]);
 
 function encodingOf(block: PemBlock): PrivateKeyEncoding {
   if (block.type === "encrypted-private-key") return "encrypted-pkcs8";
@@ -31,7 +36,11 @@ function describe(keyObject: KeyObject): Pick<PrivateKeyInfo, "type" | "bits" | 
   const details = keyObject.asymmetricKeyDetails ?? {};
   const bits =
     details.modulusLength ??
-    (type === "ed25519" ? 256 : type === "ed448" ? 456 : { prime256v1: 256, secp384r1: 384, secp521r1: 521 }[details.namedCurve ?? ""]);
+    (type === "ed25519"
+      ? 256
+      : type === "ed448"
+        ? 456
+        : { prime256v1: 256, secp384r1: 384, secp521r1: 521 }[details.namedCurve ?? ""]);
   return { type, bits, curve: details.namedCurve };
 }
 
@@ -55,7 +64,11 @@ export function readPrivateKey(input: string | Uint8Array, passphrase?: string):
   if (!block) {
     const problem = findings.find((f) => f.severity === "error");
     if (problem && problem.code !== "PEM_UNKNOWN_BLOCK" && problem.code !== "NOT_PEM_PKCS7") {
-      throw new PemError(problem.code as "NOT_PEM", problem.message, problem.remedy ? { remedy: problem.remedy } : {});
+      throw new PemError(
+        problem.code as "NOT_PEM",
+        problem.message,
+        problem.remedy ? { remedy: problem.remedy } : {},
+      );
     }
     const found = blocks.map((b) => b.label).join(", ");
     throw new PemError(
@@ -66,27 +79,45 @@ export function readPrivateKey(input: string | Uint8Array, passphrase?: string):
   }
   const encoding = encodingOf(block);
   if (block.encrypted && (passphrase === undefined || passphrase === "")) {
-    throw new PemError("KEY_ENCRYPTED_NO_PASSPHRASE", "the private key is encrypted and no passphrase was given", {
-      remedy: 'Give the key\'s passphrase (e.g. "passphrase": "env:KEY_PASSPHRASE"), or decrypt the key once with openssl pkey -in KEY -out KEY.plain.pem and protect that file.',
-    });
+    throw new PemError(
+      "KEY_ENCRYPTED_NO_PASSPHRASE",
+      "the private key is encrypted and no passphrase was given",
+      {
+        remedy:
+          'Give the key\'s passphrase (e.g. "passphrase": "env:KEY_PASSPHRASE"), or decrypt the key once with openssl pkey -in KEY -out KEY.plain.pem and protect that file.',
+      },
+    );
   }
   let keyObject: KeyObject;
   try {
-    keyObject = createPrivateKey(block.encrypted ? { key: block.pem, format: "pem", passphrase: passphrase! } : { key: block.pem, format: "pem" });
+    keyObject = createPrivateKey(
+      block.encrypted
+        ? { key: block.pem, format: "pem", passphrase: passphrase! }
+        : { key: block.pem, format: "pem" },
+    );
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? "";
     const message = (cause as Error).message ?? "";
-    if (block.encrypted && (code === "ERR_OSSL_BAD_DECRYPT" || /bad decrypt|wrong password|mac verify/i.test(message))) {
+    if (
+      block.encrypted &&
+      (code === "ERR_OSSL_BAD_DECRYPT" || /bad decrypt|wrong password|mac verify/i.test(message))
+    ) {
       throw new PemError("KEY_PASSPHRASE_WRONG", "the passphrase does not decrypt the private key", {
         cause,
-        remedy: "Check the passphrase (and that the environment variable holding it is the one set for this key).",
+        remedy:
+          "Check the passphrase (and that the environment variable holding it is the one set for this key).",
       });
     }
     if (/unsupported/i.test(message) || code === "ERR_OSSL_EVP_UNSUPPORTED") {
-      throw new PemError("KEY_UNSUPPORTED", "the key is encrypted with an algorithm OpenSSL 3 no longer supports", {
-        cause,
-        remedy: "Re-encrypt it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out KEY.pkcs8.pem (add -provider legacy -provider default to read the old file).",
-      });
+      throw new PemError(
+        "KEY_UNSUPPORTED",
+        "the key is encrypted with an algorithm OpenSSL 3 no longer supports",
+        {
+          cause,
+          remedy:
+            "Re-encrypt it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out KEY.pkcs8.pem (add -provider legacy -provider default to read the old file).",
+        },
+      );
     }
     throw new PemError("KEY_UNSUPPORTED", `the ${block.label} block does not hold a usable key`, {
       cause,
@@ -105,8 +136,12 @@ export function readPrivateKey(input: string | Uint8Array, passphrase?: string):
  * ```
  * @throws {PemError} when the certificate or an unencrypted PEM key cannot be read.
  */
-export function keyMatchesCertificate(key: KeyObject | PrivateKeyInfo | string, certificate: CertificateInput): boolean {
-  const keyObject = typeof key === "string" ? readPrivateKey(key).keyObject : "keyObject" in key ? key.keyObject : key;
+export function keyMatchesCertificate(
+  key: KeyObject | PrivateKeyInfo | string,
+  certificate: CertificateInput,
+): boolean {
+  const keyObject =
+    typeof key === "string" ? readPrivateKey(key).keyObject : "keyObject" in key ? key.keyObject : key;
   try {
     return parseCertificate(certificate).node.checkPrivateKey(keyObject);
   } catch (error) {

@@ -11,7 +11,9 @@ const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export function isValidDnsName(name: string, options: { wildcard?: boolean } = {}): boolean {
   if (name.length === 0 || name.length > 253) return false;
   const labels = name.toLowerCase().replace(/\.$/, "").split(".");
-  return labels.every((label, i) => (options.wildcard === true && i === 0 && label === "*") || LABEL.test(label));
+  return labels.every(
+    (label, i) => (options.wildcard === true && i === 0 && label === "*") || LABEL.test(label),
+  );
 }
 
 /**
@@ -39,12 +41,17 @@ export function ipToBytes(address: string): Buffer | undefined {
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (v4) {
     const b = ipToBytes(v4[1]!)!;
-    text = text.slice(0, v4.index) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
+    text =
+      text.slice(0, v4.index) +
+      `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
   }
   const [head, tail] = text.split("::") as [string, string | undefined];
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
   const bytes = Buffer.alloc(16);
   groups.forEach((g, i) => bytes.writeUInt16BE(parseInt(g, 16), i * 2));
   return bytes;
@@ -99,7 +106,8 @@ function readSubtrees(node: forge.asn1.Asn1 | undefined): Subtree[] | string {
     if (base.type === 2 && typeof base.value === "string") {
       const value = base.value;
       const bare = value.startsWith(".") ? value.slice(1) : value;
-      if (value !== "" && !isValidDnsName(bare)) return `the dNSName constraint "${value}" is not a valid name`;
+      if (value !== "" && !isValidDnsName(bare))
+        return `the dNSName constraint "${value}" is not a valid name`;
       out.push({ kind: "dns", value });
     } else if (base.type === 7 && typeof base.value === "string") {
       const bytes = Buffer.from(base.value, "binary");
@@ -145,16 +153,32 @@ export interface ConstrainedNames {
 }
 
 /** The first name that violates the constraints, described for a person; `undefined` when all are allowed. */
-export function nameConstraintViolation(names: ConstrainedNames, constraints: NameConstraintSet): string | undefined {
+export function nameConstraintViolation(
+  names: ConstrainedNames,
+  constraints: NameConstraintSet,
+): string | undefined {
   const checks: { kind: Subtree["kind"]; label: string; within: (s: Subtree) => boolean }[] = [
-    ...names.dns.map((dns) => ({ kind: "dns" as const, label: `DNS name "${dns}"`, within: (s: Subtree) => s.kind === "dns" && dnsWithin(dns, s.value) })),
-    ...names.ip.map((ip) => ({ kind: "ip" as const, label: `IP address ${ipString(ip)}`, within: (s: Subtree) => s.kind === "ip" && ipWithin(ip, s.value) })),
-    ...names.dn.map((dn) => ({ kind: "dn" as const, label: `name "${canonicalName(dn)}"`, within: (s: Subtree) => s.kind === "dn" && dnWithin(dn, s.value) })),
+    ...names.dns.map((dns) => ({
+      kind: "dns" as const,
+      label: `DNS name "${dns}"`,
+      within: (s: Subtree) => s.kind === "dns" && dnsWithin(dns, s.value),
+    })),
+    ...names.ip.map((ip) => ({
+      kind: "ip" as const,
+      label: `IP address ${ipString(ip)}`,
+      within: (s: Subtree) => s.kind === "ip" && ipWithin(ip, s.value),
+    })),
+    ...names.dn.map((dn) => ({
+      kind: "dn" as const,
+      label: `name "${canonicalName(dn)}"`,
+      within: (s: Subtree) => s.kind === "dn" && dnWithin(dn, s.value),
+    })),
   ];
   for (const check of checks) {
     if (constraints.excluded.some(check.within)) return `the ${check.label} is in an excluded subtree`;
     const permittedOfKind = constraints.permitted.filter((s) => s.kind === check.kind);
-    if (permittedOfKind.length > 0 && !permittedOfKind.some(check.within)) return `the ${check.label} is outside the permitted subtrees`;
+    if (permittedOfKind.length > 0 && !permittedOfKind.some(check.within))
+      return `the ${check.label} is outside the permitted subtrees`;
   }
   return undefined;
 }

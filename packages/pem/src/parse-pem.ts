@@ -106,9 +106,14 @@ function derFinding(kind: DerKind, source: string | undefined, viaBase64: boolea
           "or give it as a pkcs12 key store.",
       });
     case "pkcs7":
-      return createFinding("NOT_PEM_PKCS7", "error", `${name} is a PKCS#7 bundle (.p7b), not a list of PEM certificates.`, {
-        remedy: `${decode}openssl pkcs7 -inform der -in ${input} -print_certs -out ${out}`,
-      });
+      return createFinding(
+        "NOT_PEM_PKCS7",
+        "error",
+        `${name} is a PKCS#7 bundle (.p7b), not a list of PEM certificates.`,
+        {
+          remedy: `${decode}openssl pkcs7 -inform der -in ${input} -print_certs -out ${out}`,
+        },
+      );
     case "certificate":
       return createFinding(code, "error", `${name} holds a certificate as ${what}; PEM is required.`, {
         remedy: `${decode}openssl x509 -inform der -in ${input} -out ${out}`,
@@ -118,11 +123,16 @@ function derFinding(kind: DerKind, source: string | undefined, viaBase64: boolea
         remedy: `${decode}openssl pkey -inform der -in ${input} -out ${out}`,
       });
     case "encrypted-private-key":
-      return createFinding(code, "error", `${name} holds an encrypted private key as ${what}; PEM is required.`, {
-        remedy:
-          `${decode}openssl pkcs8 -inform der -in ${input} -out ${out} (asks for the passphrase and writes the key ` +
-          `unencrypted; keep the file private, or re-encrypt it with openssl pkcs8 -topk8 -v2 aes-256-cbc)`,
-      });
+      return createFinding(
+        code,
+        "error",
+        `${name} holds an encrypted private key as ${what}; PEM is required.`,
+        {
+          remedy:
+            `${decode}openssl pkcs8 -inform der -in ${input} -out ${out} (asks for the passphrase and writes the key ` +
+            `unencrypted; keep the file private, or re-encrypt it with openssl pkcs8 -topk8 -v2 aes-256-cbc)`,
+        },
+      );
     case "public-key":
       return createFinding(code, "error", `${name} holds a public key as ${what}; PEM is required.`, {
         remedy: `${decode}openssl pkey -pubin -inform der -in ${input} -out ${out}`,
@@ -132,13 +142,23 @@ function derFinding(kind: DerKind, source: string | undefined, viaBase64: boolea
         remedy: `${decode}openssl crl -inform der -in ${input} -out ${out}`,
       });
     case "csr":
-      return createFinding(code, "error", `${name} holds a certificate request as ${what}; PEM is required.`, {
-        remedy: `${decode}openssl req -inform der -in ${input} -out ${out}`,
-      });
+      return createFinding(
+        code,
+        "error",
+        `${name} holds a certificate request as ${what}; PEM is required.`,
+        {
+          remedy: `${decode}openssl req -inform der -in ${input} -out ${out}`,
+        },
+      );
     case "unknown-der":
-      return createFinding(code, "error", `${name} is ${what} of an unknown kind, not a certificate, key or CRL.`, {
-        remedy: `Inspect it with openssl asn1parse -inform der -in ${input}`,
-      });
+      return createFinding(
+        code,
+        "error",
+        `${name} is ${what} of an unknown kind, not a certificate, key or CRL.`,
+        {
+          remedy: `Inspect it with openssl asn1parse -inform der -in ${input}`,
+        },
+      );
   }
 }
 
@@ -207,7 +227,9 @@ function parseBlocks(text: string, source: string | undefined): ParsePemResult {
           base64.length === 0
             ? `${name}: the ${label} block at line ${startLine} is empty.`
             : `${name}: the ${label} block at line ${startLine} is garbled at line ${badLine ?? endLine}: not base64.`,
-          { remedy: "Copy the block again from its source; a PEM body holds only A-Z, a-z, 0-9, +, / and =." },
+          {
+            remedy: "Copy the block again from its source; a PEM body holds only A-Z, a-z, 0-9, +, / and =.",
+          },
         ),
       );
       continue;
@@ -217,7 +239,11 @@ function parseBlocks(text: string, source: string | undefined): ParsePemResult {
     const legacyEncrypted = /ENCRYPTED/i.test(headers["Proc-Type"] ?? "");
     if (type === "unknown") {
       findings.push(
-        createFinding("PEM_UNKNOWN_BLOCK", "info", `${name}: a "${label}" block at line ${startLine} is not used here.`),
+        createFinding(
+          "PEM_UNKNOWN_BLOCK",
+          "info",
+          `${name}: a "${label}" block at line ${startLine} is not used here.`,
+        ),
       );
     } else if (!legacyEncrypted) {
       // A block that decodes as base64 but not as DER was cut short or edited.
@@ -236,7 +262,8 @@ function parseBlocks(text: string, source: string | undefined): ParsePemResult {
       }
       if (label === "TRUSTED CERTIFICATE") der = der.subarray(0, length);
     }
-    const canonicalLabel = label === "TRUSTED CERTIFICATE" || label === "X509 CERTIFICATE" ? "CERTIFICATE" : label;
+    const canonicalLabel =
+      label === "TRUSTED CERTIFICATE" || label === "X509 CERTIFICATE" ? "CERTIFICATE" : label;
     blocks.push({
       type,
       label,
@@ -250,9 +277,14 @@ function parseBlocks(text: string, source: string | undefined): ParsePemResult {
     if (type === "pkcs7") {
       const { file } = describeSource(source);
       findings.push(
-        createFinding("NOT_PEM_PKCS7", "error", `${name}: the PKCS7 block at line ${startLine} is a .p7b bundle, not PEM certificates.`, {
-          remedy: `openssl pkcs7 -in ${file} -print_certs -out ${stem(file)}.pem`,
-        }),
+        createFinding(
+          "NOT_PEM_PKCS7",
+          "error",
+          `${name}: the PKCS7 block at line ${startLine} is a .p7b bundle, not PEM certificates.`,
+          {
+            remedy: `openssl pkcs7 -in ${file} -print_certs -out ${stem(file)}.pem`,
+          },
+        ),
       );
     }
   }
@@ -295,7 +327,10 @@ export function parsePem(input: string | Uint8Array, options: ParsePemOptions = 
       if (bytes.length === 0) return notPem("empty", `${name} is empty.`);
       const root = readAsn1(bytes);
       if (root === undefined) {
-        return notPem("binary", `${name} is a binary file that is neither PEM nor DER: not a certificate, key or CRL.`);
+        return notPem(
+          "binary",
+          `${name} is a binary file that is neither PEM nor DER: not a certificate, key or CRL.`,
+        );
       }
       const derKind = classifyDer(root);
       const format = derKind === "pkcs12" ? "pkcs12" : derKind === "pkcs7" ? "pkcs7" : "der";
@@ -306,7 +341,8 @@ export function parsePem(input: string | Uint8Array, options: ParsePemOptions = 
 
   text = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
   // PEM pasted into JSON or an environment variable often carries literal "\n".
-  if (text.includes("-----BEGIN ") && !text.includes("\n") && text.includes("\\n")) text = text.replace(/\\n/g, "\n");
+  if (text.includes("-----BEGIN ") && !text.includes("\n") && text.includes("\\n"))
+    text = text.replace(/\\n/g, "\n");
   if (text.includes("-----BEGIN ")) return parseBlocks(text, source);
 
   const compact = text.replace(/\s+/g, "");

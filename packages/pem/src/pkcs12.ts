@@ -24,15 +24,24 @@ const LEGACY_PBE = new Set([
   "1.2.840.113549.1.12.1.6", // pbeWithSHAAnd40BitRC2-CBC
 ]);
 
-function usesLegacyEncryption(node: forge.asn1.Asn1): boolean {
-  if (node.type === forge.asn1.Type.OID && typeof node.value === "string") {
-    try {
-      return LEGACY_PBE.has(forge.asn1.derToOid(node.value));
-    } catch {
-      return false;
+/** Whether any encryption in the bundle is a legacy PKCS#12 PBE; PFX nests its DER inside OCTET STRINGs. */
+function usesLegacyEncryption(node: forge.asn1.Asn1, depth = 0): boolean {
+  if (depth > 12) return false;
+  if (node.tagClass === forge.asn1.Class.UNIVERSAL && typeof node.value === "string") {
+    if (node.type === forge.asn1.Type.OID) {
+      try {
+        return LEGACY_PBE.has(forge.asn1.derToOid(node.value));
+      } catch {
+        return false;
+      }
     }
+    if (node.type === forge.asn1.Type.OCTETSTRING && node.value.length > 2) {
+      const nested = readAsn1(Buffer.from(node.value, "binary"));
+      return nested !== undefined && usesLegacyEncryption(nested, depth + 1);
+    }
+    return false;
   }
-  return Array.isArray(node.value) && node.value.some(usesLegacyEncryption);
+  return Array.isArray(node.value) && node.value.some((child) => usesLegacyEncryption(child, depth + 1));
 }
 
 function toDer(node: forge.asn1.Asn1): Buffer {
@@ -42,13 +51,16 @@ function toDer(node: forge.asn1.Asn1): Buffer {
 /** Leaf first (the certificate the key belongs to, else one that issued none of the others), then upward. */
 function order(certs: ParsedCertificate[], keyDer: Buffer | undefined): ParsedCertificate[] {
   const keyObject = keyDer ? createPrivateKey({ key: keyDer, format: "der", type: "pkcs8" }) : undefined;
-  const issuesAnother = (c: ParsedCertificate) => certs.some((o) => o !== c && o.issuerKey === c.subjectKey && !o.selfIssued);
+  const issuesAnother = (c: ParsedCertificate) =>
+    certs.some((o) => o !== c && o.issuerKey === c.subjectKey && !o.selfIssued);
   const leaf =
-    certs.find((c) => keyObject !== undefined && c.node.checkPrivateKey(keyObject)) ?? certs.find((c) => !issuesAnother(c)) ?? certs[0];
+    certs.find((c) => keyObject !== undefined && c.node.checkPrivateKey(keyObject)) ??
+    certs.find((c) => !issuesAnother(c)) ??
+    certs[0];
   if (!leaf) return [];
   const ordered = [leaf];
   const rest = certs.filter((c) => c !== leaf);
-  for (let current = leaf; !current.selfIssued; ) {
+  for (let current = leaf; !current.selfIssued;) {
     const issuer = rest.find((c) => c.subjectKey === current.issuerKey);
     if (!issuer) break;
     ordered.push(issuer);
@@ -82,10 +94,14 @@ export function readPkcs12(bytes: Uint8Array, passphrase: string): Pkcs12Content
   } catch (cause) {
     const message = (cause as Error).message ?? "";
     if (/mac could not be verified|invalid password/i.test(message)) {
-      throw new PemError("KEY_PASSPHRASE_WRONG", "the passphrase does not open the PKCS#12 bundle (its MAC does not verify)", {
-        cause,
-        remedy: "Check the passphrase the bundle was exported with.",
-      });
+      throw new PemError(
+        "KEY_PASSPHRASE_WRONG",
+        "the passphrase does not open the PKCS#12 bundle (its MAC does not verify)",
+        {
+          cause,
+          remedy: "Check the passphrase the bundle was exported with.",
+        },
+      );
     }
     throw new PemError("KEY_UNSUPPORTED", "the PKCS#12 bundle cannot be decrypted with this passphrase", {
       cause,
@@ -107,16 +123,27 @@ export function readPkcs12(bytes: Uint8Array, passphrase: string): Pkcs12Content
     }
   }
   if (keyDer === undefined && certs.length === 0) {
-    throw new PemError("KEY_UNSUPPORTED", "the PKCS#12 bundle holds neither a certificate nor a key that could be read", {
-      remedy: "Export it again, or as PEM files.",
-    });
+    throw new PemError(
+      "KEY_UNSUPPORTED",
+      "the PKCS#12 bundle holds neither a certificate nor a key that could be read",
+      {
+        remedy: "Export it again, or as PEM files.",
+      },
+    );
   }
   let key: string | undefined;
   if (keyDer) {
     try {
-      key = createPrivateKey({ key: keyDer, format: "der", type: "pkcs8" }).export({ type: "pkcs8", format: "pem" }) as string;
+      key = createPrivateKey({ key: keyDer, format: "der", type: "pkcs8" }).export({
+        type: "pkcs8",
+        format: "pem",
+      }) as string;
     } catch (cause) {
-      throw new PemError("KEY_UNSUPPORTED", "the key in the PKCS#12 bundle is of a kind that cannot be used", { cause });
+      throw new PemError(
+        "KEY_UNSUPPORTED",
+        "the key in the PKCS#12 bundle is of a kind that cannot be used",
+        { cause },
+      );
     }
   }
   const certificates = order(certs, keyDer).map((c) => c.pem);

@@ -14,7 +14,9 @@ interface LimboCase {
   expected_result: "SUCCESS" | "FAILURE";
 }
 
-const corpusPath = fileURLToPath(new URL("../../../../shared/corpus/x509-limbo-2023-11.json", import.meta.url));
+const corpusPath = fileURLToPath(
+  new URL("../../../../shared/corpus/x509-limbo-2023-11.json", import.meta.url),
+);
 const { testcases } = JSON.parse(readFileSync(corpusPath, "utf8")) as { testcases: LimboCase[] };
 
 /** Cases where this verifier's verdict differs from x509-limbo's expectation, with the reason (see README). */
@@ -45,7 +47,12 @@ describe("x509-limbo conformance (2023-11, 106 server cases)", () => {
 
   it("agrees with the expected verdict on at least 100 of 106 cases", () => {
     const agreed = results.filter((r) => r.agrees).length;
-    const disagreements = results.filter((r) => !r.agrees).map((r) => `${r.testcase.id} expected ${r.testcase.expected_result}: ${r.result.findings.map((f) => `${f.code} ${f.message}`).join(" | ") || "no finding"}`);
+    const disagreements = results
+      .filter((r) => !r.agrees)
+      .map(
+        (r) =>
+          `${r.testcase.id} expected ${r.testcase.expected_result}: ${r.result.findings.map((f) => `${f.code} ${f.message}`).join(" | ") || "no finding"}`,
+      );
     console.log(`limbo: ${agreed}/${testcases.length} agree\n${disagreements.join("\n")}`);
     expect(testcases).toHaveLength(106);
     expect(agreed).toBeGreaterThanOrEqual(100);
@@ -54,7 +61,10 @@ describe("x509-limbo conformance (2023-11, 106 server cases)", () => {
   it.each(results.filter((r) => !r.agrees).map((r) => [r.testcase.id] as const))(
     "%s is a documented disagreement",
     (id) => {
-      expect(KNOWN_DISAGREEMENTS[id], `${id} disagrees with x509-limbo and is not listed with a reason`).toBeDefined();
+      expect(
+        KNOWN_DISAGREEMENTS[id],
+        `${id} disagrees with x509-limbo and is not listed with a reason`,
+      ).toBeDefined();
     },
   );
 });

@@ -27,6 +27,8 @@ export interface Pkcs12Options {
   encryption?: "modern" | "legacy";
   /** Put the intermediates in the bundle too. @default true */
   includeChain?: boolean;
+  /** Key-derivation iterations for the MAC and legacy encryption (fuzz tests want few). @default 2048 */
+  iterations?: number;
 }
 
 type Asn1 = forge.asn1.Asn1;
@@ -55,9 +57,8 @@ function dataContentInfo(content: string): Asn1 {
   return seq([oid(OID.data), explicit0(octets(content))]);
 }
 
-function rc2EncryptedContentInfo(content: string, passphrase: string): Asn1 {
+function rc2EncryptedContentInfo(content: string, passphrase: string, iterations: number): Asn1 {
   const salt = randomBytes(8).toString("binary");
-  const iterations = 2048;
   const key = forge.pkcs12.generateKey(passphrase, forge.util.createBuffer(salt), 1, iterations, 5);
   const iv = forge.pkcs12.generateKey(passphrase, forge.util.createBuffer(salt), 2, iterations, 8);
   const cipher = forge.rc2.createEncryptionCipher(key, 40);
@@ -79,7 +80,7 @@ export function toPkcs12(
   input: { key: KeyObject; certs: readonly Buffer[]; friendlyName: string },
   options: Pkcs12Options,
 ): Buffer {
-  const { passphrase, encryption = "modern", includeChain = true } = options;
+  const { passphrase, encryption = "modern", includeChain = true, iterations = 2048 } = options;
   const legacy = encryption === "legacy";
   const [leaf, ...rest] = input.certs;
   if (!leaf) throw new TypeError("a PKCS#12 bundle needs at least the leaf certificate");
@@ -99,7 +100,10 @@ export function toPkcs12(
   let shroudedKey: Asn1;
   if (legacy) {
     const keyInfo = asn1.fromDer(binary(input.key.export({ type: "pkcs8", format: "der" })));
-    shroudedKey = forge.pki.encryptPrivateKeyInfo(keyInfo, passphrase, { algorithm: "3des", count: 2048 });
+    shroudedKey = forge.pki.encryptPrivateKeyInfo(keyInfo, passphrase, {
+      algorithm: "3des",
+      count: iterations,
+    });
   } else {
     const encrypted = input.key.export({ type: "pkcs8", format: "der", cipher: "aes-256-cbc", passphrase });
     shroudedKey = asn1.fromDer(binary(encrypted));
@@ -109,13 +113,15 @@ export function toPkcs12(
   const certSafeContents = der(seq(certBags));
   const authenticatedSafe = der(
     seq([
-      legacy ? rc2EncryptedContentInfo(certSafeContents, passphrase) : dataContentInfo(certSafeContents),
+      legacy
+        ? rc2EncryptedContentInfo(certSafeContents, passphrase, iterations)
+        : dataContentInfo(certSafeContents),
       dataContentInfo(der(seq([keyBag]))),
     ]),
   );
 
   const macSalt = randomBytes(8).toString("binary");
-  const macIterations = 2048;
+  const macIterations = iterations;
   const md = legacy ? forge.md.sha1.create() : forge.md.sha256.create();
   const macKey = forge.pkcs12.generateKey(
     passphrase,
