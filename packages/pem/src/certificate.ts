@@ -121,7 +121,7 @@ const HASHES: Readonly<Record<string, HashName>> = {
   "2.16.840.1.101.3.4.2.3": "SHA-512",
 };
 
-export const EKU_NAMES: Readonly<Record<string, string>> = {
+const EKU_NAMES: Readonly<Record<string, string>> = {
   "1.3.6.1.5.5.7.3.1": "serverAuth",
   "1.3.6.1.5.5.7.3.2": "clientAuth",
   "1.3.6.1.5.5.7.3.3": "codeSigning",
@@ -336,6 +336,22 @@ export class ParsedCertificate {
     return this.asn.tbsCertificate.validity.notAfter.getTime();
   }
 
+  /**
+   * Decodes every extension this module reads, so that malformed ones are recorded in `malformedExtensions`
+   * (name constraints are read separately, with the reason they are invalid).
+   */
+  decodeKnownExtensions(): ReadonlySet<string> {
+    this.decode(OID.basicConstraints, BasicConstraints);
+    this.decode(OID.keyUsage, KeyUsage);
+    this.decode(OID.extKeyUsage, ExtendedKeyUsage);
+    this.decode(OID.subjectAltName, SubjectAlternativeName);
+    this.decode(OID.subjectKeyId, SubjectKeyIdentifier);
+    this.decode(OID.authorityKeyId, AuthorityKeyIdentifier);
+    this.decode(OID.authorityInfoAccess, AuthorityInfoAccessSyntax);
+    this.decode(OID.crlDistributionPoints, CRLDistributionPoints);
+    return this.malformedExtensions;
+  }
+
   /** Whether `issuer`'s key verifies this certificate's signature (never throws). */
   signedBy(issuer: ParsedCertificate): boolean {
     try {
@@ -402,7 +418,7 @@ export class ParsedCertificate {
     if (this.#info) return this.#info;
     const names = this.subjectAltNames ?? [];
     const pick = (key: keyof GeneralName) =>
-      names.flatMap((n) => (typeof n[key] === "string" ? [n[key] as string] : []));
+      names.flatMap((n) => (typeof n[key] === "string" ? [n[key]] : []));
     const bc = this.basicConstraints;
     const aia = this.decode(OID.authorityInfoAccess, AuthorityInfoAccessSyntax);
     const access = (method: string) =>

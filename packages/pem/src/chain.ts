@@ -1,5 +1,5 @@
 import { AsnConvert } from "@peculiar/asn1-schema";
-import { AuthorityInfoAccessSyntax, CRLDistributionPoints, type Name } from "@peculiar/asn1-x509";
+import type { Name } from "@peculiar/asn1-x509";
 import { OID, ParsedCertificate, type CertificateInfo } from "./certificate.js";
 import { isPemError } from "./errors.js";
 import { createFinding, hasErrors, type Finding, type FindingCode } from "./findings.js";
@@ -415,15 +415,7 @@ const ruleExtensions: Rule = (path, _context, finding) =>
       }
     }
     // Decode what is there: a malformed extension is a malformed certificate.
-    (void cert.basicConstraints,
-      cert.keyUsage,
-      cert.extKeyUsage,
-      cert.subjectAltNames,
-      cert.subjectKeyId,
-      cert.authorityKeyIdentifier);
-    cert.decode(OID.authorityInfoAccess, AuthorityInfoAccessSyntax);
-    cert.decode(OID.crlDistributionPoints, CRLDistributionPoints);
-    for (const oid of cert.malformedExtensions)
+    for (const oid of cert.decodeKnownExtensions())
       out.push(
         finding("core", "CERT_EXTENSION_INVALID", `${role(path, i)} has a malformed extension ${oid}.`),
       );

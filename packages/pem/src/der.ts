@@ -70,13 +70,21 @@ function oidOf(node: Asn1 | undefined): string | undefined {
 }
 
 function smallInteger(node: Asn1 | undefined): number | undefined {
-  if (!is(node, asn1.Type.INTEGER) || typeof node!.value !== "string" || node!.value.length > 4)
-    return undefined;
-  return asn1.derToInteger(node!.value);
+  if (!is(node, asn1.Type.INTEGER) || typeof node!.value !== "string") return undefined;
+  const length = node!.value.length;
+  return length === 0 || length > 4 ? undefined : asn1.derToInteger(node!.value);
 }
 
 /** Classifies a DER value by its shape: certificate, key, CRL, CSR, PKCS#12, PKCS#7, or other DER. */
 export function classifyDer(root: Asn1): DerKind {
+  try {
+    return classify(root);
+  } catch {
+    return "unknown-der";
+  }
+}
+
+function classify(root: Asn1): DerKind {
   const top = children(root);
   if (!is(root, asn1.Type.SEQUENCE) || top.length === 0) return "unknown-der";
   const [first, second, third] = top;

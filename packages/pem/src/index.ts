@@ -20,3 +20,5 @@ export type { Pkcs12Contents } from "./pkcs12.js";
 export { buildChain, verifyChain } from "./chain.js";
 export type { BuildChainResult, VerifyChainInput, VerifyChainResult } from "./chain.js";
 export { isValidDnsName, matchesDnsName } from "./names.js";
+export { loadTrustStore } from "./trust-store.js";
+export type { TrustAnchor, TrustStore } from "./trust-store.js";

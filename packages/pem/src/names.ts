@@ -183,7 +183,7 @@ export function nameConstraintViolation(
   return undefined;
 }
 
-export function ipString(bytes: Buffer): string {
+function ipString(bytes: Buffer): string {
   if (bytes.length === 4) return [...bytes].join(".");
   const groups: string[] = [];
   for (let i = 0; i < bytes.length; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));

@@ -288,6 +288,18 @@ function parseBlocks(text: string, source: string | undefined): ParsePemResult {
       );
     }
   }
+  if (blocks.length === 0 && findings.length === 0) {
+    findings.push(
+      createFinding(
+        "PEM_MALFORMED",
+        "error",
+        `${name} has a "-----BEGIN" marker but no complete PEM block.`,
+        {
+          remedy: "Copy the whole block again from its source, from the BEGIN line to the END line.",
+        },
+      ),
+    );
+  }
   return { format: "pem", blocks, findings };
 }
 

@@ -50,7 +50,12 @@ function toDer(node: forge.asn1.Asn1): Buffer {
 
 /** Leaf first (the certificate the key belongs to, else one that issued none of the others), then upward. */
 function order(certs: ParsedCertificate[], keyDer: Buffer | undefined): ParsedCertificate[] {
-  const keyObject = keyDer ? createPrivateKey({ key: keyDer, format: "der", type: "pkcs8" }) : undefined;
+  let keyObject: ReturnType<typeof createPrivateKey> | undefined;
+  try {
+    keyObject = keyDer ? createPrivateKey({ key: keyDer, format: "der", type: "pkcs8" }) : undefined;
+  } catch {
+    keyObject = undefined; // reported when the key itself is exported below
+  }
   const issuesAnother = (c: ParsedCertificate) =>
     certs.some((o) => o !== c && o.issuerKey === c.subjectKey && !o.selfIssued);
   const leaf =
