@@ -19,6 +19,15 @@ export type PemErrorCode = keyof typeof PEM_ERROR_CODES;
 /**
  * The one error class of `@proj/pem`. `code` is a finding code, `remedy` says what to do, and the original
  * Node/OpenSSL/forge error is kept as `cause`. Messages never contain key bytes or passphrases.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   readPrivateKey(pem, passphrase);
+ * } catch (error) {
+ *   if (isPemError(error) && error.code === "KEY_PASSPHRASE_WRONG") console.error(error.message, error.remedy);
+ * }
+ * ```
  */
 export class PemError extends Error {
   override readonly name = "PemError";

@@ -1,5 +1,6 @@
 import { KEY_TYPES, createTestPki } from "@proj/test-broker";
 import forge from "node-forge";
+import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPemError, type PemError } from "./errors.js";
 import { keyMatchesCertificate, readPrivateKey } from "./keys.js";
@@ -47,6 +48,19 @@ describe("readPrivateKey", () => {
     const encrypted = readPrivateKey(leaf.exportKey({ passphrase: PASSPHRASE }), PASSPHRASE);
     expect(encrypted).toMatchObject({ encoding: "encrypted-pkcs8", encrypted: true, type: plain.type });
     expect(keyMatchesCertificate(encrypted, leaf.cert)).toBe(true);
+  });
+
+  it("reads Ed448 keys, plain and encrypted", () => {
+    const { privateKey } = generateKeyPairSync("ed448");
+    const pem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
+    expect(readPrivateKey(pem)).toMatchObject({ type: "ed448", bits: 456, encoding: "pkcs8" });
+    const encrypted = privateKey.export({
+      type: "pkcs8",
+      format: "pem",
+      cipher: "aes-256-cbc",
+      passphrase: PASSPHRASE,
+    }) as string;
+    expect(readPrivateKey(encrypted, PASSPHRASE)).toMatchObject({ type: "ed448", encrypted: true });
   });
 
   it("reads PKCS#1, SEC1, legacy 3DES PKCS#8 and OpenSSL's legacy Proc-Type encryption", () => {

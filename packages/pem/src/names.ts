@@ -7,7 +7,16 @@ import { readAsn1 } from "./der.js";
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** A DNS name as a certificate may hold it: ASCII letter-digit-hyphen labels, optionally `*.` in front. */
+/**
+ * A DNS name as a certificate may hold it: ASCII letter-digit-hyphen labels, optionally `*.` in front.
+ *
+ * @example
+ * ```ts
+ * isValidDnsName("broker.plant.local"); // true
+ * isValidDnsName("*.plant.local", { wildcard: true }); // true
+ * isValidDnsName("😜.example.com"); // false: IDNs must be in their xn-- form
+ * ```
+ */
 export function isValidDnsName(name: string, options: { wildcard?: boolean } = {}): boolean {
   if (name.length === 0 || name.length > 253) return false;
   const labels = name.toLowerCase().replace(/\.$/, "").split(".");
@@ -20,6 +29,13 @@ export function isValidDnsName(name: string, options: { wildcard?: boolean } = {
  * Whether a dNSName from a certificate matches the host a client connects to, by the strict rules of RFC 6125
  * and the CA/Browser Forum: exact match, or a wildcard that is the whole leftmost label, stands for exactly one
  * label, and is followed by at least two labels (`*.com` matches nothing).
+ *
+ * @example
+ * ```ts
+ * matchesDnsName("*.plant.local", "broker.plant.local"); // true
+ * matchesDnsName("*.plant.local", "a.broker.plant.local"); // false: one label only
+ * matchesDnsName("*.plant.local", "plant.local"); // false
+ * ```
  */
 export function matchesDnsName(presented: string, reference: string): boolean {
   const p = presented.toLowerCase().replace(/\.$/, "");
