@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { verifyChain } from "../src/index.js";
@@ -17,6 +17,11 @@ interface LimboCase {
 const corpusPath = fileURLToPath(
   new URL("../../../../shared/corpus/x509-limbo-2023-11.json", import.meta.url),
 );
+if (!existsSync(corpusPath)) {
+  throw new Error(
+    `x509-limbo corpus not found at ${corpusPath}: it lives in ../shared/corpus beside the project's root`,
+  );
+}
 const { testcases } = JSON.parse(readFileSync(corpusPath, "utf8")) as { testcases: LimboCase[] };
 
 /** Cases where this verifier's verdict differs from x509-limbo's expectation, with the reason (see README). */

@@ -78,8 +78,10 @@ describe.skipIf(mosquittoSkipReason())("startMosquitto", () => {
       `import { createTestPki, startMosquitto } from ${JSON.stringify(entry)};\n` +
         "const m = await startMosquitto({ pki: await createTestPki() });\nconsole.log(m.pid);\n",
     );
+    // Run from this package, which depends on tsx, so `--import tsx` resolves on a fresh install.
     const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script], {
       timeout: 20_000,
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
     });
     const pid = Number(stdout.trim());
     expect(pid).toBeGreaterThan(0);

@@ -55,7 +55,11 @@ async function startBroker(kind: Kind, options: StartOptions): Promise<BrokerUnd
   });
   return {
     url: mosquitto.url,
-    refusal: () => mosquitto.waitForLog(/OpenSSL Error\[0\]: [^\n]+/),
+    // Mosquitto logs a refused handshake in one of two forms, depending on where OpenSSL noticed it.
+    refusal: () =>
+      mosquitto.waitForLog(
+        /(?:OpenSSL Error\[0\]|Client connection from \S+ failed): [^\n]*(?:certificate|verify)[^\n]*/,
+      ),
     identityOf: async (clientId) => {
       const line = await mosquitto.waitForLog(new RegExp(`as ${clientId} \\([^)]*u'([^']+)'\\)`));
       return /u'([^']+)'/.exec(line)?.[1];
