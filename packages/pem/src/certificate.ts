@@ -187,7 +187,8 @@ function toHex(buffer: ArrayBuffer | Uint8Array): string {
   return Buffer.from(buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer)).toString("hex");
 }
 
-function describeName(name: Name): DistinguishedName {
+/** A name in parts and in the one-line form. */
+export function describeName(name: Name): DistinguishedName {
   const parts: { type: string; oid: string; value: string }[] = [];
   for (const rdn of name) {
     for (const atv of rdn) {

@@ -56,6 +56,12 @@ export const FINDING_CODES = {
   ENV_VAR_MISSING: "A value refers to an environment variable that is not set.",
   UNKNOWN_FIELD: "A configuration field that does not exist.",
   DEVICE_UNSUPPORTED: "The device cannot do what the configuration asks.",
+  FIELD_INVALID: "A configuration field has a value of the wrong type or outside its range.",
+  PIN_MALFORMED: "A pinnedCertificates entry is not of the form sha256/<base64 SHA-256 of the SPKI>.",
+  SERVER_NAME_OVERRIDE: "The name checked in the broker's certificate is not the host of the URL.",
+  SESSION_RENEWAL_INVALID: "TLS session renewal intervals break the profile's limits.",
+  CRL_MISSING: "No CRL is configured, so revoked broker certificates are not noticed.",
+  CRL_EXPIRED: "A CRL is past its nextUpdate: revocations since then are unknown.",
   // Live connection
   BROKER_UNREACHABLE: "No TCP connection to the broker.",
   NOT_TLS: "The broker does not speak TLS on that port.",

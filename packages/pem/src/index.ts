@@ -22,3 +22,5 @@ export type { BuildChainResult, VerifyChainInput, VerifyChainResult } from "./ch
 export { isValidDnsName, matchesDnsName } from "./names.js";
 export { loadTrustStore } from "./trust-store.js";
 export type { TrustAnchor, TrustStore } from "./trust-store.js";
+export { inspectCrl } from "./crl.js";
+export type { CrlInfo } from "./crl.js";

@@ -1,0 +1,12 @@
+export { configJsonSchema, configSchema } from "./schema.js";
+export type { SecurityConfig, SecurityConfigInput, TlsVersion } from "./schema.js";
+export { BASELINE, IEC_62351_3, PROFILES, defineProfile } from "./profiles.js";
+export type { Profile, ProfileDefinition, ProfileParameters, ProfileSeverity } from "./profiles.js";
+export { loadConfig, validateConfig } from "./validate.js";
+export type { ValidateOptions, ValidationResult } from "./validate.js";
+export type { BrokerUrl, RawFinding, ResolvedConfig, ResolvedKeyStore } from "./resolve.js";
+export { RULES, defineRule } from "./rules.js";
+export type { Rule, RuleContext } from "./rules.js";
+export { PinMismatchError, toTlsOptions } from "./tls-options.js";
+export { redact } from "./redact.js";
+export type { Finding, FindingCode, Severity } from "@proj/pem";

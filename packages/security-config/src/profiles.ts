@@ -1,0 +1,188 @@
+import type { FindingCode, Severity } from "@proj/pem";
+import type { TlsVersion } from "./schema.js";
+
+/** A rule's severity under a profile; `off` drops its findings. */
+export type ProfileSeverity = Severity | "off";
+
+/** The tunable limits a profile sets. */
+export interface ProfileParameters {
+  /** RSA keys below this are WEAK_KEY. */
+  readonly minRsaBits: number;
+  /** Named curves (Node's names) an EC key may use. */
+  readonly allowedCurves: readonly string[];
+  /** Whether Ed25519/Ed448 keys are acceptable. */
+  readonly allowEdwards: boolean;
+  /** Severity of a SHA-1 signature, and of MD5/MD2. */
+  readonly sha1Signature: ProfileSeverity;
+  readonly md5Signature: ProfileSeverity;
+  /** Certificates larger than this (DER bytes) are CERT_TOO_LARGE. */
+  readonly maxCertBytes: number;
+  /** TLS versions below this are TLS_VERSION_TOO_LOW. */
+  readonly minTlsVersion: TlsVersion;
+  /** Both certificate checks must be on (MUTUAL_AUTH_REQUIRED). */
+  readonly requireMutualAuth: boolean;
+  /** Upper bound of the renegotiation interval, in hours. */
+  readonly maxRenegotiationHours: number;
+}
+
+/** A security profile: which rule is how severe, the limits, and where each requirement comes from. */
+export interface Profile {
+  readonly id: string;
+  readonly description: string;
+  readonly severities: Readonly<Partial<Record<FindingCode, ProfileSeverity>>>;
+  readonly parameters: ProfileParameters;
+  /** Where a requirement comes from, by code (IEC 62351-3 clause summaries and their public sources). */
+  readonly sources: Readonly<Partial<Record<FindingCode, string>>>;
+}
+
+const STRONG_CURVES = ["prime256v1", "secp384r1", "secp521r1", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1"];
+
+/** The defaults: what a careful integrator wants, with warnings where the field often falls short. */
+export const BASELINE: Profile = {
+  id: "baseline",
+  description: "Secure defaults for an MQTT client: TLS on, the broker authenticated, modern keys and versions.",
+  severities: {
+    UNKNOWN_FIELD: "warning",
+    FIELD_INVALID: "error",
+    ENV_VAR_MISSING: "error",
+    FILE_NOT_FOUND: "error",
+    FILE_UNREADABLE: "error",
+    NOT_PEM: "error",
+    NOT_PEM_DER: "error",
+    NOT_PEM_PKCS12: "error",
+    NOT_PEM_PKCS7: "error",
+    NOT_PEM_BASE64: "error",
+    PEM_MALFORMED: "error",
+    PEM_UNEXPECTED_BLOCK: "error",
+    PEM_UNKNOWN_BLOCK: "info",
+    KEY_UNSUPPORTED: "error",
+    TLS_DISABLED: "warning",
+    FIELD_IGNORED: "info",
+    URL_SCHEME_MISMATCH: "error",
+    SERVER_CERT_CHECK_DISABLED: "warning",
+    TRUST_STORE_MISSING: "error",
+    TRUST_STORE_EMPTY: "error",
+    NOT_A_CA: "warning",
+    CLIENT_CERT_DISABLED: "info",
+    KEY_STORE_MISSING: "error",
+    MUTUAL_AUTH_REQUIRED: "off",
+    KEY_ENCRYPTED_NO_PASSPHRASE: "error",
+    KEY_PASSPHRASE_WRONG: "error",
+    KEY_CERT_MISMATCH: "error",
+    CHAIN_ORDER: "warning",
+    CHAIN_INCOMPLETE: "warning",
+    EKU_MISMATCH: "error",
+    CERT_EXPIRED: "error",
+    CERT_NOT_YET_VALID: "error",
+    CERT_EXPIRES_SOON: "warning",
+    WEAK_KEY: "warning",
+    WEAK_SIGNATURE: "warning",
+    CERT_TOO_LARGE: "warning",
+    TLS_VERSION_TOO_LOW: "warning",
+    SESSION_RENEWAL_INVALID: "warning",
+    CRL_MISSING: "off",
+    CRL_EXPIRED: "warning",
+    PIN_MALFORMED: "error",
+    SERVER_NAME_OVERRIDE: "info",
+  },
+  parameters: {
+    minRsaBits: 2048,
+    allowedCurves: STRONG_CURVES,
+    allowEdwards: true,
+    sha1Signature: "warning",
+    md5Signature: "error",
+    maxCertBytes: 8192,
+    minTlsVersion: "TLSv1.2",
+    requireMutualAuth: false,
+    maxRenegotiationHours: 24,
+  },
+  sources: {},
+};
+
+/**
+ * IEC 62351-3 (TLS for power-system protocols) as public sources summarise it; the standard's text is paywalled,
+ * so each requirement names where it comes from.
+ */
+export const IEC_62351_3: Profile = {
+  id: "iec62351-3",
+  description: "IEC 62351-3: mutual authentication, TLS 1.2 minimum, RSA 2048+/P-256+, SHA-256+, certificates up to 8 KiB, CRLs, session renewal within 24 h.",
+  severities: {
+    ...BASELINE.severities,
+    UNKNOWN_FIELD: "error",
+    TLS_DISABLED: "error",
+    SERVER_CERT_CHECK_DISABLED: "error",
+    NOT_A_CA: "error",
+    MUTUAL_AUTH_REQUIRED: "error",
+    CHAIN_INCOMPLETE: "error",
+    WEAK_KEY: "error",
+    CERT_TOO_LARGE: "error",
+    TLS_VERSION_TOO_LOW: "error",
+    SESSION_RENEWAL_INVALID: "error",
+    CRL_MISSING: "warning",
+  },
+  parameters: {
+    minRsaBits: 2048,
+    allowedCurves: STRONG_CURVES,
+    allowEdwards: false,
+    sha1Signature: "warning",
+    md5Signature: "error",
+    maxCertBytes: 8192,
+    minTlsVersion: "TLSv1.2",
+    requireMutualAuth: true,
+    maxRenegotiationHours: 24,
+  },
+  sources: {
+    TLS_DISABLED: "IEC 62351-3: TLS protects the communication (Geo SCADA Expert help: POTENTIAL SECURITY BREACH)",
+    SERVER_CERT_CHECK_DISABLED: "IEC 62351-3: mutual authentication (Geo SCADA Expert help; standard extracts)",
+    MUTUAL_AUTH_REQUIRED: "IEC 62351-3: mutual authentication (Geo SCADA Expert help; standard extracts)",
+    TLS_VERSION_TOO_LOW: "IEC 62351-3: TLS 1.2 minimum, 1.0/1.1 refused, 1.3 allowed (IEC TISSUE 137; standard extracts)",
+    WEAK_KEY: "IEC 62351-3: RSA 2048 bits or more, EC P-256 or stronger (standard extracts)",
+    WEAK_SIGNATURE: "IEC 62351-3: SHA-256 or stronger; SHA-1 warning, MD5 refused (standard extracts)",
+    CERT_TOO_LARGE: "IEC 62351-3: certificates up to 8192 bytes DER (standard extracts; lib60870 default)",
+    CRL_MISSING: "IEC 62351-3: revocation checked with CRLs (standard extracts)",
+    CRL_EXPIRED: "IEC 62351-3: an unreachable or stale CRL is a warning, never a drop (standard extracts)",
+    SESSION_RENEWAL_INVALID: "IEC 62351-3: renegotiate at most every 24 h, resumption interval below it (standard extracts)",
+    NOT_A_CA: "IEC 62351-3: certificate handling per IEC 62351-9 (standard extracts)",
+    CHAIN_INCOMPLETE: "IEC 62351-3: the full chain is exchanged (standard extracts)",
+  },
+};
+
+/** The built-in profiles by id. */
+export const PROFILES: Readonly<Record<string, Profile>> = { baseline: BASELINE, "iec62351-3": IEC_62351_3 };
+
+/** What {@link defineProfile} takes: an id, what it extends, and what it changes. */
+export interface ProfileDefinition {
+  readonly id: string;
+  readonly extends: Profile | keyof typeof PROFILES;
+  readonly description?: string;
+  readonly severities?: Partial<Record<FindingCode, ProfileSeverity>>;
+  readonly parameters?: Partial<ProfileParameters>;
+  readonly sources?: Partial<Record<FindingCode, string>>;
+}
+
+/**
+ * Defines a profile that extends a built-in one (or another defined profile), changing severities and limits.
+ *
+ * @example
+ * ```ts
+ * const plant = defineProfile({
+ *   id: "plant-4",
+ *   extends: "iec62351-3",
+ *   parameters: { minRsaBits: 3072 },
+ *   severities: { CRL_MISSING: "error" },
+ * });
+ * validateConfig(config, { profile: plant });
+ * ```
+ * @throws {TypeError} when `extends` names no built-in profile.
+ */
+export function defineProfile(definition: ProfileDefinition): Profile {
+  const base = typeof definition.extends === "string" ? PROFILES[definition.extends] : definition.extends;
+  if (!base) throw new TypeError(`unknown profile "${String(definition.extends)}"; built in: ${Object.keys(PROFILES).join(", ")}`);
+  return {
+    id: definition.id,
+    description: definition.description ?? `${base.description} (${definition.id})`,
+    severities: { ...base.severities, ...definition.severities },
+    parameters: { ...base.parameters, ...definition.parameters },
+    sources: { ...base.sources, ...definition.sources },
+  };
+}

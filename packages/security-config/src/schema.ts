@@ -1,0 +1,107 @@
+import { z } from "zod";
+
+const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
+export type TlsVersion = (typeof TLS_VERSIONS)[number];
+
+const pathOrPem = z
+  .string()
+  .min(1)
+  .describe("A file path (relative to the config file), inline PEM, or env:NAME.");
+
+const brokerSchema = z
+  .strictObject({
+    url: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .describe("mqtt://, mqtts://, ws:// or wss:// URL; a list gives the failover order."),
+    clientId: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional().describe("Use env:NAME rather than the password itself."),
+    protocolVersion: z
+      .union([z.literal(3), z.literal(4), z.literal(5)])
+      .default(4)
+      .describe("4 = MQTT 3.1.1, 5 = MQTT 5, 3 = MQTT 3.1."),
+    keepaliveSeconds: z.number().int().min(0).max(65_535).default(30),
+    connectTimeoutMs: z.number().int().positive().default(10_000),
+  })
+  .describe("The broker to connect to, as an MQTT client.");
+
+const keyStoreSchema = z
+  .strictObject({
+    certificate: pathOrPem.optional().describe("End-entity certificate followed by its intermediates (PEM)."),
+    privateKey: pathOrPem.optional().describe("The certificate's private key (PEM; may be encrypted)."),
+    pkcs12: pathOrPem.optional().describe("A .p12/.pfx bundle instead of certificate and privateKey."),
+    passphrase: z.string().optional().describe("Passphrase of the key or the PKCS#12 bundle; use env:NAME."),
+  })
+  .describe("The client's certificate chain and private key: { certificate, privateKey, passphrase? } or { pkcs12, passphrase? }.");
+
+const securitySchema = z
+  .strictObject({
+    enableTls: z.boolean().default(true).describe("false: every other field here is ignored, and reported."),
+    checkServerCertificate: z.boolean().default(true).describe("The client authenticates the broker."),
+    trustStore: z
+      .union([pathOrPem, z.array(pathOrPem)])
+      .optional()
+      .describe("CA roots (or the broker's self-signed certificate) the broker's chain must lead to."),
+    sendClientCertificate: z.boolean().default(false).describe("The broker authenticates the client by certificate."),
+    keyStore: keyStoreSchema.optional(),
+    serverName: z.string().min(1).optional().describe("Expected broker identity (SNI and name check); default: the URL host."),
+    minTlsVersion: z.enum(TLS_VERSIONS).default("TLSv1.2"),
+    maxTlsVersion: z.enum(TLS_VERSIONS).default("TLSv1.3"),
+    ciphers: z.string().min(1).nullable().default(null).describe("OpenSSL cipher list for TLS 1.2 and below."),
+    alpn: z.array(z.string().min(1)).nullable().default(null),
+    pinnedCertificates: z
+      .array(z.string())
+      .default([])
+      .describe('"sha256/<base64 SPKI hash>": accept only brokers whose key is one of these.'),
+    crl: z.array(pathOrPem).default([]).describe("PEM CRL files."),
+    profile: z.string().min(1).default("baseline").describe('"baseline", "iec62351-3", or a profile defined in code.'),
+    expiryWarningDays: z.number().int().min(0).default(30),
+    renegotiationIntervalHours: z.number().positive().optional().describe("IEC 62351-3: at most 24."),
+    resumptionIntervalHours: z.number().positive().optional().describe("IEC 62351-3: below the renegotiation interval."),
+    crlRefreshHours: z.number().positive().optional(),
+  })
+  .describe("The Security section: Enable TLS, Check Server Certificate, Trust Store, Send Client Certificate, Key Store.");
+
+/** The runtime schema of a configuration file: one shape for the library, the CLI and editors. */
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    broker: brokerSchema,
+    security: securitySchema.default({
+      enableTls: true,
+      checkServerCertificate: true,
+      sendClientCertificate: false,
+      minTlsVersion: "TLSv1.2",
+      maxTlsVersion: "TLSv1.3",
+      ciphers: null,
+      alpn: null,
+      pinnedCertificates: [],
+      crl: [],
+      profile: "baseline",
+      expiryWarningDays: 30,
+    }),
+    device: z.string().min(1).optional().describe("Check against a device adapter, e.g. altus-nexto."),
+  })
+  .describe("mqtt-tls configuration: an MQTT broker connection and its TLS security settings.");
+
+/** A configuration as written in a file or handed to the library (defaults not applied). */
+export type SecurityConfigInput = z.input<typeof configSchema>;
+/** A configuration after parsing: every default applied. */
+export type SecurityConfig = z.output<typeof configSchema>;
+
+/**
+ * The JSON Schema of the configuration (draft 2020-12), for editor completion. The build writes it to
+ * `schema/security-config.schema.json`; reference it with `"$schema"` in a config file.
+ *
+ * @example
+ * ```ts
+ * await writeFile("security-config.schema.json", JSON.stringify(configJsonSchema(), null, 2));
+ * ```
+ */
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(configSchema, { io: "input", target: "draft-2020-12" }),
+    $id: "https://unpkg.com/@proj/security-config/schema/security-config.schema.json",
+    title: "mqtt-tls security configuration",
+  };
+}
