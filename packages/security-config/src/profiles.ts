@@ -35,12 +35,20 @@ export interface Profile {
   readonly sources: Readonly<Partial<Record<FindingCode, string>>>;
 }
 
-const STRONG_CURVES = ["prime256v1", "secp384r1", "secp521r1", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1"];
+const STRONG_CURVES = [
+  "prime256v1",
+  "secp384r1",
+  "secp521r1",
+  "brainpoolP256r1",
+  "brainpoolP384r1",
+  "brainpoolP512r1",
+];
 
 /** The defaults: what a careful integrator wants, with warnings where the field often falls short. */
 export const BASELINE: Profile = {
   id: "baseline",
-  description: "Secure defaults for an MQTT client: TLS on, the broker authenticated, modern keys and versions.",
+  description:
+    "Secure defaults for an MQTT client: TLS on, the broker authenticated, modern keys and versions.",
   severities: {
     UNKNOWN_FIELD: "warning",
     FIELD_INVALID: "error",
@@ -105,7 +113,8 @@ export const BASELINE: Profile = {
  */
 export const IEC_62351_3: Profile = {
   id: "iec62351-3",
-  description: "IEC 62351-3: mutual authentication, TLS 1.2 minimum, RSA 2048+/P-256+, SHA-256+, certificates up to 8 KiB, CRLs, session renewal within 24 h.",
+  description:
+    "IEC 62351-3: mutual authentication, TLS 1.2 minimum, RSA 2048+/P-256+, SHA-256+, certificates up to 8 KiB, CRLs, session renewal within 24 h.",
   severities: {
     ...BASELINE.severities,
     UNKNOWN_FIELD: "error",
@@ -132,16 +141,20 @@ export const IEC_62351_3: Profile = {
     maxRenegotiationHours: 24,
   },
   sources: {
-    TLS_DISABLED: "IEC 62351-3: TLS protects the communication (Geo SCADA Expert help: POTENTIAL SECURITY BREACH)",
-    SERVER_CERT_CHECK_DISABLED: "IEC 62351-3: mutual authentication (Geo SCADA Expert help; standard extracts)",
+    TLS_DISABLED:
+      "IEC 62351-3: TLS protects the communication (Geo SCADA Expert help: POTENTIAL SECURITY BREACH)",
+    SERVER_CERT_CHECK_DISABLED:
+      "IEC 62351-3: mutual authentication (Geo SCADA Expert help; standard extracts)",
     MUTUAL_AUTH_REQUIRED: "IEC 62351-3: mutual authentication (Geo SCADA Expert help; standard extracts)",
-    TLS_VERSION_TOO_LOW: "IEC 62351-3: TLS 1.2 minimum, 1.0/1.1 refused, 1.3 allowed (IEC TISSUE 137; standard extracts)",
+    TLS_VERSION_TOO_LOW:
+      "IEC 62351-3: TLS 1.2 minimum, 1.0/1.1 refused, 1.3 allowed (IEC TISSUE 137; standard extracts)",
     WEAK_KEY: "IEC 62351-3: RSA 2048 bits or more, EC P-256 or stronger (standard extracts)",
     WEAK_SIGNATURE: "IEC 62351-3: SHA-256 or stronger; SHA-1 warning, MD5 refused (standard extracts)",
     CERT_TOO_LARGE: "IEC 62351-3: certificates up to 8192 bytes DER (standard extracts; lib60870 default)",
     CRL_MISSING: "IEC 62351-3: revocation checked with CRLs (standard extracts)",
     CRL_EXPIRED: "IEC 62351-3: an unreachable or stale CRL is a warning, never a drop (standard extracts)",
-    SESSION_RENEWAL_INVALID: "IEC 62351-3: renegotiate at most every 24 h, resumption interval below it (standard extracts)",
+    SESSION_RENEWAL_INVALID:
+      "IEC 62351-3: renegotiate at most every 24 h, resumption interval below it (standard extracts)",
     NOT_A_CA: "IEC 62351-3: certificate handling per IEC 62351-9 (standard extracts)",
     CHAIN_INCOMPLETE: "IEC 62351-3: the full chain is exchanged (standard extracts)",
   },
@@ -177,7 +190,10 @@ export interface ProfileDefinition {
  */
 export function defineProfile(definition: ProfileDefinition): Profile {
   const base = typeof definition.extends === "string" ? PROFILES[definition.extends] : definition.extends;
-  if (!base) throw new TypeError(`unknown profile "${String(definition.extends)}"; built in: ${Object.keys(PROFILES).join(", ")}`);
+  if (!base)
+    throw new TypeError(
+      `unknown profile "${String(definition.extends)}"; built in: ${Object.keys(PROFILES).join(", ")}`,
+    );
   return {
     id: definition.id,
     description: definition.description ?? `${base.description} (${definition.id})`,

@@ -60,7 +60,8 @@ export interface ResolvedConfig {
   readonly baseDir: string;
 }
 
-const FILE_REMEDY = "Check the path: relative paths are read from the config file's folder (or baseDir for an object).";
+const FILE_REMEDY =
+  "Check the path: relative paths are read from the config file's folder (or baseDir for an object).";
 
 /** The codes resolution can report. */
 export const RESOLVE_CODES: readonly FindingCode[] = [
@@ -90,7 +91,12 @@ export const RESOLVE_CODES: readonly FindingCode[] = [
  * Replaces every `env:NAME` string with the variable's value; a missing variable becomes a finding naming the
  * variable (never a value) and the field is left out.
  */
-export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, findings: RawFinding[], path = ""): unknown {
+export function substituteEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  findings: RawFinding[],
+  path = "",
+): unknown {
   if (typeof value === "string" && value.startsWith("env:")) {
     const name = value.slice(4);
     const resolved = env[name];
@@ -105,7 +111,8 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, findings: 
     }
     return resolved;
   }
-  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, findings, `${path}[${i}]`));
+  if (Array.isArray(value))
+    return value.map((item, i) => substituteEnv(item, env, findings, `${path}[${i}]`));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
@@ -126,11 +133,17 @@ interface Loaded {
 
 /** Reads a path-or-inline-PEM value; problems become findings and `undefined`. */
 function load(value: string, path: string, baseDir: string, findings: RawFinding[]): Loaded | undefined {
-  if (value.includes("-----BEGIN ")) return { bytes: Buffer.from(value), text: value, source: `inline PEM at ${path}` };
+  if (value.includes("-----BEGIN "))
+    return { bytes: Buffer.from(value), text: value, source: `inline PEM at ${path}` };
   const file = isAbsolute(value) ? value : join(baseDir, value);
   try {
     if (statSync(file).isDirectory()) {
-      findings.push({ code: "FILE_UNREADABLE", path, message: `${path}: ${value} is a folder, not a file.`, remedy: FILE_REMEDY });
+      findings.push({
+        code: "FILE_UNREADABLE",
+        path,
+        message: `${path}: ${value} is a folder, not a file.`,
+        remedy: FILE_REMEDY,
+      });
       return undefined;
     }
     const bytes = readFileSync(file);
@@ -139,20 +152,40 @@ function load(value: string, path: string, baseDir: string, findings: RawFinding
     const code = (error as NodeJS.ErrnoException).code;
     findings.push(
       code === "ENOENT"
-        ? { code: "FILE_NOT_FOUND", path, message: `${path}: the file ${value} does not exist (looked for ${file}).`, remedy: FILE_REMEDY }
-        : { code: "FILE_UNREADABLE", path, message: `${path}: the file ${value} cannot be read (${code ?? "error"}).`, remedy: "Check the file's permissions for the user this runs as." },
+        ? {
+            code: "FILE_NOT_FOUND",
+            path,
+            message: `${path}: the file ${value} does not exist (looked for ${file}).`,
+            remedy: FILE_REMEDY,
+          }
+        : {
+            code: "FILE_UNREADABLE",
+            path,
+            message: `${path}: the file ${value} cannot be read (${code ?? "error"}).`,
+            remedy: "Check the file's permissions for the user this runs as.",
+          },
     );
     return undefined;
   }
 }
 
 function fromPem(findings: readonly Finding[], path: string): RawFinding[] {
-  return findings.map((f) => ({ code: f.code, message: `${path}: ${f.message}`, path, ...(f.remedy ? { remedy: f.remedy } : {}) }));
+  return findings.map((f) => ({
+    code: f.code,
+    message: `${path}: ${f.message}`,
+    path,
+    ...(f.remedy ? { remedy: f.remedy } : {}),
+  }));
 }
 
 function fromError(error: unknown, path: string, source: string): RawFinding {
   if (!isPemError(error)) throw error;
-  return { code: error.code, path, message: `${path} (${source}): ${error.message}.`, ...(error.remedy ? { remedy: error.remedy } : {}) };
+  return {
+    code: error.code,
+    path,
+    message: `${path} (${source}): ${error.message}.`,
+    ...(error.remedy ? { remedy: error.remedy } : {}),
+  };
 }
 
 function parseUrl(raw: string, findings: RawFinding[], path: string): BrokerUrl | undefined {
@@ -160,12 +193,22 @@ function parseUrl(raw: string, findings: RawFinding[], path: string): BrokerUrl 
   try {
     url = new URL(raw);
   } catch {
-    findings.push({ code: "FIELD_INVALID", path, message: `${path}: "${raw}" is not a URL.`, remedy: "Write it as mqtts://host:8883 (or mqtt://, ws://, wss://)." });
+    findings.push({
+      code: "FIELD_INVALID",
+      path,
+      message: `${path}: "${raw}" is not a URL.`,
+      remedy: "Write it as mqtts://host:8883 (or mqtt://, ws://, wss://).",
+    });
     return undefined;
   }
   const scheme = url.protocol.replace(/:$/, "");
   if (!["mqtt", "mqtts", "ws", "wss", "tcp", "ssl", "tls"].includes(scheme)) {
-    findings.push({ code: "FIELD_INVALID", path, message: `${path}: the scheme ${scheme}:// is not an MQTT transport.`, remedy: "Use mqtts:// (TLS) or wss:// (TLS over WebSocket)." });
+    findings.push({
+      code: "FIELD_INVALID",
+      path,
+      message: `${path}: the scheme ${scheme}:// is not an MQTT transport.`,
+      remedy: "Use mqtts:// (TLS) or wss:// (TLS over WebSocket).",
+    });
     return undefined;
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
@@ -188,7 +231,10 @@ export function resolveFiles(
 ): ResolvedConfig {
   const { security } = config;
   const urlList = Array.isArray(config.broker.url) ? config.broker.url : [config.broker.url];
-  const urls = urlList.flatMap((raw, i) => parseUrl(raw, findings, Array.isArray(config.broker.url) ? `broker.url[${i}]` : "broker.url") ?? []);
+  const urls = urlList.flatMap(
+    (raw, i) =>
+      parseUrl(raw, findings, Array.isArray(config.broker.url) ? `broker.url[${i}]` : "broker.url") ?? [],
+  );
 
   let trustStore: ResolvedConfig["trustStore"];
   if (security.enableTls && security.checkServerCertificate && security.trustStore !== undefined) {
@@ -199,7 +245,12 @@ export function resolveFiles(
       const loaded = load(entry, path, baseDir, findings);
       if (!loaded) return;
       const { store, findings: storeFindings } = loadTrustStore(loaded.bytes, { source: loaded.source });
-      findings.push(...fromPem(storeFindings.filter((f) => f.code !== "TRUST_STORE_EMPTY"), path));
+      findings.push(
+        ...fromPem(
+          storeFindings.filter((f) => f.code !== "TRUST_STORE_EMPTY"),
+          path,
+        ),
+      );
       texts.push(...store.toPem());
     });
     const { store } = loadTrustStore(texts.join(""));
@@ -210,7 +261,12 @@ export function resolveFiles(
   const ks = security.keyStore;
   if (security.enableTls && security.sendClientCertificate && ks) {
     if (ks.pkcs12 !== undefined && (ks.certificate !== undefined || ks.privateKey !== undefined)) {
-      findings.push({ code: "FIELD_INVALID", path: "security.keyStore", message: "security.keyStore has both pkcs12 and certificate/privateKey.", remedy: "Give either { pkcs12, passphrase } or { certificate, privateKey, passphrase }." });
+      findings.push({
+        code: "FIELD_INVALID",
+        path: "security.keyStore",
+        message: "security.keyStore has both pkcs12 and certificate/privateKey.",
+        remedy: "Give either { pkcs12, passphrase } or { certificate, privateKey, passphrase }.",
+      });
     } else if (ks.pkcs12 !== undefined) {
       const loaded = load(ks.pkcs12, "security.keyStore.pkcs12", baseDir, findings);
       if (loaded) {
@@ -234,7 +290,12 @@ export function resolveFiles(
         }
       }
     } else if (ks.certificate === undefined || ks.privateKey === undefined) {
-      findings.push({ code: "FIELD_INVALID", path: "security.keyStore", message: `security.keyStore lacks ${ks.certificate === undefined ? "certificate" : "privateKey"}.`, remedy: "Give { certificate, privateKey, passphrase? } or { pkcs12, passphrase? }." });
+      findings.push({
+        code: "FIELD_INVALID",
+        path: "security.keyStore",
+        message: `security.keyStore lacks ${ks.certificate === undefined ? "certificate" : "privateKey"}.`,
+        remedy: "Give { certificate, privateKey, passphrase? } or { pkcs12, passphrase? }.",
+      });
     } else {
       const certificate = load(ks.certificate, "security.keyStore.certificate", baseDir, findings);
       const privateKey = load(ks.privateKey, "security.keyStore.privateKey", baseDir, findings);
@@ -243,10 +304,13 @@ export function resolveFiles(
         const parsed = parsePem(certificate.bytes, { source: certificate.source });
         findings.push(...fromPem(parsed.findings, "security.keyStore.certificate"));
         if (parsed.blocks.some((b) => b.type === "certificate")) {
-          const built = buildChain(parsed.blocks.filter((b) => b.type === "certificate").map((b) => b.pem), {
-            source: certificate.source,
-            ...(trustStore ? { trusted: trustStore.pems } : {}),
-          });
+          const built = buildChain(
+            parsed.blocks.filter((b) => b.type === "certificate").map((b) => b.pem),
+            {
+              source: certificate.source,
+              ...(trustStore ? { trusted: trustStore.pems } : {}),
+            },
+          );
           // The broker, not this client, holds the root of a client chain: a chain that reaches an intermediate is
           // complete as far as can be seen here, and whether the broker trusts its root is the broker's business.
           // Only a bare leaf whose issuer is nowhere in sight is reported (a warning: it may be a root the broker has).
@@ -256,7 +320,12 @@ export function resolveFiles(
           findings.push(...fromPem(relevant, "security.keyStore.certificate"));
           chain = built.pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g) ?? [];
         } else if (parsed.findings.length === 0) {
-          findings.push({ code: "PEM_UNEXPECTED_BLOCK", path: "security.keyStore.certificate", message: `security.keyStore.certificate (${certificate.source}) holds no certificate.`, remedy: "Point it to the client certificate (PEM), followed by its intermediates." });
+          findings.push({
+            code: "PEM_UNEXPECTED_BLOCK",
+            path: "security.keyStore.certificate",
+            message: `security.keyStore.certificate (${certificate.source}) holds no certificate.`,
+            remedy: "Point it to the client certificate (PEM), followed by its intermediates.",
+          });
         }
       }
       let key: PrivateKeyInfo | undefined;
@@ -270,7 +339,13 @@ export function resolveFiles(
         }
       }
       if (certificate || privateKey) {
-        keyStore = { chain, keyPem, passphrase: ks.passphrase, key, source: certificate?.source ?? privateKey!.source };
+        keyStore = {
+          chain,
+          keyPem,
+          passphrase: ks.passphrase,
+          key,
+          source: certificate?.source ?? privateKey!.source,
+        };
       }
     }
   }
@@ -291,4 +366,3 @@ export function resolveFiles(
 
   return { config, explicitSecurityFields, urls, trustStore, keyStore, crls, baseDir };
 }
-

@@ -69,11 +69,21 @@ function certificates({ resolved }: RuleContext): NamedCertificate[] {
   const out: NamedCertificate[] = [];
   for (const anchor of resolved.trustStore?.store.anchors ?? []) {
     const info = anchor.info();
-    out.push({ info, role: `trust store certificate "${info.subject.oneLine}"`, path: "security.trustStore", anchor: true });
+    out.push({
+      info,
+      role: `trust store certificate "${info.subject.oneLine}"`,
+      path: "security.trustStore",
+      anchor: true,
+    });
   }
   resolved.keyStore?.chain.forEach((pem, i) => {
     const info = inspectCertificate(pem);
-    out.push({ info, role: `${i === 0 ? "client certificate" : "key store intermediate"} "${info.subject.oneLine}"`, path: "security.keyStore", anchor: false });
+    out.push({
+      info,
+      role: `${i === 0 ? "client certificate" : "key store intermediate"} "${info.subject.oneLine}"`,
+      path: "security.keyStore",
+      anchor: false,
+    });
   });
   return out;
 }
@@ -88,8 +98,10 @@ export const tlsDisabled = defineRule({
       {
         code: "TLS_DISABLED",
         path: "security.enableTls",
-        message: "POTENTIAL SECURITY BREACH: TLS is disabled, so credentials and data cross the network in clear text and the broker is not authenticated.",
-        remedy: 'Set "enableTls": true with a trust store, and connect to the broker\'s TLS port (mqtts://, usually 8883).',
+        message:
+          "POTENTIAL SECURITY BREACH: TLS is disabled, so credentials and data cross the network in clear text and the broker is not authenticated.",
+        remedy:
+          'Set "enableTls": true with a trust store, and connect to the broker\'s TLS port (mqtts://, usually 8883).',
       },
       ...TLS_FIELDS.filter((field) => resolved.explicitSecurityFields.has(field)).map((field) => ({
         code: "FIELD_IGNORED" as const,
@@ -117,7 +129,9 @@ export const urlScheme = defineRule({
           message: enableTls
             ? `${url.raw} is a plain (unencrypted) URL but enableTls is true: the connection would not be protected.`
             : `${url.raw} asks for TLS but enableTls is false.`,
-          remedy: enableTls ? `Use ${secure}://${url.host}${url.port ? `:${url.port}` : ""}: nothing is upgraded or downgraded silently.` : `Use ${plain}:// or set enableTls to true (recommended).`,
+          remedy: enableTls
+            ? `Use ${secure}://${url.host}${url.port ? `:${url.port}` : ""}: nothing is upgraded or downgraded silently.`
+            : `Use ${plain}:// or set enableTls to true (recommended).`,
         },
       ];
     }),
@@ -133,19 +147,40 @@ export const serverCheck = defineRule({
         {
           code: "SERVER_CERT_CHECK_DISABLED",
           path: "security.checkServerCertificate",
-          message: "The broker's certificate is not checked: any server that answers, including an attacker in the middle, is accepted.",
-          remedy: "Set checkServerCertificate to true and put the CA that issued the broker's certificate into trustStore.",
+          message:
+            "The broker's certificate is not checked: any server that answers, including an attacker in the middle, is accepted.",
+          remedy:
+            "Set checkServerCertificate to true and put the CA that issued the broker's certificate into trustStore.",
         },
         ...(["trustStore", "pinnedCertificates", "crl"] as const)
           .filter((field) => resolved.explicitSecurityFields.has(field))
-          .map((field) => ({ code: "FIELD_IGNORED" as const, path: `security.${field}`, message: `security.${field} has no effect while checkServerCertificate is false.` })),
+          .map((field) => ({
+            code: "FIELD_IGNORED" as const,
+            path: `security.${field}`,
+            message: `security.${field} has no effect while checkServerCertificate is false.`,
+          })),
       ];
     }
     if (security.trustStore === undefined) {
-      return [{ code: "TRUST_STORE_MISSING", path: "security.trustStore", message: "The broker's certificate is to be checked, but no trust store is configured.", remedy: 'Set "trustStore": ["certs/ca.pem"]: the CA that issued the broker\'s certificate, or the broker\'s self-signed certificate.' }];
+      return [
+        {
+          code: "TRUST_STORE_MISSING",
+          path: "security.trustStore",
+          message: "The broker's certificate is to be checked, but no trust store is configured.",
+          remedy:
+            'Set "trustStore": ["certs/ca.pem"]: the CA that issued the broker\'s certificate, or the broker\'s self-signed certificate.',
+        },
+      ];
     }
     if (resolved.trustStore && resolved.trustStore.store.size === 0) {
-      return [{ code: "TRUST_STORE_EMPTY", path: "security.trustStore", message: "The trust store holds no usable certificate, so no broker can be trusted.", remedy: "Put the CA certificate (PEM) that issued the broker's certificate into the trust store." }];
+      return [
+        {
+          code: "TRUST_STORE_EMPTY",
+          path: "security.trustStore",
+          message: "The trust store holds no usable certificate, so no broker can be trusted.",
+          remedy: "Put the CA certificate (PEM) that issued the broker's certificate into the trust store.",
+        },
+      ];
     }
     return [];
   },
@@ -176,12 +211,35 @@ export const clientCertificate = defineRule({
     const { security } = resolved.config;
     if (!security.sendClientCertificate) {
       return [
-        { code: "CLIENT_CERT_DISABLED", path: "security.sendClientCertificate", message: "The client sends no certificate: the broker can authenticate it by username and password at most.", remedy: "Set sendClientCertificate to true with a key store, if the broker supports client certificates." },
-        ...(resolved.explicitSecurityFields.has("keyStore") ? [{ code: "FIELD_IGNORED" as const, path: "security.keyStore", message: "security.keyStore has no effect while sendClientCertificate is false." }] : []),
+        {
+          code: "CLIENT_CERT_DISABLED",
+          path: "security.sendClientCertificate",
+          message:
+            "The client sends no certificate: the broker can authenticate it by username and password at most.",
+          remedy:
+            "Set sendClientCertificate to true with a key store, if the broker supports client certificates.",
+        },
+        ...(resolved.explicitSecurityFields.has("keyStore")
+          ? [
+              {
+                code: "FIELD_IGNORED" as const,
+                path: "security.keyStore",
+                message: "security.keyStore has no effect while sendClientCertificate is false.",
+              },
+            ]
+          : []),
       ];
     }
     if (security.keyStore === undefined) {
-      return [{ code: "KEY_STORE_MISSING", path: "security.keyStore", message: "A client certificate is to be sent, but no key store is configured.", remedy: 'Set "keyStore": { "certificate": "certs/client-chain.pem", "privateKey": "certs/client.key" }.' }];
+      return [
+        {
+          code: "KEY_STORE_MISSING",
+          path: "security.keyStore",
+          message: "A client certificate is to be sent, but no key store is configured.",
+          remedy:
+            'Set "keyStore": { "certificate": "certs/client-chain.pem", "privateKey": "certs/client.key" }.',
+        },
+      ];
     }
     return [];
   },
@@ -192,9 +250,24 @@ export const mutualAuthentication = defineRule({
   codes: ["MUTUAL_AUTH_REQUIRED"],
   check: ({ resolved, profile }) => {
     const { security } = resolved.config;
-    if (!profile.parameters.requireMutualAuth || (security.checkServerCertificate && security.sendClientCertificate)) return [];
-    const missing = [!security.checkServerCertificate && "checkServerCertificate", !security.sendClientCertificate && "sendClientCertificate"].filter(Boolean);
-    return [{ code: "MUTUAL_AUTH_REQUIRED", path: "security", message: `The ${profile.id} profile requires mutual authentication; ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} off.`, remedy: "Turn on both checkServerCertificate and sendClientCertificate, with a trust store and a key store." }];
+    if (
+      !profile.parameters.requireMutualAuth ||
+      (security.checkServerCertificate && security.sendClientCertificate)
+    )
+      return [];
+    const missing = [
+      !security.checkServerCertificate && "checkServerCertificate",
+      !security.sendClientCertificate && "sendClientCertificate",
+    ].filter(Boolean);
+    return [
+      {
+        code: "MUTUAL_AUTH_REQUIRED",
+        path: "security",
+        message: `The ${profile.id} profile requires mutual authentication; ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} off.`,
+        remedy:
+          "Turn on both checkServerCertificate and sendClientCertificate, with a trust store and a key store.",
+      },
+    ];
   },
 });
 
@@ -209,10 +282,21 @@ export const keyStoreIdentity = defineRule({
     const leaf = new X509Certificate(leafPem);
     const info = inspectCertificate(leafPem);
     if (keyStore.key && !leaf.checkPrivateKey(keyStore.key.keyObject)) {
-      out.push({ code: "KEY_CERT_MISMATCH", path: "security.keyStore.privateKey", message: `The private key does not belong to the client certificate "${info.subject.oneLine}".`, remedy: "Use the key the certificate was issued for (compare: openssl x509 -noout -pubkey -in CERT and openssl pkey -pubout -in KEY)." });
+      out.push({
+        code: "KEY_CERT_MISMATCH",
+        path: "security.keyStore.privateKey",
+        message: `The private key does not belong to the client certificate "${info.subject.oneLine}".`,
+        remedy:
+          "Use the key the certificate was issued for (compare: openssl x509 -noout -pubkey -in CERT and openssl pkey -pubout -in KEY).",
+      });
     }
     if (info.extKeyUsage && !info.extKeyUsage.includes("clientAuth")) {
-      out.push({ code: "EKU_MISMATCH", path: "security.keyStore.certificate", message: `The client certificate "${info.subject.oneLine}" allows ${info.extKeyUsage.join(", ")}, not clientAuth: brokers refuse it as a client certificate.`, remedy: "Issue the client certificate with extendedKeyUsage=clientAuth." });
+      out.push({
+        code: "EKU_MISMATCH",
+        path: "security.keyStore.certificate",
+        message: `The client certificate "${info.subject.oneLine}" allows ${info.extKeyUsage.join(", ")}, not clientAuth: brokers refuse it as a client certificate.`,
+        remedy: "Issue the client certificate with extendedKeyUsage=clientAuth.",
+      });
     }
     return out;
   },
@@ -225,10 +309,34 @@ export const validity = defineRule({
     const { now } = context;
     const warningDays = context.resolved.config.security.expiryWarningDays;
     return certificates(context).flatMap(({ info, role, path }): RawFinding[] => {
-      if (now < info.notBefore) return [{ code: "CERT_NOT_YET_VALID" as const, path, message: `The ${role} is valid only from ${info.notBefore.toISOString()}.`, remedy: "Check this device's clock, or wait until the certificate is valid." }];
-      if (now > info.notAfter) return [{ code: "CERT_EXPIRED" as const, path, message: `The ${role} expired on ${info.notAfter.toISOString()}.`, remedy: "Renew the certificate and install the new one." }];
+      if (now < info.notBefore)
+        return [
+          {
+            code: "CERT_NOT_YET_VALID" as const,
+            path,
+            message: `The ${role} is valid only from ${info.notBefore.toISOString()}.`,
+            remedy: "Check this device's clock, or wait until the certificate is valid.",
+          },
+        ];
+      if (now > info.notAfter)
+        return [
+          {
+            code: "CERT_EXPIRED" as const,
+            path,
+            message: `The ${role} expired on ${info.notAfter.toISOString()}.`,
+            remedy: "Renew the certificate and install the new one.",
+          },
+        ];
       const daysLeft = Math.floor((info.notAfter.getTime() - now.getTime()) / DAY);
-      if (daysLeft < warningDays) return [{ code: "CERT_EXPIRES_SOON" as const, path, message: `The ${role} expires in ${daysLeft} day(s), on ${info.notAfter.toISOString()}.`, remedy: "Renew it before then; plan the rollout to every device." }];
+      if (daysLeft < warningDays)
+        return [
+          {
+            code: "CERT_EXPIRES_SOON" as const,
+            path,
+            message: `The ${role} expires in ${daysLeft} day(s), on ${info.notAfter.toISOString()}.`,
+            remedy: "Renew it before then; plan the rollout to every device.",
+          },
+        ];
       return [];
     });
   },
@@ -239,15 +347,32 @@ export const keyStrength = defineRule({
   codes: ["WEAK_KEY"],
   check: (context) => {
     const { parameters, id } = context.profile;
-    const keys = certificates(context).map(({ info, role, path }) => ({ key: info.publicKey, role: `${role}'s key`, path }));
+    const keys = certificates(context).map(({ info, role, path }) => ({
+      key: info.publicKey,
+      role: `${role}'s key`,
+      path,
+    }));
     return keys.flatMap(({ key, role, path }) => {
       const weak =
-        (key.type === "rsa" || key.type === "rsa-pss") && (key.bits ?? 0) < parameters.minRsaBits ? `RSA ${key.bits} bits (at least ${parameters.minRsaBits} required)`
-        : key.type === "ec" && !parameters.allowedCurves.includes(key.curve ?? "") ? `EC on ${key.curve ?? "an unknown curve"} (allowed: ${parameters.allowedCurves.join(", ")})`
-        : (key.type === "ed25519" || key.type === "ed448") && !parameters.allowEdwards ? `${key.type}, which the ${id} profile does not list`
-        : key.type === "dsa" || key.type === "unknown" ? `${key.type === "dsa" ? "DSA" : "an unknown key type"}`
-        : undefined;
-      return weak ? [{ code: "WEAK_KEY" as const, path, message: `The ${role} is ${weak}.`, remedy: "Issue a new key and certificate: RSA 2048/3072 or EC P-256/P-384." }] : [];
+        (key.type === "rsa" || key.type === "rsa-pss") && (key.bits ?? 0) < parameters.minRsaBits
+          ? `RSA ${key.bits} bits (at least ${parameters.minRsaBits} required)`
+          : key.type === "ec" && !parameters.allowedCurves.includes(key.curve ?? "")
+            ? `EC on ${key.curve ?? "an unknown curve"} (allowed: ${parameters.allowedCurves.join(", ")})`
+            : (key.type === "ed25519" || key.type === "ed448") && !parameters.allowEdwards
+              ? `${key.type}, which the ${id} profile does not list`
+              : key.type === "dsa" || key.type === "unknown"
+                ? `${key.type === "dsa" ? "DSA" : "an unknown key type"}`
+                : undefined;
+      return weak
+        ? [
+            {
+              code: "WEAK_KEY" as const,
+              path,
+              message: `The ${role} is ${weak}.`,
+              remedy: "Issue a new key and certificate: RSA 2048/3072 or EC P-256/P-384.",
+            },
+          ]
+        : [];
     });
   },
 });
@@ -261,9 +386,22 @@ export const signatureStrength = defineRule({
       // A trust anchor's own signature is never relied on.
       if (anchor && info.selfSigned) return [];
       const { hash, algorithm } = info.signature;
-      const severity = hash === "MD5" || hash === "MD2" ? parameters.md5Signature : hash === "SHA-1" ? parameters.sha1Signature : undefined;
+      const severity =
+        hash === "MD5" || hash === "MD2"
+          ? parameters.md5Signature
+          : hash === "SHA-1"
+            ? parameters.sha1Signature
+            : undefined;
       if (severity === undefined || severity === "off") return [];
-      return [{ code: "WEAK_SIGNATURE" as const, path, severity, message: `The ${role} is signed with ${algorithm} (${hash}).`, remedy: "Have it issued again with SHA-256 or stronger." }];
+      return [
+        {
+          code: "WEAK_SIGNATURE" as const,
+          path,
+          severity,
+          message: `The ${role} is signed with ${algorithm} (${hash}).`,
+          remedy: "Have it issued again with SHA-256 or stronger.",
+        },
+      ];
     });
   },
 });
@@ -274,7 +412,16 @@ export const certificateSize = defineRule({
   check: (context) => {
     const limit = context.profile.parameters.maxCertBytes;
     return certificates(context).flatMap(({ info, role, path }) =>
-      info.derSize > limit ? [{ code: "CERT_TOO_LARGE" as const, path, message: `The ${role} is ${info.derSize} bytes; the ${context.profile.id} profile allows ${limit}.`, remedy: "Issue it with fewer extensions and names, or a smaller key." }] : [],
+      info.derSize > limit
+        ? [
+            {
+              code: "CERT_TOO_LARGE" as const,
+              path,
+              message: `The ${role} is ${info.derSize} bytes; the ${context.profile.id} profile allows ${limit}.`,
+              remedy: "Issue it with fewer extensions and names, or a smaller key.",
+            },
+          ]
+        : [],
     );
   },
 });
@@ -286,10 +433,20 @@ export const tlsVersions = defineRule({
     const { minTlsVersion, maxTlsVersion } = resolved.config.security;
     const out: RawFinding[] = [];
     if (TLS_ORDER.indexOf(minTlsVersion) > TLS_ORDER.indexOf(maxTlsVersion)) {
-      out.push({ code: "FIELD_INVALID", path: "security.minTlsVersion", message: `minTlsVersion ${minTlsVersion} is above maxTlsVersion ${maxTlsVersion}: no version is left.`, remedy: 'Use "minTlsVersion": "TLSv1.2", "maxTlsVersion": "TLSv1.3".' });
+      out.push({
+        code: "FIELD_INVALID",
+        path: "security.minTlsVersion",
+        message: `minTlsVersion ${minTlsVersion} is above maxTlsVersion ${maxTlsVersion}: no version is left.`,
+        remedy: 'Use "minTlsVersion": "TLSv1.2", "maxTlsVersion": "TLSv1.3".',
+      });
     }
     if (TLS_ORDER.indexOf(minTlsVersion) < TLS_ORDER.indexOf(profile.parameters.minTlsVersion)) {
-      out.push({ code: "TLS_VERSION_TOO_LOW", path: "security.minTlsVersion", message: `minTlsVersion ${minTlsVersion} allows versions the ${profile.id} profile refuses (minimum ${profile.parameters.minTlsVersion}).`, remedy: `Set "minTlsVersion": "${profile.parameters.minTlsVersion}"; update devices that speak only older versions.` });
+      out.push({
+        code: "TLS_VERSION_TOO_LOW",
+        path: "security.minTlsVersion",
+        message: `minTlsVersion ${minTlsVersion} allows versions the ${profile.id} profile refuses (minimum ${profile.parameters.minTlsVersion}).`,
+        remedy: `Set "minTlsVersion": "${profile.parameters.minTlsVersion}"; update devices that speak only older versions.`,
+      });
     }
     return out;
   },
@@ -299,14 +456,26 @@ export const sessionRenewal = defineRule({
   name: "sessionRenewal",
   codes: ["SESSION_RENEWAL_INVALID"],
   check: ({ resolved, profile }) => {
-    const { renegotiationIntervalHours: renegotiation, resumptionIntervalHours: resumption } = resolved.config.security;
+    const { renegotiationIntervalHours: renegotiation, resumptionIntervalHours: resumption } =
+      resolved.config.security;
     const max = profile.parameters.maxRenegotiationHours;
     const out: RawFinding[] = [];
     if (renegotiation !== undefined && renegotiation > max) {
-      out.push({ code: "SESSION_RENEWAL_INVALID", path: "security.renegotiationIntervalHours", message: `renegotiationIntervalHours is ${renegotiation}; the ${profile.id} profile allows at most ${max}.`, remedy: `Set it to ${max} or less.` });
+      out.push({
+        code: "SESSION_RENEWAL_INVALID",
+        path: "security.renegotiationIntervalHours",
+        message: `renegotiationIntervalHours is ${renegotiation}; the ${profile.id} profile allows at most ${max}.`,
+        remedy: `Set it to ${max} or less.`,
+      });
     }
     if (resumption !== undefined && resumption >= (renegotiation ?? max)) {
-      out.push({ code: "SESSION_RENEWAL_INVALID", path: "security.resumptionIntervalHours", message: `resumptionIntervalHours (${resumption}) must be below the renegotiation interval (${renegotiation ?? max}).`, remedy: "Resume sessions more often than they are renegotiated, e.g. resumption 1 h, renegotiation 24 h." });
+      out.push({
+        code: "SESSION_RENEWAL_INVALID",
+        path: "security.resumptionIntervalHours",
+        message: `resumptionIntervalHours (${resumption}) must be below the renegotiation interval (${renegotiation ?? max}).`,
+        remedy:
+          "Resume sessions more often than they are renegotiated, e.g. resumption 1 h, renegotiation 24 h.",
+      });
     }
     return out;
   },
@@ -319,11 +488,25 @@ export const revocation = defineRule({
     const { security } = resolved.config;
     if (!security.checkServerCertificate) return [];
     if (security.crl.length === 0) {
-      return [{ code: "CRL_MISSING", path: "security.crl", message: "No CRL is configured: a revoked broker certificate would still be accepted.", remedy: 'Add the CA\'s CRL: "crl": ["certs/ca.crl.pem"], and refresh it (crlRefreshHours).' }];
+      return [
+        {
+          code: "CRL_MISSING",
+          path: "security.crl",
+          message: "No CRL is configured: a revoked broker certificate would still be accepted.",
+          remedy: 'Add the CA\'s CRL: "crl": ["certs/ca.crl.pem"], and refresh it (crlRefreshHours).',
+        },
+      ];
     }
     return resolved.crls.flatMap(({ info, path }) =>
       info.nextUpdate && info.nextUpdate < now
-        ? [{ code: "CRL_EXPIRED" as const, path, message: `The CRL of "${info.issuer}" was due for renewal on ${info.nextUpdate.toISOString()}: revocations since then are unknown.`, remedy: "Download the current CRL from the CA." }]
+        ? [
+            {
+              code: "CRL_EXPIRED" as const,
+              path,
+              message: `The CRL of "${info.issuer}" was due for renewal on ${info.nextUpdate.toISOString()}: revocations since then are unknown.`,
+              remedy: "Download the current CRL from the CA.",
+            },
+          ]
         : [],
     );
   },
@@ -338,7 +521,15 @@ export const pins = defineRule({
     resolved.config.security.pinnedCertificates.flatMap((pin, i) =>
       PIN.test(pin)
         ? []
-        : [{ code: "PIN_MALFORMED" as const, path: `security.pinnedCertificates[${i}]`, message: `"${pin.slice(0, 60)}" is not a pin of the form sha256/<44 base64 characters>.`, remedy: "Take it from `mqtt-tls inspect CERT` (spkiPin), or: openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64." }],
+        : [
+            {
+              code: "PIN_MALFORMED" as const,
+              path: `security.pinnedCertificates[${i}]`,
+              message: `"${pin.slice(0, 60)}" is not a pin of the form sha256/<44 base64 characters>.`,
+              remedy:
+                "Take it from `mqtt-tls inspect CERT` (spkiPin), or: openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64.",
+            },
+          ],
     ),
 });
 

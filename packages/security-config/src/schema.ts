@@ -32,7 +32,9 @@ const keyStoreSchema = z
     pkcs12: pathOrPem.optional().describe("A .p12/.pfx bundle instead of certificate and privateKey."),
     passphrase: z.string().optional().describe("Passphrase of the key or the PKCS#12 bundle; use env:NAME."),
   })
-  .describe("The client's certificate chain and private key: { certificate, privateKey, passphrase? } or { pkcs12, passphrase? }.");
+  .describe(
+    "The client's certificate chain and private key: { certificate, privateKey, passphrase? } or { pkcs12, passphrase? }.",
+  );
 
 const securitySchema = z
   .strictObject({
@@ -42,25 +44,47 @@ const securitySchema = z
       .union([pathOrPem, z.array(pathOrPem)])
       .optional()
       .describe("CA roots (or the broker's self-signed certificate) the broker's chain must lead to."),
-    sendClientCertificate: z.boolean().default(false).describe("The broker authenticates the client by certificate."),
+    sendClientCertificate: z
+      .boolean()
+      .default(false)
+      .describe("The broker authenticates the client by certificate."),
     keyStore: keyStoreSchema.optional(),
-    serverName: z.string().min(1).optional().describe("Expected broker identity (SNI and name check); default: the URL host."),
+    serverName: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Expected broker identity (SNI and name check); default: the URL host."),
     minTlsVersion: z.enum(TLS_VERSIONS).default("TLSv1.2"),
     maxTlsVersion: z.enum(TLS_VERSIONS).default("TLSv1.3"),
-    ciphers: z.string().min(1).nullable().default(null).describe("OpenSSL cipher list for TLS 1.2 and below."),
+    ciphers: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe("OpenSSL cipher list for TLS 1.2 and below."),
     alpn: z.array(z.string().min(1)).nullable().default(null),
     pinnedCertificates: z
       .array(z.string())
       .default([])
       .describe('"sha256/<base64 SPKI hash>": accept only brokers whose key is one of these.'),
     crl: z.array(pathOrPem).default([]).describe("PEM CRL files."),
-    profile: z.string().min(1).default("baseline").describe('"baseline", "iec62351-3", or a profile defined in code.'),
+    profile: z
+      .string()
+      .min(1)
+      .default("baseline")
+      .describe('"baseline", "iec62351-3", or a profile defined in code.'),
     expiryWarningDays: z.number().int().min(0).default(30),
     renegotiationIntervalHours: z.number().positive().optional().describe("IEC 62351-3: at most 24."),
-    resumptionIntervalHours: z.number().positive().optional().describe("IEC 62351-3: below the renegotiation interval."),
+    resumptionIntervalHours: z
+      .number()
+      .positive()
+      .optional()
+      .describe("IEC 62351-3: below the renegotiation interval."),
     crlRefreshHours: z.number().positive().optional(),
   })
-  .describe("The Security section: Enable TLS, Check Server Certificate, Trust Store, Send Client Certificate, Key Store.");
+  .describe(
+    "The Security section: Enable TLS, Check Server Certificate, Trust Store, Send Client Certificate, Key Store.",
+  );
 
 /** The runtime schema of a configuration file: one shape for the library, the CLI and editors. */
 export const configSchema = z

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { X509Certificate, createHash } from "node:crypto";
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from "node:tls";
 import type { ResolvedConfig } from "./resolve.js";
 
@@ -14,9 +14,18 @@ export class PinMismatchError extends Error {
   }
 }
 
+/**
+ * The SPKI pin of a presented certificate. Node's `pubkey` field is the raw point for EC keys, not the
+ * SubjectPublicKeyInfo, so the SPKI is taken from the certificate itself.
+ */
 function pinOf(certificate: PeerCertificate): string | undefined {
-  const pubkey = (certificate as PeerCertificate & { pubkey?: Buffer }).pubkey;
-  return pubkey ? `sha256/${createHash("sha256").update(pubkey).digest("base64")}` : undefined;
+  if (!certificate.raw) return undefined;
+  try {
+    const spki = new X509Certificate(certificate.raw).publicKey.export({ type: "spki", format: "der" });
+    return `sha256/${createHash("sha256").update(spki).digest("base64")}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -33,7 +42,10 @@ function pinOf(certificate: PeerCertificate): string | undefined {
  * const socket = tls.connect({ host: "10.0.0.5", port: 8883, ...toTlsOptions(resolved!) });
  * ```
  */
-export function toTlsOptions(resolved: ResolvedConfig, url = resolved.urls[0]): ConnectionOptions | undefined {
+export function toTlsOptions(
+  resolved: ResolvedConfig,
+  url = resolved.urls[0],
+): ConnectionOptions | undefined {
   const { security } = resolved.config;
   if (!security.enableTls) return undefined;
   const options: ConnectionOptions = {
@@ -42,7 +54,8 @@ export function toTlsOptions(resolved: ResolvedConfig, url = resolved.urls[0]): 
     maxVersion: security.maxTlsVersion,
   };
   if (security.checkServerCertificate && resolved.trustStore) options.ca = [...resolved.trustStore.pems];
-  if (security.checkServerCertificate && resolved.crls.length > 0) options.crl = resolved.crls.map((c) => c.info.pem);
+  if (security.checkServerCertificate && resolved.crls.length > 0)
+    options.crl = resolved.crls.map((c) => c.info.pem);
   if (security.sendClientCertificate && resolved.keyStore) {
     if (resolved.keyStore.chain.length > 0) options.cert = resolved.keyStore.chain.join("");
     if (resolved.keyStore.keyPem) options.key = resolved.keyStore.keyPem;
@@ -65,7 +78,9 @@ export function toTlsOptions(resolved: ResolvedConfig, url = resolved.urls[0]): 
         if (pins.has(pin)) return undefined;
         presented.push(pin);
       }
-      const issuer: PeerCertificate | undefined = (cert as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;
+      const issuer: PeerCertificate | undefined = (
+        cert as PeerCertificate & { issuerCertificate?: PeerCertificate }
+      ).issuerCertificate;
       cert = issuer && issuer !== cert ? issuer : undefined;
     }
     return new PinMismatchError(expected ?? host, presented);

@@ -33,10 +33,23 @@ export interface ValidationResult {
 }
 
 /** Codes the parse step reports. */
-export const PARSE_CODES: readonly FindingCode[] = ["UNKNOWN_FIELD", "FIELD_INVALID", "FILE_NOT_FOUND", "FILE_UNREADABLE"];
+export const PARSE_CODES: readonly FindingCode[] = [
+  "UNKNOWN_FIELD",
+  "FIELD_INVALID",
+  "FILE_NOT_FOUND",
+  "FILE_UNREADABLE",
+];
 
 function pathOf(segments: readonly PropertyKey[]): string {
-  return segments.reduce<string>((out, segment) => (typeof segment === "number" ? `${out}[${segment}]` : out ? `${out}.${String(segment)}` : String(segment)), "");
+  return segments.reduce<string>(
+    (out, segment) =>
+      typeof segment === "number"
+        ? `${out}[${segment}]`
+        : out
+          ? `${out}.${String(segment)}`
+          : String(segment),
+    "",
+  );
 }
 
 function removeAt(target: unknown, segments: readonly PropertyKey[], key: string): void {
@@ -51,18 +64,31 @@ function parse(input: unknown, findings: RawFinding[]): SecurityConfig | undefin
   for (let round = 0; round < 8; round++) {
     const result = configSchema.safeParse(candidate);
     if (result.success) return result.data;
-    const unknown = result.error.issues.filter((issue): issue is z.core.$ZodIssueUnrecognizedKeys => issue.code === "unrecognized_keys");
+    const unknown = result.error.issues.filter(
+      (issue): issue is z.core.$ZodIssueUnrecognizedKeys => issue.code === "unrecognized_keys",
+    );
     if (unknown.length === 0) {
       for (const issue of result.error.issues) {
         const path = pathOf(issue.path);
-        findings.push({ code: "FIELD_INVALID", path, message: `${path || "the configuration"}: ${issue.message}.`, remedy: "See the JSON Schema (schema/security-config.schema.json) for what the field takes." });
+        findings.push({
+          code: "FIELD_INVALID",
+          path,
+          message: `${path || "the configuration"}: ${issue.message}.`,
+          remedy: "See the JSON Schema (schema/security-config.schema.json) for what the field takes.",
+        });
       }
       return undefined;
     }
     for (const issue of unknown) {
       for (const key of issue.keys) {
         const path = pathOf([...issue.path, key]);
-        findings.push({ code: "UNKNOWN_FIELD", path, message: `${path} is not a configuration field and is ignored.`, remedy: "Check the spelling against the JSON Schema; a misspelt security field falls back to its default." });
+        findings.push({
+          code: "UNKNOWN_FIELD",
+          path,
+          message: `${path} is not a configuration field and is ignored.`,
+          remedy:
+            "Check the spelling against the JSON Schema; a misspelt security field falls back to its default.",
+        });
         removeAt(candidate, issue.path, key);
       }
     }
@@ -70,19 +96,32 @@ function parse(input: unknown, findings: RawFinding[]): SecurityConfig | undefin
   return undefined;
 }
 
-function chooseProfile(requested: string | Profile | undefined, configured: unknown, findings: RawFinding[]): Profile {
+function chooseProfile(
+  requested: string | Profile | undefined,
+  configured: unknown,
+  findings: RawFinding[],
+): Profile {
   if (requested !== undefined && typeof requested !== "string") return requested;
   const id = requested ?? (typeof configured === "string" ? configured : "baseline");
   const profile = PROFILES[id];
   if (profile) return profile;
-  findings.push({ code: "FIELD_INVALID", path: "security.profile", message: `There is no profile "${id}"; the baseline profile is used.`, remedy: `Use one of: ${Object.keys(PROFILES).join(", ")}, or define one with defineProfile().` });
+  findings.push({
+    code: "FIELD_INVALID",
+    path: "security.profile",
+    message: `There is no profile "${id}"; the baseline profile is used.`,
+    remedy: `Use one of: ${Object.keys(PROFILES).join(", ")}, or define one with defineProfile().`,
+  });
   return PROFILES.baseline!;
 }
 
 function judge(raw: RawFinding, profile: Profile): Finding | undefined {
   const severity = raw.severity ?? profile.severities[raw.code] ?? "error";
   if (severity === "off") return undefined;
-  return createFinding(raw.code, severity, raw.message, { path: raw.path, remedy: raw.remedy, iec: profile.sources[raw.code] });
+  return createFinding(raw.code, severity, raw.message, {
+    path: raw.path,
+    remedy: raw.remedy,
+    iec: profile.sources[raw.code],
+  });
 }
 
 /**
@@ -107,13 +146,20 @@ export function validateConfig(input: unknown, options: ValidateOptions = {}): V
   const profile = chooseProfile(options.profile, rawSecurity?.profile, raw);
   const config = withEnv !== null && typeof withEnv === "object" ? parse(withEnv, raw) : undefined;
   if (config === undefined && !(withEnv !== null && typeof withEnv === "object")) {
-    raw.push({ code: "FIELD_INVALID", message: "The configuration must be a JSON object with broker and security.", remedy: 'Start from { "broker": { "url": "mqtts://host:8883" }, "security": { "trustStore": ["ca.pem"] } }.' });
+    raw.push({
+      code: "FIELD_INVALID",
+      message: "The configuration must be a JSON object with broker and security.",
+      remedy:
+        'Start from { "broker": { "url": "mqtts://host:8883" }, "security": { "trustStore": ["ca.pem"] } }.',
+    });
   }
   let resolved: ResolvedConfig | undefined;
   if (config) {
     // What the user set: an undefined value or an empty list has no effect to report.
     const isSet = (value: unknown) => value !== undefined && !(Array.isArray(value) && value.length === 0);
-    const explicit = new Set(Object.entries(rawSecurity ?? {}).flatMap(([key, value]) => (isSet(value) ? [key] : [])));
+    const explicit = new Set(
+      Object.entries(rawSecurity ?? {}).flatMap(([key, value]) => (isSet(value) ? [key] : [])),
+    );
     resolved = resolveFiles(config, explicit, resolvePath(options.baseDir ?? "."), raw);
     const now = options.now ?? new Date();
     for (const rule of [...RULES, ...(options.rules ?? [])]) {
@@ -139,25 +185,45 @@ export function validateConfig(input: unknown, options: ValidateOptions = {}): V
  * const { ok, findings, resolved } = await loadConfig("config/line1-plc.json", { profile: "iec62351-3" });
  * ```
  */
-export async function loadConfig(path: string, options: Omit<ValidateOptions, "baseDir"> = {}): Promise<ValidationResult> {
+export async function loadConfig(
+  path: string,
+  options: Omit<ValidateOptions, "baseDir"> = {},
+): Promise<ValidationResult> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return failed(options, code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE", code === "ENOENT" ? `The configuration file ${path} does not exist.` : `The configuration file ${path} cannot be read (${code ?? "error"}).`);
+    return failed(
+      options,
+      code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE",
+      code === "ENOENT"
+        ? `The configuration file ${path} does not exist.`
+        : `The configuration file ${path} cannot be read (${code ?? "error"}).`,
+    );
   }
   let input: unknown;
   try {
     input = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
-    return failed(options, "FILE_UNREADABLE", `The configuration file ${path} is not valid JSON: ${(error as Error).message}.`);
+    return failed(
+      options,
+      "FILE_UNREADABLE",
+      `The configuration file ${path} is not valid JSON: ${(error as Error).message}.`,
+    );
   }
   return validateConfig(input, { ...options, baseDir: dirname(resolvePath(path)) });
 }
 
 function failed(options: ValidateOptions, code: FindingCode, message: string): ValidationResult {
-  const profile = typeof options.profile === "object" ? options.profile : (PROFILES[options.profile ?? "baseline"] ?? PROFILES.baseline!);
-  return { ok: false, findings: [createFinding(code, "error", message, { remedy: "Point -c to the JSON configuration file." })], resolved: undefined, profile };
+  const profile =
+    typeof options.profile === "object"
+      ? options.profile
+      : (PROFILES[options.profile ?? "baseline"] ?? PROFILES.baseline!);
+  return {
+    ok: false,
+    findings: [createFinding(code, "error", message, { remedy: "Point -c to the JSON configuration file." })],
+    resolved: undefined,
+    profile,
+  };
 }
-

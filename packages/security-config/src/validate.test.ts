@@ -1,0 +1,158 @@
+import { createTestPki } from "@proj/test-broker";
+import fc from "fast-check";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig, validateConfig } from "./validate.js";
+
+type Pki = Awaited<ReturnType<typeof createTestPki>>;
+let pki: Pki;
+
+beforeAll(async () => {
+  pki = await createTestPki({ name: "config-validate" });
+});
+afterAll(() => pki.cleanup());
+
+async function writeConfig(name: string, content: unknown): Promise<string> {
+  const dir = join(pki.dir, "config");
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, name);
+  await writeFile(path, typeof content === "string" ? content : JSON.stringify(content));
+  return path;
+}
+
+describe("loadConfig", () => {
+  it("reads paths relative to the config file", async () => {
+    const path = await writeConfig("plc.json", {
+      $schema: "../node_modules/@proj/security-config/schema/security-config.schema.json",
+      broker: { url: "mqtts://localhost:8883" },
+      security: { trustStore: [relative(join(pki.dir, "config"), pki.caFile)] },
+    });
+    const result = await loadConfig(path);
+    expect(result.findings.map((f) => f.code)).toEqual(["CLIENT_CERT_DISABLED"]);
+    expect(result.ok).toBe(true);
+    expect(result.resolved!.trustStore!.pems).toEqual([pki.caPem]);
+  });
+
+  it("turns a missing file, unreadable JSON and a non-object into findings", async () => {
+    expect((await loadConfig(join(pki.dir, "nope.json"))).findings).toMatchObject([
+      { code: "FILE_NOT_FOUND", severity: "error" },
+    ]);
+    const broken = await writeConfig("broken.json", '{ "broker": { "url": "mqtts://x" }, }');
+    const result = await loadConfig(broken);
+    expect(result.findings).toMatchObject([{ code: "FILE_UNREADABLE" }]);
+    expect(result.findings[0]!.message).toMatch(/is not valid JSON/);
+    expect((await loadConfig(pki.dir)).findings.map((f) => f.code)).toEqual(["FILE_UNREADABLE"]);
+    expect((await loadConfig(await writeConfig("array.json", [1, 2]))).findings.map((f) => f.code)).toEqual([
+      "FIELD_INVALID",
+    ]);
+  });
+});
+
+describe("validateConfig: parse and normalize", () => {
+  it("reports unknown fields and still checks the rest", () => {
+    const result = validateConfig({
+      broker: { url: "mqtts://localhost", port: 8883 },
+      security: { trustStor: ["ca.pem"], checkServerCertificate: true },
+    });
+    expect(result.findings.map((f) => [f.code, f.path])).toEqual([
+      ["UNKNOWN_FIELD", "broker.port"],
+      ["UNKNOWN_FIELD", "security.trustStor"],
+      ["TRUST_STORE_MISSING", "security.trustStore"],
+      ["CLIENT_CERT_DISABLED", "security.sendClientCertificate"],
+    ]);
+    expect(
+      validateConfig({ broker: { url: "mqtts://x" }, extra: 1 }, { profile: "iec62351-3" }).findings[0],
+    ).toMatchObject({ code: "UNKNOWN_FIELD", severity: "error" });
+  });
+
+  it("reports fields of the wrong type with their path", () => {
+    const result = validateConfig({
+      broker: { url: "mqtts://x", keepaliveSeconds: -1 },
+      security: { enableTls: "yes" },
+    });
+    expect(result.findings.map((f) => [f.code, f.path])).toEqual([
+      ["FIELD_INVALID", "broker.keepaliveSeconds"],
+      ["FIELD_INVALID", "security.enableTls"],
+    ]);
+    expect(result.resolved).toBeUndefined();
+    expect(validateConfig({ security: {} }).findings.map((f) => f.path)).toEqual(["broker"]);
+  });
+
+  it("reads inline PEM wherever a path goes, and env: anywhere a string goes", () => {
+    const result = validateConfig(
+      {
+        broker: { url: "env:BROKER_URL", password: "env:MQTT_PASSWORD" },
+        security: { trustStore: "env:CA_PEM" },
+      },
+      { env: { BROKER_URL: "mqtts://localhost:8883", MQTT_PASSWORD: "hunter2", CA_PEM: pki.caPem } },
+    );
+    expect(result.findings.map((f) => f.code)).toEqual(["CLIENT_CERT_DISABLED"]);
+    expect(result.resolved!.config.broker.password).toBe("hunter2");
+    expect(result.resolved!.trustStore!.pems).toEqual([pki.caPem]);
+  });
+
+  it("names a missing environment variable and never its value", () => {
+    const result = validateConfig(
+      {
+        broker: { url: "mqtts://localhost", password: "env:MQTT_PASSWORD" },
+        security: { trustStore: [pki.caFile] },
+      },
+      { env: {} },
+    );
+    expect(result.findings[0]).toMatchObject({
+      code: "ENV_VAR_MISSING",
+      path: "broker.password",
+      severity: "error",
+    });
+    expect(result.findings[0]!.message).toContain("MQTT_PASSWORD");
+  });
+
+  it("names DER, PKCS#12 and missing files in the trust store with the path and the fix", async () => {
+    const der = await pki.root.files.cert.replace(/\.crt$/, ".der");
+    await writeFile(der, pki.root.certDer);
+    const p12 = await pki.client.writeFile("trust.p12", pki.client.toPkcs12({ passphrase: "x" }));
+    const result = validateConfig(
+      { broker: { url: "mqtts://localhost" }, security: { trustStore: [der, p12, "missing.pem"] } },
+      { baseDir: pki.dir },
+    );
+    expect(result.findings.map((f) => [f.code, f.path])).toEqual([
+      ["NOT_PEM_DER", "security.trustStore[0]"],
+      ["NOT_PEM_PKCS12", "security.trustStore[1]"],
+      ["FILE_NOT_FOUND", "security.trustStore[2]"],
+      ["TRUST_STORE_EMPTY", "security.trustStore"],
+      ["CLIENT_CERT_DISABLED", "security.sendClientCertificate"],
+    ]);
+    expect(result.findings[0]!.remedy).toBe(`openssl x509 -inform der -in root-ca.der -out root-ca.pem`);
+  });
+
+  it("falls back to the baseline for an unknown profile, and says so", () => {
+    const result = validateConfig({
+      broker: { url: "mqtts://localhost" },
+      security: { trustStore: [pki.caFile], profile: "iec62351" },
+    });
+    expect(result.profile.id).toBe("baseline");
+    expect(result.findings[0]).toMatchObject({ code: "FIELD_INVALID", path: "security.profile" });
+  });
+
+  it("never throws, whatever it is given", () => {
+    const anything = fc.oneof(
+      fc.anything(),
+      fc.record({ broker: fc.anything(), security: fc.anything() }),
+      fc.record({
+        broker: fc.record({ url: fc.string() }),
+        security: fc.dictionary(
+          fc.constantFrom("trustStore", "keyStore", "crl", "pinnedCertificates", "enableTls", "serverName"),
+          fc.anything(),
+        ),
+      }),
+    );
+    fc.assert(
+      fc.property(anything, (input) => {
+        const result = validateConfig(input, { baseDir: pki.dir });
+        expect(Array.isArray(result.findings)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
