@@ -11,7 +11,9 @@ describe("inspectCrl", () => {
     expect(info.issuer).toBe(pki.root.subject);
     expect(info.revokedSerials).toEqual([stolen.serial]);
     expect(info.nextUpdate!.getTime()).toBeGreaterThan(Date.now());
-    expect(inspectCrl((await pki.createCrl({ expired: true })).pem).nextUpdate!.getTime()).toBeLessThan(Date.now());
+    expect(inspectCrl((await pki.createCrl({ expired: true })).pem).nextUpdate!.getTime()).toBeLessThan(
+      Date.now(),
+    );
     expect(() => inspectCrl(crl.der)).toThrow(expect.objectContaining({ code: "NOT_PEM_DER" }));
     expect(() => inspectCrl(pki.caPem)).toThrow(expect.objectContaining({ code: "PEM_UNEXPECTED_BLOCK" }));
   });

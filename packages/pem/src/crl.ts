@@ -33,7 +33,12 @@ export function inspectCrl(input: string | Uint8Array): CrlInfo {
   const block = blocks.find((b) => b.type === "crl");
   if (!block) {
     const problem = findings.find((f) => f.severity === "error");
-    const code = problem?.code === "NOT_PEM_DER" || problem?.code === "PEM_MALFORMED" ? problem.code : blocks.length > 0 ? "PEM_UNEXPECTED_BLOCK" : "NOT_PEM";
+    const code =
+      problem?.code === "NOT_PEM_DER" || problem?.code === "PEM_MALFORMED"
+        ? problem.code
+        : blocks.length > 0
+          ? "PEM_UNEXPECTED_BLOCK"
+          : "NOT_PEM";
     throw new PemError(code, problem?.message ?? "no X509 CRL block in the input", {
       remedy: problem?.remedy ?? "Give the CRL as PEM (-----BEGIN X509 CRL-----).",
     });
@@ -49,7 +54,12 @@ export function inspectCrl(input: string | Uint8Array): CrlInfo {
     issuer: describeName(tbs.issuer).oneLine,
     thisUpdate: tbs.thisUpdate.getTime(),
     nextUpdate: tbs.nextUpdate?.getTime(),
-    revokedSerials: (tbs.revokedCertificates ?? []).map((r) => Buffer.from(r.userCertificate).toString("hex").toUpperCase().replace(/^(00)+(?=..)/, "")),
+    revokedSerials: (tbs.revokedCertificates ?? []).map((r) =>
+      Buffer.from(r.userCertificate)
+        .toString("hex")
+        .toUpperCase()
+        .replace(/^(00)+(?=..)/, ""),
+    ),
     der: block.der,
     pem: block.pem,
   };
