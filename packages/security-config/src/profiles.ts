@@ -79,6 +79,7 @@ export const BASELINE: Profile = {
     KEY_CERT_MISMATCH: "error",
     CHAIN_ORDER: "warning",
     CHAIN_INCOMPLETE: "warning",
+    CERT_SIGNATURE_INVALID: "error",
     EKU_MISMATCH: "error",
     CERT_EXPIRED: "error",
     CERT_NOT_YET_VALID: "error",

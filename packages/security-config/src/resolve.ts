@@ -83,7 +83,6 @@ export const RESOLVE_CODES: readonly FindingCode[] = [
   "TRUST_STORE_EMPTY",
   "CHAIN_ORDER",
   "CHAIN_INCOMPLETE",
-  "CHAIN_UNTRUSTED",
   "CERT_SIGNATURE_INVALID",
 ];
 
