@@ -88,7 +88,7 @@ function certificates({ resolved }: RuleContext): NamedCertificate[] {
   return out;
 }
 
-export const tlsDisabled = defineRule({
+const tlsDisabled = defineRule({
   name: "tlsDisabled",
   codes: ["TLS_DISABLED", "FIELD_IGNORED"],
   whenTlsDisabled: true,
@@ -112,7 +112,7 @@ export const tlsDisabled = defineRule({
   },
 });
 
-export const urlScheme = defineRule({
+const urlScheme = defineRule({
   name: "urlScheme",
   codes: ["URL_SCHEME_MISMATCH"],
   whenTlsDisabled: true,
@@ -137,7 +137,7 @@ export const urlScheme = defineRule({
     }),
 });
 
-export const serverCheck = defineRule({
+const serverCheck = defineRule({
   name: "serverCheck",
   codes: ["SERVER_CERT_CHECK_DISABLED", "TRUST_STORE_MISSING", "TRUST_STORE_EMPTY", "FIELD_IGNORED"],
   check: ({ resolved }) => {
@@ -186,7 +186,7 @@ export const serverCheck = defineRule({
   },
 });
 
-export const trustAnchors = defineRule({
+const trustAnchors = defineRule({
   name: "trustAnchors",
   codes: ["NOT_A_CA"],
   check: ({ resolved }) =>
@@ -204,7 +204,7 @@ export const trustAnchors = defineRule({
     }),
 });
 
-export const clientCertificate = defineRule({
+const clientCertificate = defineRule({
   name: "clientCertificate",
   codes: ["CLIENT_CERT_DISABLED", "KEY_STORE_MISSING", "FIELD_IGNORED"],
   check: ({ resolved }) => {
@@ -245,7 +245,7 @@ export const clientCertificate = defineRule({
   },
 });
 
-export const mutualAuthentication = defineRule({
+const mutualAuthentication = defineRule({
   name: "mutualAuthentication",
   codes: ["MUTUAL_AUTH_REQUIRED"],
   check: ({ resolved, profile }) => {
@@ -271,7 +271,7 @@ export const mutualAuthentication = defineRule({
   },
 });
 
-export const keyStoreIdentity = defineRule({
+const keyStoreIdentity = defineRule({
   name: "keyStoreIdentity",
   codes: ["KEY_CERT_MISMATCH", "EKU_MISMATCH"],
   check: ({ resolved }) => {
@@ -302,7 +302,7 @@ export const keyStoreIdentity = defineRule({
   },
 });
 
-export const validity = defineRule({
+const validity = defineRule({
   name: "validity",
   codes: ["CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_EXPIRES_SOON"],
   check: (context) => {
@@ -342,7 +342,7 @@ export const validity = defineRule({
   },
 });
 
-export const keyStrength = defineRule({
+const keyStrength = defineRule({
   name: "keyStrength",
   codes: ["WEAK_KEY"],
   check: (context) => {
@@ -377,7 +377,7 @@ export const keyStrength = defineRule({
   },
 });
 
-export const signatureStrength = defineRule({
+const signatureStrength = defineRule({
   name: "signatureStrength",
   codes: ["WEAK_SIGNATURE"],
   check: (context) => {
@@ -406,7 +406,7 @@ export const signatureStrength = defineRule({
   },
 });
 
-export const certificateSize = defineRule({
+const certificateSize = defineRule({
   name: "certificateSize",
   codes: ["CERT_TOO_LARGE"],
   check: (context) => {
@@ -426,7 +426,7 @@ export const certificateSize = defineRule({
   },
 });
 
-export const tlsVersions = defineRule({
+const tlsVersions = defineRule({
   name: "tlsVersions",
   codes: ["TLS_VERSION_TOO_LOW", "FIELD_INVALID"],
   check: ({ resolved, profile }) => {
@@ -452,7 +452,7 @@ export const tlsVersions = defineRule({
   },
 });
 
-export const sessionRenewal = defineRule({
+const sessionRenewal = defineRule({
   name: "sessionRenewal",
   codes: ["SESSION_RENEWAL_INVALID"],
   check: ({ resolved, profile }) => {
@@ -481,7 +481,7 @@ export const sessionRenewal = defineRule({
   },
 });
 
-export const revocation = defineRule({
+const revocation = defineRule({
   name: "revocation",
   codes: ["CRL_MISSING", "CRL_EXPIRED"],
   check: ({ resolved, now }) => {
@@ -514,7 +514,7 @@ export const revocation = defineRule({
 
 const PIN = /^sha256\/[A-Za-z0-9+/]{43}=$/;
 
-export const pins = defineRule({
+const pins = defineRule({
   name: "pins",
   codes: ["PIN_MALFORMED"],
   check: ({ resolved }) =>
@@ -533,7 +533,7 @@ export const pins = defineRule({
     ),
 });
 
-export const serverName = defineRule({
+const serverName = defineRule({
   name: "serverName",
   codes: ["SERVER_NAME_OVERRIDE"],
   check: ({ resolved }) => {

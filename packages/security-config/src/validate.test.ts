@@ -109,7 +109,7 @@ describe("validateConfig: parse and normalize", () => {
   });
 
   it("names DER, PKCS#12 and missing files in the trust store with the path and the fix", async () => {
-    const der = await pki.root.files.cert.replace(/\.crt$/, ".der");
+    const der = pki.root.files.cert.replace(/\.crt$/, ".der");
     await writeFile(der, pki.root.certDer);
     const p12 = await pki.client.writeFile("trust.p12", pki.client.toPkcs12({ passphrase: "x" }));
     const result = validateConfig(
