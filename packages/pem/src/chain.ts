@@ -425,34 +425,27 @@ const ruleExtensions: Rule = (path, _context, finding) =>
     return out;
   });
 
+/** Extensions RFC 5280 says must not be marked critical. */
+const NEVER_CRITICAL = [
+  [OID.authorityKeyId, "authorityKeyIdentifier"],
+  [OID.subjectKeyId, "subjectKeyIdentifier"],
+  [OID.authorityInfoAccess, "authorityInfoAccess"],
+] as const;
+
 const ruleExtensionCriticality: Rule = (path, _context, finding) =>
   path.flatMap((cert, i) => {
     const out: Finding[] = [];
-    const critical = (oid: string) => cert.extension(oid)?.critical === true;
-    if (critical(OID.authorityKeyId))
-      out.push(
-        finding(
-          "lint",
-          "CERT_EXTENSION_INVALID",
-          `${role(path, i)} marks authorityKeyIdentifier critical (RFC 5280: must not).`,
-        ),
-      );
-    if (critical(OID.subjectKeyId))
-      out.push(
-        finding(
-          "lint",
-          "CERT_EXTENSION_INVALID",
-          `${role(path, i)} marks subjectKeyIdentifier critical (RFC 5280: must not).`,
-        ),
-      );
-    if (critical(OID.authorityInfoAccess))
-      out.push(
-        finding(
-          "lint",
-          "CERT_EXTENSION_INVALID",
-          `${role(path, i)} marks authorityInfoAccess critical (RFC 5280: must not).`,
-        ),
-      );
+    for (const [oid, name] of NEVER_CRITICAL) {
+      if (cert.extension(oid)?.critical) {
+        out.push(
+          finding(
+            "lint",
+            "CERT_EXTENSION_INVALID",
+            `${role(path, i)} marks ${name} critical (RFC 5280: must not).`,
+          ),
+        );
+      }
+    }
     const san = cert.extension(OID.subjectAltName);
     const emptySubject = cert.asn.tbsCertificate.subject.length === 0;
     if (san && emptySubject && !san.critical)
@@ -562,14 +555,19 @@ const ruleVersionAndSerial: Rule = (path, _context, finding) =>
     return out;
   });
 
-const STRONG_CURVES = new Set([
+/**
+ * Named curves (Node's names) strong enough for TLS certificates: P-256, P-384, P-521 and the Brainpool curves of
+ * the same sizes.
+ */
+export const STRONG_EC_CURVES: readonly string[] = [
   "prime256v1",
   "secp384r1",
   "secp521r1",
   "brainpoolP256r1",
   "brainpoolP384r1",
   "brainpoolP512r1",
-]);
+];
+const STRONG_CURVES = new Set(STRONG_EC_CURVES);
 
 const ruleKeyStrength: Rule = (path, _context, finding) =>
   path.flatMap((cert, i) => {

@@ -17,7 +17,7 @@ export { keyMatchesCertificate, readPrivateKey } from "./keys.js";
 export type { PrivateKeyEncoding, PrivateKeyInfo } from "./keys.js";
 export { readPkcs12 } from "./pkcs12.js";
 export type { Pkcs12Contents } from "./pkcs12.js";
-export { buildChain, verifyChain } from "./chain.js";
+export { STRONG_EC_CURVES, buildChain, verifyChain } from "./chain.js";
 export type { BuildChainResult, VerifyChainInput, VerifyChainResult } from "./chain.js";
 export { isValidDnsName, matchesDnsName } from "./names.js";
 export { loadTrustStore } from "./trust-store.js";

@@ -1,4 +1,4 @@
-import type { FindingCode, Severity } from "@proj/pem";
+import { STRONG_EC_CURVES, type FindingCode, type Severity } from "@proj/pem";
 import type { TlsVersion } from "./schema.js";
 
 /** A rule's severity under a profile; `off` drops its findings. */
@@ -34,15 +34,6 @@ export interface Profile {
   /** Where a requirement comes from, by code (IEC 62351-3 clause summaries and their public sources). */
   readonly sources: Readonly<Partial<Record<FindingCode, string>>>;
 }
-
-const STRONG_CURVES = [
-  "prime256v1",
-  "secp384r1",
-  "secp521r1",
-  "brainpoolP256r1",
-  "brainpoolP384r1",
-  "brainpoolP512r1",
-];
 
 /** The defaults: what a careful integrator wants, with warnings where the field often falls short. */
 export const BASELINE: Profile = {
@@ -96,7 +87,7 @@ export const BASELINE: Profile = {
   },
   parameters: {
     minRsaBits: 2048,
-    allowedCurves: STRONG_CURVES,
+    allowedCurves: STRONG_EC_CURVES,
     allowEdwards: true,
     sha1Signature: "warning",
     md5Signature: "error",
@@ -132,7 +123,7 @@ export const IEC_62351_3: Profile = {
   },
   parameters: {
     minRsaBits: 2048,
-    allowedCurves: STRONG_CURVES,
+    allowedCurves: STRONG_EC_CURVES,
     allowEdwards: false,
     sha1Signature: "warning",
     md5Signature: "error",

@@ -91,19 +91,7 @@ export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
     broker: brokerSchema,
-    security: securitySchema.default({
-      enableTls: true,
-      checkServerCertificate: true,
-      sendClientCertificate: false,
-      minTlsVersion: "TLSv1.2",
-      maxTlsVersion: "TLSv1.3",
-      ciphers: null,
-      alpn: null,
-      pinnedCertificates: [],
-      crl: [],
-      profile: "baseline",
-      expiryWarningDays: 30,
-    }),
+    security: securitySchema.prefault({}),
     device: z.string().min(1).optional().describe("Check against a device adapter, e.g. altus-nexto."),
   })
   .describe("mqtt-tls configuration: an MQTT broker connection and its TLS security settings.");
