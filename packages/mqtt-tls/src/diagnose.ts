@@ -1,0 +1,376 @@
+import { createFinding, inspectCertificate, verifyChain, type Finding, type FindingCode } from "@proj/pem";
+import type { BrokerUrl, ResolvedConfig } from "@proj/security-config";
+import type { PeerCertificate } from "node:tls";
+
+/** One certificate the broker presented, summarised. */
+export interface CertificateSummary {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly validFrom: string;
+  readonly validTo: string;
+  readonly fingerprint256: string;
+  readonly pem: string;
+}
+
+/** What a failed connection attempt came to, as observed. */
+export interface ConnectionFailure {
+  /** How far it got. */
+  readonly phase: "tcp" | "tls" | "mqtt";
+  /** The first error (Node, OpenSSL alert, or a verification code), if any. */
+  readonly code?: string | undefined;
+  readonly message?: string | undefined;
+  /** The TLS handshake completed (TLS 1.3 reports a refused client certificate only after this). */
+  readonly handshakeDone?: boolean;
+  /** The deadline passed. */
+  readonly timedOut?: boolean;
+  /** The CONNACK return code (MQTT 3.1.1) or reason code (MQTT 5) when the broker refused. */
+  readonly connackCode?: number | undefined;
+  /** A plain connection received a TLS record: the port speaks TLS. */
+  readonly tlsOnPlainPort?: boolean;
+  /** A TLS connection found a plain MQTT listener (it answered MQTT to the same port). */
+  readonly plainOnTlsPort?: boolean;
+  /** The chain the broker presented, leaf first (when the handshake got that far). */
+  readonly peerChain?: readonly CertificateSummary[];
+  readonly timeoutMs?: number;
+}
+
+const CONNACK_V3: Readonly<Record<number, string>> = {
+  1: "unacceptable protocol version",
+  2: "client identifier rejected",
+  3: "server unavailable",
+  4: "bad user name or password",
+  5: "not authorized",
+};
+const CONNACK_V5: Readonly<Record<number, string>> = {
+  128: "unspecified error",
+  129: "malformed packet",
+  130: "protocol error",
+  132: "unsupported protocol version",
+  133: "client identifier not valid",
+  134: "bad user name or password",
+  135: "not authorized",
+  136: "server unavailable",
+  137: "server busy",
+  138: "banned",
+  140: "bad authentication method",
+};
+
+const UNTRUSTED = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "CERT_CHAIN_TOO_LONG",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+]);
+
+/** Summarises the chain from `getPeerCertificate(true)`. */
+export function summarizeChain(leaf: PeerCertificate | undefined): CertificateSummary[] {
+  const chain: CertificateSummary[] = [];
+  for (let cert = leaf, depth = 0; cert && cert.raw && depth < 10; depth++) {
+    const pem = `-----BEGIN CERTIFICATE-----\n${(cert.raw.toString("base64").match(/.{1,64}/g) ?? []).join("\n")}\n-----END CERTIFICATE-----\n`;
+    const info = inspectCertificate(cert.raw);
+    chain.push({
+      subject: info.subject.oneLine,
+      issuer: info.issuer.oneLine,
+      validFrom: info.notBefore.toISOString(),
+      validTo: info.notAfter.toISOString(),
+      fingerprint256: info.fingerprints.sha256,
+      pem,
+    });
+    const issuer = (cert as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;
+    if (!issuer || issuer === cert || issuer.fingerprint256 === cert.fingerprint256) break;
+    cert = issuer;
+  }
+  return chain;
+}
+
+function finding(code: FindingCode, message: string, remedy?: string): Finding {
+  return createFinding(code, "error", message, { remedy });
+}
+
+function where(url: BrokerUrl): string {
+  return `${url.host}:${url.port ?? (url.tls ? 8883 : 1883)}`;
+}
+
+/** Why the broker's chain is not trusted, told from the inputs (OpenSSL says the same for a wrong and a missing CA). */
+function untrusted(failure: ConnectionFailure, resolved: ResolvedConfig): Finding {
+  const trusted = resolved.trustStore?.store.anchors.map((a) => a.info().subject.oneLine) ?? [];
+  if (trusted.length === 0) {
+    return finding(
+      "SERVER_CERT_UNTRUSTED",
+      "The broker's certificate cannot be checked: the trust store is missing or empty.",
+      'Put the CA that issued the broker\'s certificate into "trustStore".',
+    );
+  }
+  const chain = failure.peerChain ?? [];
+  if (chain.length === 0) {
+    return finding(
+      "SERVER_CERT_UNTRUSTED",
+      `The broker's certificate does not chain to the trust store (${failure.code}).`,
+      "Check that the trust store holds the CA that issued the broker's certificate.",
+    );
+  }
+  const verdict = verifyChain({
+    leaf: chain[0]!.pem,
+    intermediates: chain.slice(1).map((c) => c.pem),
+    trusted: resolved.trustStore!.pems.slice(),
+    strict: false,
+  });
+  const top = chain.at(-1)!;
+  const sameName = resolved.trustStore!.store.anchors.some(
+    (a) =>
+      a.info().subject.oneLine === top.issuer &&
+      !chain.some((c) => c.fingerprint256 === a.info().fingerprints.sha256),
+  );
+  if (verdict.findings.some((f) => f.code === "CHAIN_INCOMPLETE") && !top.issuer.includes(top.subject)) {
+    return finding(
+      "SERVER_CERT_UNTRUSTED",
+      `The broker sends "${chain[0]!.subject}" without its intermediate "${chain[0]!.issuer}", and the trust store does not hold it either (trust store: ${trusted.map((t) => `"${t}"`).join(", ")}).`,
+      `Add the intermediate "${chain[0]!.issuer}" to the trust store, or configure the broker to send its full chain (Mosquitto: certfile with the intermediate after the certificate).`,
+    );
+  }
+  if (sameName) {
+    return finding(
+      "SERVER_CERT_UNTRUSTED",
+      `The trust store holds a CA named "${top.issuer}", but not the one that signed the broker's certificate: same name, another key (an old or a rebuilt CA).`,
+      "Export the current CA certificate from the CA that issued the broker's certificate, and replace the one in the trust store.",
+    );
+  }
+  return finding(
+    "SERVER_CERT_UNTRUSTED",
+    `The broker's certificate "${chain[0]!.subject}" comes from "${top.issuer === top.subject ? top.subject : top.issuer}", which the trust store does not hold: it holds ${trusted.map((t) => `"${t}"`).join(", ")} (the wrong CA).`,
+    `Put the root "${top.issuer}" into the trust store, if that broker is the one you mean to connect to.`,
+  );
+}
+
+function clientCertificateRefused(
+  failure: ConnectionFailure,
+  resolved: ResolvedConfig,
+  why: string,
+): Finding {
+  const leafPem = resolved.keyStore?.chain[0];
+  const leaf = leafPem ? inspectCertificate(leafPem) : undefined;
+  const name = leaf ? `"${leaf.subject.oneLine}"` : "the client certificate";
+  const now = new Date();
+  const local =
+    leaf && now > leaf.notAfter
+      ? ` It expired on ${leaf.notAfter.toISOString()}.`
+      : leaf && now < leaf.notBefore
+        ? ` It is valid only from ${leaf.notBefore.toISOString()}.`
+        : "";
+  return finding(
+    "CLIENT_CERT_REJECTED",
+    `The broker refused ${name}: ${why}.${local}`,
+    {
+      expired: "Renew the client certificate and install the new one.",
+      revoked: "The broker's CRL lists this certificate: issue a new one (new key) and install it.",
+      unknown: `Have the client certificate issued by a CA the broker trusts${leaf ? ` (it was issued by "${leaf.issuer.oneLine}")` : ""}, or add that CA to the broker's cafile.`,
+      other:
+        "Check the client certificate against the broker's CA, its validity and its extendedKeyUsage (clientAuth).",
+    }[
+      failure.code?.includes("EXPIRED") || local.includes("expired")
+        ? "expired"
+        : failure.code?.includes("REVOKED")
+          ? "revoked"
+          : failure.code?.includes("UNKNOWN_CA")
+            ? "unknown"
+            : "other"
+    ],
+  );
+}
+
+/**
+ * Names a failed connection with a live finding code, a message and a remedy. It looks at the configuration to
+ * tell apart what OpenSSL reports alike: a wrong and a missing CA, a client certificate refused for expiry,
+ * revocation or an unknown CA, TLS to a plain port and plain MQTT to a TLS port, a silent server.
+ *
+ * @example
+ * ```ts
+ * const finding = diagnose({ phase: "tls", code: "CERT_HAS_EXPIRED" }, resolved, resolved.urls[0]!);
+ * finding.code; // "SERVER_CERT_EXPIRED"
+ * ```
+ */
+export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, url: BrokerUrl): Finding {
+  const { security } = resolved.config;
+  const code = failure.code ?? "";
+  const text = `${code} ${failure.message ?? ""}`;
+
+  if (failure.tlsOnPlainPort) {
+    return finding(
+      "TLS_EXPECTED",
+      `${where(url)} speaks TLS, but the client sent plain MQTT (${url.raw}).`,
+      `Use mqtts://${where(url)} with enableTls: true: never fall back to plain MQTT.`,
+    );
+  }
+  if (failure.plainOnTlsPort) {
+    return finding(
+      "NOT_TLS",
+      `${where(url)} answers plain MQTT, not TLS: it is not a TLS listener.`,
+      "Use the broker's TLS port (usually 8883), or enable a TLS listener on the broker (Mosquitto: listener 8883 with cafile/certfile/keyfile).",
+    );
+  }
+  if (failure.timedOut) {
+    const stage = {
+      tcp: "the TCP connection was not established",
+      tls: "the broker accepted TCP but did not answer the TLS handshake",
+      mqtt: "the broker did not answer CONNECT with a CONNACK",
+    }[failure.phase];
+    return finding(
+      "CONNECT_TIMEOUT",
+      `No answer from ${where(url)} within ${failure.timeoutMs ?? 10_000} ms: ${stage}.`,
+      failure.phase === "tcp"
+        ? "Check the address, the port and any firewall between."
+        : failure.phase === "tls"
+          ? "Check that this port is a TLS listener (a plain MQTT listener waits silently for a CONNECT)."
+          : "Check the broker's log; it may be overloaded or waiting for something else.",
+    );
+  }
+  if (failure.connackCode !== undefined) {
+    const v5 = resolved.config.broker.protocolVersion === 5;
+    const reason = (v5 ? CONNACK_V5 : CONNACK_V3)[failure.connackCode] ?? `code ${failure.connackCode}`;
+    const credentials = failure.connackCode === 4 || failure.connackCode === 134;
+    return finding(
+      "MQTT_CONNECT_REFUSED",
+      `The broker refused the MQTT connection: ${reason} (CONNACK ${failure.connackCode}).`,
+      credentials
+        ? "Check the username and password (env: variables set for this process?); with use_identity_as_username, the username is the certificate's CN."
+        : failure.connackCode === 5 || failure.connackCode === 135
+          ? "The broker's ACL or authentication plugin refused this client: check clientId, username and certificate identity."
+          : "Check the broker's log for why.",
+    );
+  }
+  if (
+    /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EADDRNOTAVAIL/.test(code) &&
+    failure.phase === "tcp"
+  ) {
+    return finding(
+      "BROKER_UNREACHABLE",
+      `No connection to ${where(url)} (${code}): ${code === "ECONNREFUSED" ? "nothing listens on that port" : code === "ENOTFOUND" ? "the name does not resolve" : "the host cannot be reached"}.`,
+      "Check the broker address and port, that the broker runs, and the firewall.",
+    );
+  }
+  if (code === "PINNED_CERT_MISMATCH") {
+    return finding(
+      "PINNED_CERT_MISMATCH",
+      `The broker at ${where(url)} presented a key that is not pinned.`,
+      "If the broker's key was changed on purpose, add its new pin (mqtt-tls inspect shows spkiPin); otherwise do not connect.",
+    );
+  }
+  if (code === "CERT_HAS_EXPIRED") {
+    const expired = failure.peerChain?.find((c) => new Date(c.validTo) < new Date());
+    return finding(
+      "SERVER_CERT_EXPIRED",
+      `The broker's certificate ${expired ? `"${expired.subject}" expired on ${expired.validTo}` : "has expired"}.`,
+      "Renew the broker's certificate (or check this device's clock).",
+    );
+  }
+  if (code === "CERT_NOT_YET_VALID") {
+    return finding(
+      "SERVER_CERT_UNTRUSTED",
+      "The broker's certificate is not valid yet: this device's clock may be behind.",
+      "Set the clock (NTP), or wait until the certificate is valid.",
+    );
+  }
+  if (code === "CERT_REVOKED") {
+    return finding(
+      "SERVER_CERT_REVOKED",
+      "The broker's certificate is revoked by the configured CRL.",
+      "Do not connect: have the broker's certificate replaced, then update the CRL.",
+    );
+  }
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    const names = failure.peerChain?.[0]
+      ? inspectCertificate(failure.peerChain[0].pem).subjectAltNames
+      : undefined;
+    const held = names ? [...names.dns, ...names.ip].join(", ") || "no names" : "other names";
+    const expected = security.serverName ?? url.host;
+    const dnsOnly = url.isIp && names !== undefined && names.ip.length === 0 && names.dns.length > 0;
+    return finding(
+      "SERVER_NAME_MISMATCH",
+      `The broker's certificate names ${held}, not ${expected}.`,
+      dnsOnly
+        ? `The URL uses the IP address ${url.host} and the certificate names only DNS hosts: set "serverName": "${names!.dns[0]}", or reissue the certificate with IP:${url.host}.`
+        : `Connect with a name the certificate holds, set "serverName", or reissue the certificate with the right subjectAltName.`,
+    );
+  }
+  if (UNTRUSTED.has(code)) return untrusted(failure, resolved);
+  if (
+    /UNSUPPORTED_PROTOCOL|PROTOCOL_VERSION|NO_PROTOCOLS_AVAILABLE|VERSION_TOO_LOW|VERSION_TOO_HIGH/.test(text)
+  ) {
+    return finding(
+      "TLS_VERSION_MISMATCH",
+      `Client (${security.minTlsVersion} to ${security.maxTlsVersion}) and broker share no TLS version.`,
+      "Find the versions the broker allows (Mosquitto tls_version is a minimum) and overlap them; a device that speaks only TLS 1.2 needs a broker that still offers 1.2.",
+    );
+  }
+  if (
+    /NO_SHARED_CIPHER|no shared cipher|NO_CIPHERS|no ciphers|HANDSHAKE_FAILURE/i.test(text) &&
+    security.ciphers
+  ) {
+    return finding(
+      "CIPHER_MISMATCH",
+      `Client and broker share no cipher suite (client: ${security.ciphers}).`,
+      "Allow a suite the broker offers, e.g. ECDHE-ECDSA-AES128-GCM-SHA256 or ECDHE-RSA-AES128-GCM-SHA256 for TLS 1.2.",
+    );
+  }
+  if (
+    /WRONG_VERSION_NUMBER|wrong version number|PACKET_LENGTH_TOO_LONG|packet length too long|unknown protocol/i.test(
+      text,
+    )
+  ) {
+    return finding(
+      "NOT_TLS",
+      `${where(url)} did not answer the TLS handshake with TLS: it is probably a plain MQTT port.`,
+      "Use the broker's TLS port (usually 8883).",
+    );
+  }
+  // Client certificate refusals: Mosquitto sends an alert; a Node-based broker just closes after the handshake.
+  if (
+    /CERTIFICATE_REQUIRED|PEER_DID_NOT_RETURN/i.test(text) ||
+    (!security.sendClientCertificate &&
+      failure.phase !== "tcp" &&
+      (failure.handshakeDone || /HANDSHAKE_FAILURE/.test(text)))
+  ) {
+    return finding(
+      "CLIENT_CERT_REQUIRED",
+      "The broker requires a client certificate and none was sent.",
+      'Set "sendClientCertificate": true with a key store issued by a CA the broker trusts.',
+    );
+  }
+  if (/CERTIFICATE_EXPIRED/.test(text))
+    return clientCertificateRefused(failure, resolved, "its certificate has expired");
+  if (/CERTIFICATE_REVOKED/.test(text))
+    return clientCertificateRefused(failure, resolved, "it is revoked (the broker's CRL lists it)");
+  if (/UNKNOWN_CA/.test(text))
+    return clientCertificateRefused(failure, resolved, "the broker does not know the CA that issued it");
+  if (
+    /BAD_CERTIFICATE|UNSUPPORTED_CERTIFICATE|CERTIFICATE_UNKNOWN|DECRYPT_ERROR/.test(text) ||
+    (security.sendClientCertificate && failure.handshakeDone)
+  ) {
+    return clientCertificateRefused(
+      failure,
+      resolved,
+      failure.handshakeDone && !/ALERT/.test(text)
+        ? "it closed the connection right after the handshake, without saying why"
+        : "it rejected the certificate",
+    );
+  }
+  if (failure.phase === "tls" && /ECONNRESET|socket disconnected|EPIPE/i.test(text)) {
+    return finding(
+      "NOT_TLS",
+      `${where(url)} closed the connection during the TLS handshake: it may not be a TLS port.`,
+      "Check that the port is the broker's TLS listener.",
+    );
+  }
+  return finding(
+    "BROKER_UNREACHABLE",
+    `The connection to ${where(url)} failed (${code || failure.message || "closed"}) in the ${failure.phase} phase.`,
+    "Check the broker's log for the reason.",
+  );
+}

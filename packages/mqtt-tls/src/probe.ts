@@ -1,0 +1,244 @@
+import type { Finding } from "@proj/pem";
+import {
+  toTlsOptions,
+  validateConfig,
+  type BrokerUrl,
+  type ResolvedConfig,
+  type ValidateOptions,
+} from "@proj/security-config";
+import mqttPacket from "mqtt-packet";
+import { randomBytes } from "node:crypto";
+import { connect as connectTcp, type Socket } from "node:net";
+import { connect as connectTls, type TLSSocket } from "node:tls";
+import { diagnose, summarizeChain, type CertificateSummary, type ConnectionFailure } from "./diagnose.js";
+
+/** What was negotiated on a TLS connection. */
+export interface TlsInfo {
+  readonly protocol: string | undefined;
+  readonly cipher: string | undefined;
+  /** The chain the broker presented, leaf first. */
+  readonly peerChain: readonly CertificateSummary[];
+  readonly sessionReused: boolean;
+}
+
+/** The result of {@link probe}. */
+export interface ProbeResult {
+  /** TLS (when configured) and MQTT CONNECT both succeeded. */
+  readonly connected: boolean;
+  /** The diagnosis of a failure (one finding), empty when connected. */
+  readonly findings: Finding[];
+  readonly tlsInfo: TlsInfo | undefined;
+  readonly elapsedMs: number;
+  /** The URL probed. */
+  readonly url: string;
+}
+
+export interface ProbeOptions extends ValidateOptions {
+  /** Deadline of the whole attempt. @default the config's connectTimeoutMs (10 s) */
+  timeoutMs?: number;
+  /** Which of the config's broker URLs. @default the first */
+  urlIndex?: number;
+}
+
+interface Attempt {
+  readonly connected: boolean;
+  readonly failure?: ConnectionFailure;
+  readonly tlsInfo?: TlsInfo;
+}
+
+const TLS_RECORD = new Set([0x15, 0x16]);
+
+function defaultPort(url: BrokerUrl): number {
+  return url.port ?? (url.scheme === "wss" ? 443 : url.scheme === "ws" ? 80 : url.tls ? 8883 : 1883);
+}
+
+function connectPacket(resolved: ResolvedConfig): Buffer {
+  const { broker } = resolved.config;
+  return mqttPacket.generate({
+    cmd: "connect",
+    protocolId: broker.protocolVersion === 3 ? "MQIsdp" : "MQTT",
+    protocolVersion: broker.protocolVersion,
+    clean: true,
+    clientId: broker.clientId ?? `mqtt-tls-probe-${randomBytes(4).toString("hex")}`,
+    keepalive: broker.keepaliveSeconds,
+    ...(broker.username !== undefined ? { username: broker.username } : {}),
+    ...(broker.password !== undefined ? { password: Buffer.from(broker.password) } : {}),
+  });
+}
+
+/** One attempt: TCP, TLS (verified before anything is sent), CONNECT, CONNACK, under one deadline. */
+function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): Promise<Attempt> {
+  return new Promise((resolve) => {
+    const host = url.host;
+    const port = defaultPort(url);
+    const tlsOptions = url.tls ? toTlsOptions(resolved, url) : undefined;
+    let phase: ConnectionFailure["phase"] = "tcp";
+    let handshakeDone = false;
+    let tlsInfo: TlsInfo | undefined;
+    let firstError: NodeJS.ErrnoException | undefined;
+    let settled = false;
+    let socket: Socket;
+
+    const settle = (result: Attempt): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.removeAllListeners("data");
+      socket.on("error", () => undefined);
+      socket.destroy();
+      resolve(result);
+    };
+    const fail = (extra: Partial<ConnectionFailure> = {}): void =>
+      settle({
+        connected: false,
+        ...(tlsInfo ? { tlsInfo } : {}),
+        failure: {
+          phase,
+          handshakeDone,
+          code: firstError?.code,
+          message: firstError?.message,
+          peerChain: tlsInfo?.peerChain ?? [],
+          ...extra,
+        },
+      });
+
+    const sendConnect = (): void => {
+      phase = "mqtt";
+      const parser = mqttPacket.parser({ protocolVersion: resolved.config.broker.protocolVersion });
+      parser.on("packet", (packet) => {
+        if (packet.cmd !== "connack") return;
+        const code =
+          (packet as { returnCode?: number; reasonCode?: number }).returnCode ??
+          (packet as { reasonCode?: number }).reasonCode ??
+          0;
+        if (code === 0) {
+          socket.write(mqttPacket.generate({ cmd: "disconnect" }));
+          settle({ connected: true, ...(tlsInfo ? { tlsInfo } : {}) });
+        } else fail({ connackCode: code });
+      });
+      parser.on("error", (error) => {
+        firstError ??= error as NodeJS.ErrnoException;
+        fail();
+      });
+      let first = true;
+      socket.on("data", (chunk: Buffer) => {
+        if (first && !url.tls && TLS_RECORD.has(chunk[0]!) && chunk[1] === 0x03) {
+          fail({ tlsOnPlainPort: true });
+          return;
+        }
+        first = false;
+        parser.parse(chunk);
+      });
+      socket.write(connectPacket(resolved));
+    };
+
+    if (tlsOptions) {
+      // Verification is done here after the handshake so the chain can be diagnosed; nothing is sent before it passes.
+      const tls: TLSSocket = connectTls({ ...tlsOptions, host, port, rejectUnauthorized: false });
+      socket = tls;
+      tls.once("connect", () => (phase = "tls"));
+      tls.once("secureConnect", () => {
+        handshakeDone = true;
+        tlsInfo = {
+          protocol: tls.getProtocol() ?? undefined,
+          cipher: tls.getCipher()?.name,
+          peerChain: summarizeChain(tls.getPeerCertificate(true)),
+          sessionReused: tls.isSessionReused(),
+        };
+        if (tlsOptions.rejectUnauthorized !== false && !tls.authorized) {
+          fail({ code: String(tls.authorizationError) });
+          return;
+        }
+        sendConnect();
+      });
+    } else {
+      socket = connectTcp({ host, port });
+      socket.once("connect", sendConnect);
+    }
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      firstError ??= error;
+      fail();
+    });
+    socket.on("close", () => fail());
+    const timer = setTimeout(() => fail({ timedOut: true, timeoutMs }), timeoutMs);
+  });
+}
+
+/** After a failure that could be a listener of the other kind, checks what the port really speaks. */
+async function crossCheck(
+  resolved: ResolvedConfig,
+  url: BrokerUrl,
+  failure: ConnectionFailure,
+  timeoutMs: number,
+): Promise<ConnectionFailure> {
+  const ambiguous = failure.phase !== "tcp" && failure.connackCode === undefined && !failure.tlsOnPlainPort;
+  if (!ambiguous) return failure;
+  if (url.tls && !failure.handshakeDone) {
+    // TLS got no proper answer: does the port answer plain MQTT?
+    const plain = await attempt(
+      { ...resolved, config: { ...resolved.config } },
+      { ...url, tls: false },
+      Math.min(timeoutMs, 3000),
+    );
+    if (plain.connected || plain.failure?.connackCode !== undefined)
+      return { ...failure, plainOnTlsPort: true };
+  } else if (!url.tls) {
+    // Plain MQTT got no CONNACK: does the port complete a TLS handshake?
+    const speaksTls = await new Promise<boolean>((resolve) => {
+      const probeSocket = connectTls({ host: url.host, port: defaultPort(url), rejectUnauthorized: false });
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        probeSocket.destroy();
+        resolve(value);
+      };
+      probeSocket.once("secureConnect", () => done(true));
+      probeSocket.once("error", (error: NodeJS.ErrnoException) =>
+        done(/ALERT|SSL/i.test(`${error.code} ${error.message}`) && !/WRONG_VERSION/.test(`${error.code}`)),
+      );
+      const timer = setTimeout(() => done(false), Math.min(timeoutMs, 3000));
+    });
+    if (speaksTls) return { ...failure, tlsOnPlainPort: true };
+  }
+  return failure;
+}
+
+/**
+ * One TLS handshake and one MQTT CONNECT/CONNACK against the configured broker, always settled within the deadline:
+ * `{ connected, findings, tlsInfo, elapsedMs }`. A failure comes back as one finding with a live code and a remedy
+ * (`SERVER_CERT_UNTRUSTED`, `CLIENT_CERT_REJECTED`, `TLS_EXPECTED`, `CONNECT_TIMEOUT`, ...). The broker is verified
+ * before anything, credentials included, is sent. `mqtt-tls doctor` runs it after the static checks.
+ *
+ * @example
+ * ```ts
+ * const result = await probe({ broker: { url: "mqtts://10.0.0.5:8883" }, security: { trustStore: ["ca.pem"], serverName: "broker.plant.local" } });
+ * if (!result.connected) console.log(result.findings[0].code, result.findings[0].remedy);
+ * ```
+ */
+export async function probe(config: unknown, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const validation = validateConfig(config, options);
+  const resolved = validation.resolved;
+  const url = resolved?.urls[options.urlIndex ?? 0];
+  if (!resolved || !url) {
+    return {
+      connected: false,
+      findings: validation.findings.filter((f) => f.severity === "error"),
+      tlsInfo: undefined,
+      elapsedMs: elapsed(),
+      url: "",
+    };
+  }
+  const timeoutMs = options.timeoutMs ?? resolved.config.broker.connectTimeoutMs;
+  const outcome = await attempt(resolved, url, timeoutMs);
+  if (outcome.connected)
+    return { connected: true, findings: [], tlsInfo: outcome.tlsInfo, elapsedMs: elapsed(), url: url.raw };
+  const failure = await crossCheck(resolved, url, outcome.failure!, timeoutMs);
+  return {
+    connected: false,
+    findings: [diagnose(failure, resolved, url)],
+    tlsInfo: outcome.tlsInfo,
+    elapsedMs: elapsed(),
+    url: url.raw,
+  };
+}

@@ -1,0 +1,260 @@
+import {
+  createTestPki,
+  mosquittoSkipReason,
+  startMosquitto,
+  startTestBroker,
+  type TestCrl,
+  type TestLeaf,
+  type TestPki,
+} from "@proj/test-broker";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probe } from "../src/index.js";
+
+/**
+ * The live-diagnosis matrix: each scenario against the embedded aedes broker and against a real Mosquitto, each
+ * ending in its code within the deadline (mqtt.js alone never settles on some of them).
+ */
+type Kind = "aedes" | "mosquitto";
+
+interface BrokerOptions {
+  requireClientCert?: boolean;
+  serverCertificate?: TestLeaf;
+  crl?: TestCrl;
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  plain?: boolean;
+  refuseAnonymous?: boolean;
+}
+
+interface Running extends AsyncDisposable {
+  url: string;
+  plainUrl: string | undefined;
+}
+
+let pki: TestPki;
+let other: TestPki;
+beforeAll(async () => {
+  pki = await createTestPki({ name: "mqtt-tls-probe", intermediate: true });
+  other = await createTestPki({ name: "mqtt-tls-probe-other" });
+});
+afterAll(async () => {
+  await pki.cleanup();
+  await other.cleanup();
+});
+
+async function start(kind: Kind, options: BrokerOptions = {}): Promise<Running> {
+  if (kind === "aedes") {
+    const broker = await startTestBroker({
+      pki,
+      requireClientCert: options.requireClientCert ?? false,
+      plain: options.plain ?? false,
+      ...(options.serverCertificate ? { serverCertificate: options.serverCertificate } : {}),
+      ...(options.crl ? { crl: [options.crl, await pki.createCrl({ issuer: "root" })] } : {}),
+      ...(options.minVersion ? { minVersion: options.minVersion } : {}),
+      ...(options.refuseAnonymous ? { users: { plc: "right-password" } } : {}),
+    });
+    return { url: broker.url, plainUrl: broker.plainUrl, [Symbol.asyncDispose]: () => broker.close() };
+  }
+  const mosquitto = await startMosquitto({
+    pki,
+    requireCertificate: options.requireClientCert ?? false,
+    plain: options.plain ?? false,
+    ...(options.serverCertificate ? { serverCertificate: options.serverCertificate } : {}),
+    ...(options.crl ? { crl: options.crl } : {}),
+    ...(options.minVersion ? { tlsVersion: options.minVersion === "TLSv1.3" ? "tlsv1.3" : "tlsv1.2" } : {}),
+    ...(options.refuseAnonymous ? { allowAnonymous: false } : {}),
+  });
+  return { url: mosquitto.url, plainUrl: mosquitto.plainUrl, [Symbol.asyncDispose]: () => mosquitto.close() };
+}
+
+const mutual = (leaf: TestLeaf = pki.client) => ({
+  trustStore: [pki.caFile],
+  sendClientCertificate: true,
+  keyStore: { certificate: leaf.files.chain, privateKey: leaf.files.key },
+});
+
+async function expectCode(config: unknown, code: string, message?: RegExp) {
+  const result = await probe(config, { baseDir: pki.dir, timeoutMs: 4000 });
+  expect(result.connected).toBe(false);
+  expect(result.findings.map((f) => f.code)).toEqual([code]);
+  if (message) expect(result.findings[0]!.message).toMatch(message);
+  expect(result.findings[0]!.remedy).toBeTruthy();
+  expect(result.elapsedMs).toBeLessThan(4000 + 3500);
+  return result;
+}
+
+function matrix(kind: Kind): void {
+  describe(`probe against ${kind}`, () => {
+    it.each(["TLSv1.2", "TLSv1.3"] as const)(
+      "connects with mutual TLS on %s and reports what was negotiated",
+      async (version) => {
+        await using broker = await start(kind, { requireClientCert: true });
+        const result = await probe(
+          {
+            broker: { url: broker.url },
+            security: { ...mutual(), minTlsVersion: version, maxTlsVersion: version },
+          },
+          { baseDir: pki.dir },
+        );
+        expect(result).toMatchObject({ connected: true, findings: [] });
+        expect(result.tlsInfo!.protocol).toBe(version);
+        expect(result.tlsInfo!.peerChain.map((c) => c.subject)).toEqual(
+          expect.arrayContaining([pki.server.subject, pki.intermediate!.subject]),
+        );
+      },
+    );
+
+    it.each(["rsa2048", "ed25519"] as const)("connects with %s client keys", async (keyType) => {
+      await using broker = await start(kind, { requireClientCert: true });
+      const leaf = await pki.issueClient({ name: `plc-${keyType}`, keyType });
+      expect(
+        (await probe({ broker: { url: broker.url }, security: mutual(leaf) }, { baseDir: pki.dir }))
+          .connected,
+      ).toBe(true);
+    });
+
+    it("names a wrong CA and a missing one apart", async () => {
+      await using broker = await start(kind);
+      await expectCode(
+        { broker: { url: broker.url }, security: { trustStore: [other.caFile] } },
+        "SERVER_CERT_UNTRUSTED",
+        /does not hold.*the wrong CA/,
+      );
+      await expectCode(
+        { broker: { url: broker.url }, security: {} },
+        "SERVER_CERT_UNTRUSTED",
+        /trust store is missing or empty/,
+      );
+    });
+
+    it("names an expired server certificate and a wrong name, and accepts serverName for an IP host", async () => {
+      {
+        await using broker = await start(kind, {
+          serverCertificate: await pki.issueServer({ expired: true }),
+        });
+        await expectCode(
+          { broker: { url: broker.url }, security: { trustStore: [pki.caFile] } },
+          "SERVER_CERT_EXPIRED",
+          /expired on/,
+        );
+      }
+      await using broker = await start(kind, {
+        serverCertificate: await pki.issueServer({ wrongName: true }),
+      });
+      const result = await expectCode(
+        { broker: { url: broker.url }, security: { trustStore: [pki.caFile] } },
+        "SERVER_NAME_MISMATCH",
+        /names wrong\.example, not 127\.0\.0\.1/,
+      );
+      expect(result.findings[0]!.remedy).toContain('"serverName": "wrong.example"');
+      const named = await probe(
+        { broker: { url: broker.url }, security: { trustStore: [pki.caFile], serverName: "wrong.example" } },
+        { baseDir: pki.dir },
+      );
+      expect(named.connected).toBe(true);
+    });
+
+    it("names a missing client certificate, one from another CA, an expired and a revoked one", async () => {
+      {
+        await using broker = await start(kind, { requireClientCert: true });
+        await expectCode(
+          { broker: { url: broker.url }, security: { trustStore: [pki.caFile] } },
+          "CLIENT_CERT_REQUIRED",
+        );
+        await expectCode(
+          { broker: { url: broker.url }, security: mutual(other.client) },
+          "CLIENT_CERT_REJECTED",
+        );
+        await expectCode(
+          {
+            broker: { url: broker.url },
+            security: mutual(await pki.issueClient({ name: "old-plc", expired: true })),
+          },
+          "CLIENT_CERT_REJECTED",
+          /expired/,
+        );
+      }
+      const stolen = await pki.issueClient({ name: "stolen-plc" });
+      await using broker = await start(kind, {
+        requireClientCert: true,
+        crl: await pki.createCrl({ revoke: [stolen] }),
+      });
+      const revoked = await expectCode(
+        { broker: { url: broker.url }, security: mutual(stolen) },
+        "CLIENT_CERT_REJECTED",
+      );
+      if (kind === "mosquitto") expect(revoked.findings[0]!.message).toMatch(/revoked/);
+    });
+
+    it("names a TLS 1.2-only client against a TLS 1.3-only broker", async () => {
+      await using broker = await start(kind, { minVersion: "TLSv1.3" });
+      await expectCode(
+        { broker: { url: broker.url }, security: { trustStore: [pki.caFile], maxTlsVersion: "TLSv1.2" } },
+        "TLS_VERSION_MISMATCH",
+      );
+    });
+
+    it("names TLS spoken to a plain port, and plain MQTT spoken to a TLS port", async () => {
+      await using broker = await start(kind, { plain: true });
+      const plainPort = new URL(broker.plainUrl!).port;
+      await expectCode(
+        { broker: { url: `mqtts://127.0.0.1:${plainPort}` }, security: { trustStore: [pki.caFile] } },
+        "NOT_TLS",
+      );
+      await expectCode(
+        { broker: { url: broker.url.replace("mqtts:", "mqtt:") }, security: { enableTls: false } },
+        "TLS_EXPECTED",
+      );
+    });
+
+    it("names a pin mismatch and refused credentials", async () => {
+      await using broker = await start(kind, { refuseAnonymous: true });
+      await expectCode(
+        {
+          broker: { url: broker.url },
+          security: { trustStore: [pki.caFile], pinnedCertificates: [other.server.spkiPin] },
+        },
+        "PINNED_CERT_MISMATCH",
+      );
+      await expectCode(
+        {
+          broker: { url: broker.url, username: "plc", password: "wrong" },
+          security: { trustStore: [pki.caFile] },
+        },
+        "MQTT_CONNECT_REFUSED",
+      );
+    });
+  });
+}
+
+matrix("aedes");
+describe.skipIf(mosquittoSkipReason())("Eclipse Mosquitto", () => matrix("mosquitto"));
+
+describe("probe without a broker", () => {
+  it("names a closed port and a silent server, within the deadline", async () => {
+    const closed = createServer();
+    closed.listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const { port } = closed.address() as AddressInfo;
+    closed.close();
+    await expectCode(
+      { broker: { url: `mqtts://127.0.0.1:${port}` }, security: { trustStore: [pki.caFile] } },
+      "BROKER_UNREACHABLE",
+      /nothing listens/,
+    );
+
+    const silent = createServer(() => undefined);
+    silent.listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    const silentPort = (silent.address() as AddressInfo).port;
+    const result = await probe(
+      { broker: { url: `mqtts://127.0.0.1:${silentPort}` }, security: { trustStore: [pki.caFile] } },
+      { baseDir: pki.dir, timeoutMs: 800 },
+    );
+    expect(result.findings.map((f) => f.code)).toEqual(["CONNECT_TIMEOUT"]);
+    expect(result.findings[0]!.message).toMatch(/accepted TCP but did not answer the TLS handshake/);
+    expect(result.elapsedMs).toBeLessThan(800 + 3500);
+    silent.close();
+  });
+});
