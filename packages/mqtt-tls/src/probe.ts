@@ -215,21 +215,24 @@ async function crossCheck(
  * ```
  */
 export async function probe(config: unknown, options: ProbeOptions = {}): Promise<ProbeResult> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
   const validation = validateConfig(config, options);
   const resolved = validation.resolved;
   const url = resolved?.urls[options.urlIndex ?? 0];
   if (!resolved || !url) {
-    return {
-      connected: false,
-      findings: validation.findings.filter((f) => f.severity === "error"),
-      tlsInfo: undefined,
-      elapsedMs: elapsed(),
-      url: "",
-    };
+    const findings = validation.findings.filter((f) => f.severity === "error");
+    return { connected: false, findings, tlsInfo: undefined, elapsedMs: 0, url: "" };
   }
-  const timeoutMs = options.timeoutMs ?? resolved.config.broker.connectTimeoutMs;
+  return probeResolved(resolved, url, options.timeoutMs ?? resolved.config.broker.connectTimeoutMs);
+}
+
+/** {@link probe} for a configuration already validated and resolved. */
+export async function probeResolved(
+  resolved: ResolvedConfig,
+  url: BrokerUrl,
+  timeoutMs: number,
+): Promise<ProbeResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
   const outcome = await attempt(resolved, url, timeoutMs);
   if (outcome.connected)
     return { connected: true, findings: [], tlsInfo: outcome.tlsInfo, elapsedMs: elapsed(), url: url.raw };

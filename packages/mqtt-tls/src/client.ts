@@ -1,0 +1,386 @@
+import type { Finding, FindingCode } from "@proj/pem";
+import {
+  toTlsOptions,
+  validateConfig,
+  type BrokerUrl,
+  type ResolvedConfig,
+  type ValidateOptions,
+} from "@proj/security-config";
+import {
+  MqttClient,
+  type IClientPublishOptions,
+  type IClientSubscribeOptions,
+  type ISubscriptionGrant,
+  type Packet,
+} from "mqtt";
+import { EventEmitter } from "node:events";
+import { connect as connectTcp } from "node:net";
+import {
+  connect as connectTls,
+  createSecureContext,
+  type ConnectionOptions,
+  type SecureContext,
+  type TLSSocket,
+} from "node:tls";
+import { WebSocket, createWebSocketStream } from "ws";
+import { diagnose, summarizeChain } from "./diagnose.js";
+import { MqttTlsError } from "./errors.js";
+import { probeResolved, type TlsInfo } from "./probe.js";
+
+/** Where the connection is. */
+export type ClientState = "connecting" | "connected" | "reconnecting" | "offline" | "closed";
+
+/** Reconnect pacing: exponential backoff with full jitter. */
+export interface BackoffOptions {
+  /** @default 500 */
+  minMs?: number;
+  /** @default 30000 */
+  maxMs?: number;
+  /** A connection that lasted this long resets the backoff. @default 60000 */
+  resetAfterMs?: number;
+}
+
+/** Options of {@link connectSecure}. */
+export interface SecureClientOptions extends ValidateOptions {
+  /** Connect even when validation found errors (they are still emitted as `diagnosis`). @default false */
+  allowConfigErrors?: boolean;
+  backoff?: BackoffOptions;
+  /** QoS 1/2 messages outstanding at once (in flight plus queued); `publish()` waits beyond it. @default 1000 */
+  maxInflight?: number;
+  /** Keep trying on the first connection instead of rejecting with its diagnosis. @default false */
+  retryFirstConnect?: boolean;
+}
+
+/** Codes after which retrying at once cannot help: wait the maximum backoff instead of a retry storm. */
+const PERMANENT: ReadonlySet<FindingCode> = new Set<FindingCode>([
+  "SERVER_CERT_UNTRUSTED",
+  "SERVER_CERT_EXPIRED",
+  "SERVER_NAME_MISMATCH",
+  "SERVER_CERT_REVOKED",
+  "PINNED_CERT_MISMATCH",
+  "CLIENT_CERT_REQUIRED",
+  "CLIENT_CERT_REJECTED",
+  "TLS_VERSION_MISMATCH",
+  "CIPHER_MISMATCH",
+  "TLS_EXPECTED",
+  "NOT_TLS",
+  "MQTT_CONNECT_REFUSED",
+]);
+
+/** Full jitter: a random delay up to the exponential bound (AWS architecture blog's "Full Jitter"). */
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
+  const min = options.minMs ?? 500;
+  const max = options.maxMs ?? 30_000;
+  const bound = Math.min(max, min * 2 ** Math.min(attempt, 30));
+  return Math.round(min / 2 + random() * (bound - min / 2));
+}
+
+/** A connection to an MQTT broker over TLS, from {@link connectSecure}. */
+export class SecureClient extends EventEmitter<{
+  message: [topic: string, payload: Buffer, packet: Packet];
+  state: [state: ClientState, previous: ClientState];
+  diagnosis: [finding: Finding];
+}> {
+  #state: ClientState = "connecting";
+  #tlsInfo: TlsInfo | undefined;
+  #diagnosis: Finding | undefined;
+  #offlineSince: Date | undefined;
+  #attempts = 0;
+  #urlIndex = 0;
+  #connectedAt = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #session: Buffer | undefined;
+  #secureContext: SecureContext | undefined;
+  #tlsOptions: ConnectionOptions | undefined;
+  #outstanding = 0;
+  #waiting: (() => void)[] = [];
+  #ended = false;
+  readonly #resolved: ResolvedConfig;
+  readonly #options: SecureClientOptions;
+  /** The mqtt.js client underneath: an escape hatch. */
+  readonly mqtt: MqttClient;
+
+  constructor(resolved: ResolvedConfig, options: SecureClientOptions) {
+    super();
+    this.#resolved = resolved;
+    this.#options = options;
+    this.#loadCredentials();
+    const { broker } = resolved.config;
+    this.mqtt = new MqttClient(() => this.#createStream(), {
+      protocolVersion: broker.protocolVersion,
+      ...(broker.clientId !== undefined ? { clientId: broker.clientId } : {}),
+      ...(broker.username !== undefined ? { username: broker.username } : {}),
+      ...(broker.password !== undefined ? { password: broker.password } : {}),
+      keepalive: broker.keepaliveSeconds,
+      connectTimeout: broker.connectTimeoutMs,
+      reconnectPeriod: 0,
+      resubscribe: true,
+      queueQoSZero: false,
+      manualConnect: true,
+    });
+    this.mqtt.on("message", (topic, payload, packet) => this.emit("message", topic, payload, packet));
+    this.mqtt.on("error", () => undefined); // failures are diagnosed on close
+    this.mqtt.on("connect", () => {
+      this.#attempts = 0;
+      this.#connectedAt = Date.now();
+      this.#offlineSince = undefined;
+      this.#diagnosis = undefined;
+      this.#setState("connected");
+    });
+    this.mqtt.on("close", () => void this.#onClose());
+  }
+
+  /** Builds (or rebuilds) the TLS context from the key store and trust store: the next handshake uses it. */
+  #loadCredentials(): void {
+    const url = this.#currentUrl();
+    this.#tlsOptions = url.tls ? toTlsOptions(this.#resolved, url) : undefined;
+    const o = this.#tlsOptions;
+    this.#secureContext = o
+      ? createSecureContext({
+          ...(o.ca ? { ca: o.ca } : {}),
+          ...(o.cert ? { cert: o.cert } : {}),
+          ...(o.key ? { key: o.key } : {}),
+          ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}),
+          ...(o.crl ? { crl: o.crl } : {}),
+          ...(o.ciphers ? { ciphers: o.ciphers } : {}),
+          ...(o.minVersion ? { minVersion: o.minVersion } : {}),
+          ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
+        })
+      : undefined;
+    this.#session = undefined;
+  }
+
+  #currentUrl(): BrokerUrl {
+    return this.#resolved.urls[this.#urlIndex % this.#resolved.urls.length]!;
+  }
+
+  #createStream() {
+    const url = this.#currentUrl();
+    const port = url.port ?? (url.scheme === "wss" ? 443 : url.scheme === "ws" ? 80 : url.tls ? 8883 : 1883);
+    if (url.scheme === "ws" || url.scheme === "wss") {
+      // mqtt.js forwards only six TLS options over wss; here every one is.
+      const o = this.#tlsOptions ?? {};
+      const tlsForWs = url.tls ? ({ ...o, secureContext: this.#secureContext } as ConnectionOptions) : {};
+      const socket = new WebSocket(url.raw, "mqtt", tlsForWs as ConstructorParameters<typeof WebSocket>[2]);
+      socket.on("upgrade", (response) => this.#recordTls(response.socket as TLSSocket));
+      return createWebSocketStream(socket);
+    }
+    if (!url.tls) return connectTcp({ host: url.host, port });
+    const o = this.#tlsOptions!;
+    const socket = connectTls({
+      host: url.host,
+      port,
+      secureContext: this.#secureContext!,
+      rejectUnauthorized: o.rejectUnauthorized ?? true,
+      ...(o.servername !== undefined ? { servername: o.servername } : {}),
+      ...(o.checkServerIdentity ? { checkServerIdentity: o.checkServerIdentity } : {}),
+      ...(o.ALPNProtocols ? { ALPNProtocols: o.ALPNProtocols } : {}),
+      ...(this.#session ? { session: this.#session } : {}),
+    });
+    socket.on("session", (session: Buffer) => (this.#session = session));
+    socket.once("secureConnect", () => this.#recordTls(socket));
+    return socket;
+  }
+
+  #recordTls(socket: TLSSocket): void {
+    if (typeof socket.getProtocol !== "function") return;
+    this.#tlsInfo = {
+      protocol: socket.getProtocol() ?? undefined,
+      cipher: socket.getCipher()?.name,
+      peerChain: summarizeChain(socket.getPeerCertificate(true)),
+      sessionReused: socket.isSessionReused(),
+    };
+  }
+
+  #setState(state: ClientState): void {
+    const previous = this.#state;
+    if (previous === state) return;
+    this.#state = state;
+    this.emit("state", state, previous);
+  }
+
+  /** Diagnoses a failed attempt by probing the broker once (the handshake error alone cannot tell a wrong CA from a missing one). */
+  async #diagnoseFailure(): Promise<Finding> {
+    const url = this.#currentUrl();
+    const result = await probeResolved(
+      this.#resolved,
+      url,
+      Math.min(this.#resolved.config.broker.connectTimeoutMs, 5000),
+    );
+    return (
+      result.findings[0] ??
+      diagnose({ phase: "mqtt", message: "the connection closed before CONNACK" }, this.#resolved, url)
+    );
+  }
+
+  async #onClose(): Promise<void> {
+    if (this.#ended) return;
+    const wasConnected = this.#state === "connected";
+    if (wasConnected && Date.now() - this.#connectedAt > (this.#options.backoff?.resetAfterMs ?? 60_000))
+      this.#attempts = 0;
+    this.#offlineSince ??= new Date();
+    let permanent = false;
+    if (!wasConnected) {
+      const finding = await this.#diagnoseFailure();
+      if (this.#ended) return;
+      permanent = PERMANENT.has(finding.code);
+      if (this.#diagnosis?.code !== finding.code) this.emit("diagnosis", finding);
+      this.#diagnosis = finding;
+      // Fail over to the next broker URL after a failed attempt.
+      if (this.#resolved.urls.length > 1) {
+        this.#urlIndex++;
+        this.#loadCredentials();
+      }
+    }
+    this.#attempts++;
+    this.#setState(permanent ? "offline" : "reconnecting");
+    const delay = permanent
+      ? (this.#options.backoff?.maxMs ?? 30_000)
+      : backoffDelay(this.#attempts - 1, this.#options.backoff);
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => {
+      if (this.#ended) return;
+      // Keep the stores: mqtt.js's reconnect() without them would drop queued QoS 1/2 messages.
+      this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore });
+    }, delay);
+  }
+
+  /** @internal Starts the first connection; resolves on CONNACK, rejects with the first attempt's diagnosis. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onState = (state: ClientState) => {
+        if (state === "connected") {
+          this.off("state", onState);
+          this.off("diagnosis", onDiagnosis);
+          resolve();
+        }
+      };
+      const onDiagnosis = (finding: Finding) => {
+        if (this.#options.retryFirstConnect) return;
+        this.off("state", onState);
+        this.off("diagnosis", onDiagnosis);
+        void this.end(true);
+        reject(
+          new MqttTlsError(finding.code, finding.message, { remedy: finding.remedy, findings: [finding] }),
+        );
+      };
+      this.on("state", onState);
+      this.on("diagnosis", onDiagnosis);
+      this.mqtt.connect();
+    });
+  }
+
+  get state(): ClientState {
+    return this.#state;
+  }
+  /** Protocol, cipher, the broker's chain and whether the TLS session was resumed, for the current connection. */
+  get tlsInfo(): TlsInfo | undefined {
+    return this.#tlsInfo;
+  }
+  /** The diagnosis of the last failed attempt, while not connected. */
+  get diagnosis(): Finding | undefined {
+    return this.#diagnosis;
+  }
+  /** Since when communication is lost, and how many attempts were made since. */
+  get lossOfCommunication(): { since: Date; attempts: number } | undefined {
+    return this.#offlineSince && this.#state !== "connected"
+      ? { since: this.#offlineSince, attempts: this.#attempts }
+      : undefined;
+  }
+
+  async #acquire(): Promise<void> {
+    const limit = this.#options.maxInflight ?? 1000;
+    while (this.#outstanding >= limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#outstanding++;
+  }
+
+  #release(): void {
+    this.#outstanding--;
+    this.#waiting.shift()?.();
+  }
+
+  /**
+   * Publishes; resolves when the broker acknowledged (QoS 1/2) or the packet was written (QoS 0). While offline,
+   * QoS 1/2 messages queue (bounded by `maxInflight`, then `publish` waits) and QoS 0 messages are dropped.
+   */
+  async publish(topic: string, payload: string | Buffer, options: IClientPublishOptions = {}): Promise<void> {
+    const qos = options.qos ?? 0;
+    if (qos === 0) {
+      if (this.#state !== "connected") return;
+      this.mqtt.publish(topic, payload, options);
+      return;
+    }
+    await this.#acquire();
+    try {
+      await this.mqtt.publishAsync(topic, payload, options);
+    } finally {
+      this.#release();
+    }
+  }
+
+  subscribe(
+    topic: string | string[],
+    options: IClientSubscribeOptions = { qos: 1 },
+  ): Promise<ISubscriptionGrant[]> {
+    return this.mqtt.subscribeAsync(topic, options);
+  }
+
+  async unsubscribe(topic: string | string[]): Promise<void> {
+    await this.mqtt.unsubscribeAsync(topic);
+  }
+
+  /** Ends the connection (after in-flight messages unless `force`); no reconnect follows. */
+  async end(force = false): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#reconnectTimer);
+    await this.mqtt.endAsync(force).catch(() => undefined);
+    this.#setState("closed");
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.end(true);
+  }
+}
+
+/**
+ * Connects to the configured broker over TLS (mqtts:// or wss://, MQTT 3.1.1 or 5) and always settles: with a
+ * connected {@link SecureClient}, or with an {@link MqttTlsError} whose code and message say why (validation errors
+ * first, unless `allowConfigErrors`). Afterwards it reconnects with exponential backoff and full jitter, resumes
+ * the TLS session, fails over across the URLs, and emits `state` and `diagnosis` events.
+ *
+ * @example
+ * ```ts
+ * const client = await connectSecure(await readConfig("plc.json"), { baseDir: "config" });
+ * client.on("message", (topic, payload) => console.log(topic, payload.toString()));
+ * await client.subscribe("plant/line1/#");
+ * await client.publish("plant/line1/level", "72.4", { qos: 1 });
+ * ```
+ * @throws {MqttTlsError} `CONFIG_INVALID` with the findings, or the diagnosis code of the first attempt.
+ */
+export async function connectSecure(
+  config: unknown,
+  options: SecureClientOptions = {},
+): Promise<SecureClient> {
+  const validation = validateConfig(config, options);
+  if (!validation.resolved || (!validation.ok && !options.allowConfigErrors)) {
+    const errors = validation.findings.filter((f) => f.severity === "error");
+    throw new MqttTlsError(
+      "CONFIG_INVALID",
+      `the configuration has ${errors.length} error(s): ${errors.map((f) => f.code).join(", ")}`,
+      {
+        findings: errors,
+        remedy: errors[0]?.remedy,
+      },
+    );
+  }
+  const client = new SecureClient(validation.resolved, options);
+  for (const finding of validation.findings.filter((f) => f.severity === "error"))
+    client.emit("diagnosis", finding);
+  await client.start();
+  return client;
+}

@@ -1,0 +1,51 @@
+import type { Finding, FindingCode } from "@proj/pem";
+
+/** Codes an {@link MqttTlsError} carries: a live finding code, or CONFIG_INVALID when validation refused. */
+export const MQTT_TLS_ERROR_CODES = {
+  CONFIG_INVALID: "CONFIG_INVALID",
+} as const;
+
+export type MqttTlsErrorCode = FindingCode | keyof typeof MQTT_TLS_ERROR_CODES;
+
+/**
+ * The one error class of `@proj/mqtt-tls`: `code` is the diagnosis (`SERVER_CERT_UNTRUSTED`, `CONNECT_TIMEOUT`,
+ * ... or `CONFIG_INVALID`), `findings` the details, `remedy` what to do, `cause` the original error.
+ *
+ * @example
+ * ```ts
+ * try { await connectSecure(config); } catch (error) { if (isMqttTlsError(error)) console.error(error.code, error.remedy); }
+ * ```
+ */
+export class MqttTlsError extends Error {
+  override readonly name = "MqttTlsError";
+  readonly code: MqttTlsErrorCode;
+  readonly remedy: string | undefined;
+  readonly findings: readonly Finding[];
+
+  constructor(
+    code: MqttTlsErrorCode,
+    message: string,
+    options: { remedy?: string | undefined; findings?: readonly Finding[]; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.remedy = options.remedy;
+    this.findings = options.findings ?? [];
+  }
+}
+
+/**
+ * Recognises an {@link MqttTlsError} by name (works across duplicate installs).
+ *
+ * @example
+ * ```ts
+ * if (isMqttTlsError(error) && error.code === "CLIENT_CERT_REJECTED") renewCertificate();
+ * ```
+ */
+export function isMqttTlsError(error: unknown): error is MqttTlsError {
+  return (
+    error instanceof Error &&
+    error.name === "MqttTlsError" &&
+    typeof (error as { code?: unknown }).code === "string"
+  );
+}

@@ -1,0 +1,186 @@
+import {
+  createTestPki,
+  mosquittoSkipReason,
+  startMosquitto,
+  startTestBroker,
+  type TestLeaf,
+  type TestPki,
+} from "@proj/test-broker";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { backoffDelay, connectSecure, isMqttTlsError, type SecureClient } from "../src/index.js";
+
+let pki: TestPki;
+let other: TestPki;
+beforeAll(async () => {
+  pki = await createTestPki({ name: "mqtt-tls-client", intermediate: true });
+  other = await createTestPki({ name: "mqtt-tls-client-other" });
+});
+afterAll(async () => {
+  await pki.cleanup();
+  await other.cleanup();
+});
+
+type Kind = "aedes" | "mosquitto";
+
+async function start(kind: Kind) {
+  if (kind === "aedes") {
+    const broker = await startTestBroker({ pki, requireClientCert: true });
+    return { url: broker.url, [Symbol.asyncDispose]: () => broker.close() };
+  }
+  const mosquitto = await startMosquitto({ pki, requireCertificate: true });
+  return { url: mosquitto.url, [Symbol.asyncDispose]: () => mosquitto.close() };
+}
+
+const config = (
+  url: string | string[],
+  leaf: TestLeaf = pki.client,
+  clientId = "line1-plc",
+  extra: Record<string, unknown> = {},
+) => ({
+  broker: { url, clientId, connectTimeoutMs: 4000 },
+  security: {
+    trustStore: [pki.caFile],
+    sendClientCertificate: true,
+    keyStore: { certificate: leaf.files.chain, privateKey: leaf.files.key },
+    ...extra,
+  },
+});
+
+const options = { baseDir: "/", backoff: { minMs: 50, maxMs: 400 } };
+
+function nextMessage(client: SecureClient): Promise<[string, string]> {
+  return new Promise((resolve) =>
+    client.once("message", (topic, payload) => resolve([topic, payload.toString()])),
+  );
+}
+
+function dropConnection(client: SecureClient): void {
+  (client.mqtt.stream as Duplex).destroy();
+}
+
+function waitForState(client: SecureClient, state: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (client.state === state) return resolve();
+    const on = (s: string) => {
+      if (s === state) {
+        client.off("state", on);
+        resolve();
+      }
+    };
+    client.on("state", on);
+  });
+}
+
+function suite(kind: Kind): void {
+  describe(`SecureClient against ${kind}`, () => {
+    it("connects with mutual TLS, round-trips a QoS 1 message and reports the TLS session", async () => {
+      await using broker = await start(kind);
+      await using client = await connectSecure(config(broker.url), options);
+      expect(client.state).toBe("connected");
+      expect(client.tlsInfo).toMatchObject({ protocol: "TLSv1.3", sessionReused: false });
+      expect(client.tlsInfo!.peerChain[0]!.subject).toBe(pki.server.subject);
+      await client.subscribe("plant/line1/#");
+      const received = nextMessage(client);
+      await client.publish("plant/line1/level", "72.4", { qos: 1 });
+      expect(await received).toEqual(["plant/line1/level", "72.4"]);
+      await client.end();
+      expect(client.state).toBe("closed");
+    });
+
+    it("settles the first connection with the diagnosis when the broker refuses the client certificate (TLS 1.3)", async () => {
+      await using broker = await start(kind);
+      const started = Date.now();
+      const failure = await connectSecure(config(broker.url, other.client, "rogue"), options).catch(
+        (error: unknown) => error,
+      );
+      expect(isMqttTlsError(failure)).toBe(true);
+      expect(failure).toMatchObject({ code: "CLIENT_CERT_REJECTED" });
+      expect(Date.now() - started).toBeLessThan(8000);
+    });
+
+    it("resumes the TLS session when it reconnects, and loses no QoS 1 message published meanwhile", async () => {
+      await using broker = await start(kind);
+      await using subscriber = await connectSecure(config(broker.url, pki.client, "scada"), options);
+      await subscriber.subscribe("plant/#", { qos: 1 });
+      const received = new Set<string>();
+      subscriber.on("message", (_topic, payload) => received.add(payload.toString()));
+
+      await using publisher = await connectSecure(config(broker.url, pki.client, "plc"), options);
+      const states: string[] = [];
+      publisher.on("state", (state) => states.push(state));
+      dropConnection(publisher);
+      const sent = Array.from({ length: 50 }, (_, i) =>
+        publisher.publish("plant/reading", `m${i}`, { qos: 1 }),
+      );
+      await waitForState(publisher, "connected");
+      await Promise.all(sent);
+      expect(states.slice(0, 2)).toEqual(["reconnecting", "connected"]);
+      expect(publisher.tlsInfo!.sessionReused).toBe(true);
+      await expect.poll(() => received.size, { timeout: 5000 }).toBe(50);
+    });
+  });
+}
+
+suite("aedes");
+describe.skipIf(mosquittoSkipReason())("Eclipse Mosquitto", () => suite("mosquitto"));
+
+describe("connectSecure", () => {
+  it("refuses a configuration with errors, listing them", async () => {
+    const failure = await connectSecure({ broker: { url: "mqtt://localhost:1883" }, security: {} }).catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toMatchObject({ name: "MqttTlsError", code: "CONFIG_INVALID" });
+    expect((failure as { findings: { code: string }[] }).findings.map((f) => f.code)).toEqual([
+      "URL_SCHEME_MISMATCH",
+      "TRUST_STORE_MISSING",
+    ]);
+  });
+
+  it("forwards every TLS option over wss: server name, client certificate", async () => {
+    const elsewhere = await pki.issueServer({ wrongName: true });
+    await using broker = await startTestBroker({
+      pki,
+      wss: true,
+      requireClientCert: true,
+      serverCertificate: elsewhere,
+    });
+    await using client = await connectSecure(
+      config(broker.wssUrl!, pki.client, "ws-plc", { serverName: "wrong.example" }),
+      options,
+    );
+    expect(client.state).toBe("connected");
+    expect((await broker.waitForClient("ws-plc")).listener).toBe("wss");
+  });
+
+  it("fails over to the next broker URL", async () => {
+    const closed = createServer();
+    closed.listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const deadPort = (closed.address() as AddressInfo).port;
+    closed.close();
+    await using broker = await startTestBroker({ pki, requireClientCert: true });
+    const client = await connectSecure(config([`mqtts://127.0.0.1:${deadPort}`, broker.url]), {
+      ...options,
+      retryFirstConnect: true,
+    });
+    expect(client.state).toBe("connected");
+    expect((await broker.waitForClient("line1-plc")).listener).toBe("tls");
+    await client.end();
+  });
+});
+
+describe("backoffDelay", () => {
+  it("grows exponentially with full jitter and stays within its bounds", () => {
+    const bounds = { minMs: 100, maxMs: 5000 };
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const upper = Math.min(5000, 100 * 2 ** attempt);
+      expect(backoffDelay(attempt, bounds, () => 0)).toBe(50);
+      expect(backoffDelay(attempt, bounds, () => 1)).toBe(upper);
+    }
+    const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(6, bounds)));
+    expect(spread.size).toBeGreaterThan(10);
+  });
+});
