@@ -1,4 +1,4 @@
-import type { Finding, FindingCode } from "@proj/pem";
+import { createFinding, inspectCertificate, type Finding, type FindingCode } from "@proj/pem";
 import {
   toTlsOptions,
   validateConfig,
@@ -99,13 +99,16 @@ export class SecureClient extends EventEmitter<{
   #outstanding = 0;
   #waiting: (() => void)[] = [];
   #ended = false;
-  readonly #resolved: ResolvedConfig;
+  #resolved: ResolvedConfig;
+  readonly #config: unknown;
   readonly #options: SecureClientOptions;
+  #expiryTimer: NodeJS.Timeout | undefined;
   /** The mqtt.js client underneath: an escape hatch. */
   readonly mqtt: MqttClient;
 
-  constructor(resolved: ResolvedConfig, options: SecureClientOptions) {
+  constructor(config: unknown, resolved: ResolvedConfig, options: SecureClientOptions) {
     super();
+    this.#config = config;
     this.#resolved = resolved;
     this.#options = options;
     this.#loadCredentials();
@@ -130,6 +133,7 @@ export class SecureClient extends EventEmitter<{
       this.#offlineSince = undefined;
       this.#diagnosis = undefined;
       this.#setState("connected");
+      this.#checkExpiry();
     });
     this.mqtt.on("close", () => void this.#onClose());
   }
@@ -188,11 +192,14 @@ export class SecureClient extends EventEmitter<{
 
   #recordTls(socket: TLSSocket): void {
     if (typeof socket.getProtocol !== "function") return;
+    const sessionReused = socket.isSessionReused();
+    const presented = summarizeChain(socket.getPeerCertificate(true));
     this.#tlsInfo = {
       protocol: socket.getProtocol() ?? undefined,
       cipher: socket.getCipher()?.name,
-      peerChain: summarizeChain(socket.getPeerCertificate(true)),
-      sessionReused: socket.isSessionReused(),
+      // A resumed session carries no certificates: it is the session the full handshake authenticated.
+      peerChain: presented.length === 0 && sessionReused ? (this.#tlsInfo?.peerChain ?? []) : presented,
+      sessionReused,
     };
   }
 
@@ -249,6 +256,61 @@ export class SecureClient extends EventEmitter<{
     }, delay);
   }
 
+  /** Warns (CERT_EXPIRES_SOON) about the client's and the broker's certificate, on every connect and daily. */
+  #checkExpiry(): void {
+    const days = this.#resolved.config.security.expiryWarningDays;
+    const now = Date.now();
+    const own = this.#resolved.keyStore?.chain[0]
+      ? inspectCertificate(this.#resolved.keyStore.chain[0])
+      : undefined;
+    const certificates = [
+      ...(own ? [{ role: "client certificate", subject: own.subject.oneLine, validTo: own.notAfter }] : []),
+      ...(this.#tlsInfo?.peerChain[0]
+        ? [
+            {
+              role: "broker's certificate",
+              subject: this.#tlsInfo.peerChain[0].subject,
+              validTo: new Date(this.#tlsInfo.peerChain[0].validTo),
+            },
+          ]
+        : []),
+    ];
+    for (const { role, subject, validTo } of certificates) {
+      const left = Math.floor((validTo.getTime() - now) / 86_400_000);
+      if (left < days) {
+        this.emit(
+          "diagnosis",
+          createFinding(
+            "CERT_EXPIRES_SOON",
+            "warning",
+            `The ${role} "${subject}" expires in ${left} day(s), on ${validTo.toISOString()}.`,
+            { remedy: "Renew it before then; reloadCredentials() picks up the new files without a restart." },
+          ),
+        );
+      }
+    }
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = setTimeout(() => this.#checkExpiry(), 86_400_000).unref();
+  }
+
+  /**
+   * Reads the key store, trust store and CRLs again (after a certificate rotation): the next handshake uses them,
+   * the current connection and queued messages are kept. When the new files do not validate, nothing changes and
+   * the findings say why.
+   *
+   * @example
+   * ```ts
+   * const { ok, findings } = client.reloadCredentials();
+   * ```
+   */
+  reloadCredentials(): { ok: boolean; findings: Finding[] } {
+    const validation = validateConfig(this.#config, this.#options);
+    if (!validation.resolved || !validation.ok) return { ok: false, findings: validation.findings };
+    this.#resolved = validation.resolved;
+    this.#loadCredentials();
+    return { ok: true, findings: validation.findings };
+  }
+
   /** @internal Starts the first connection; resolves on CONNACK, rejects with the first attempt's diagnosis. */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -260,7 +322,7 @@ export class SecureClient extends EventEmitter<{
         }
       };
       const onDiagnosis = (finding: Finding) => {
-        if (this.#options.retryFirstConnect) return;
+        if (this.#options.retryFirstConnect || finding.severity !== "error") return;
         this.off("state", onState);
         this.off("diagnosis", onDiagnosis);
         void this.end(true);
@@ -338,6 +400,7 @@ export class SecureClient extends EventEmitter<{
     if (this.#ended) return;
     this.#ended = true;
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#expiryTimer);
     await this.mqtt.endAsync(force).catch(() => undefined);
     this.#setState("closed");
   }
@@ -378,7 +441,7 @@ export async function connectSecure(
       },
     );
   }
-  const client = new SecureClient(validation.resolved, options);
+  const client = new SecureClient(config, validation.resolved, options);
   for (const finding of validation.findings.filter((f) => f.severity === "error"))
     client.emit("diagnosis", finding);
   await client.start();

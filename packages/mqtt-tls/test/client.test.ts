@@ -57,8 +57,11 @@ function nextMessage(client: SecureClient): Promise<[string, string]> {
   );
 }
 
-function dropConnection(client: SecureClient): void {
+/** Cuts the connection under the client and resolves once it has noticed (state `reconnecting`). */
+async function dropConnection(client: SecureClient): Promise<void> {
+  const noticed = waitForState(client, "reconnecting");
   (client.mqtt.stream as Duplex).destroy();
+  await noticed;
 }
 
 function waitForState(client: SecureClient, state: string): Promise<void> {
@@ -111,7 +114,7 @@ function suite(kind: Kind): void {
       await using publisher = await connectSecure(config(broker.url, pki.client, "plc"), options);
       const states: string[] = [];
       publisher.on("state", (state) => states.push(state));
-      dropConnection(publisher);
+      const dropped = dropConnection(publisher);
       const sent = Array.from({ length: 50 }, (_, i) =>
         publisher.publish("plant/reading", `m${i}`, { qos: 1 }),
       );
@@ -119,6 +122,7 @@ function suite(kind: Kind): void {
       await Promise.all(sent);
       expect(states.slice(0, 2)).toEqual(["reconnecting", "connected"]);
       expect(publisher.tlsInfo!.sessionReused).toBe(true);
+      expect(publisher.tlsInfo!.peerChain[0]!.subject).toBe(pki.server.subject);
       await expect.poll(() => received.size, { timeout: 5000 }).toBe(50);
     });
   });
@@ -168,6 +172,77 @@ describe("connectSecure", () => {
     });
     expect(client.state).toBe("connected");
     expect((await broker.waitForClient("line1-plc")).listener).toBe("tls");
+    await client.end();
+  });
+});
+
+describe("rotation and expiry", () => {
+  it("uses rotated credentials on the next handshake without dropping queued messages", async () => {
+    await using broker = await startTestBroker({ pki, requireClientCert: true });
+    const leaf = await pki.issueClient({ name: "rotating-plc", keySlot: "rotation-1" });
+    const certFile = await leaf.writeFile("rotating-chain.pem", leaf.chain);
+    const keyFile = await leaf.writeFile("rotating.key", leaf.key);
+    const rotatingConfig = {
+      broker: { url: broker.url, clientId: "rotating-plc" },
+      security: {
+        trustStore: [pki.caFile],
+        sendClientCertificate: true,
+        keyStore: { certificate: certFile, privateKey: keyFile },
+      },
+    };
+    await using client = await connectSecure(rotatingConfig, options);
+    expect((await broker.waitForClient("rotating-plc")).certificate!.serial).toBe(leaf.serial);
+
+    const renewed = await pki.issueClient({ name: "rotating-plc", keySlot: "rotation-2" });
+    await renewed.writeFile("rotating-chain.pem", renewed.chain);
+    await renewed.writeFile("rotating.key", renewed.key);
+    expect(client.reloadCredentials()).toMatchObject({ ok: true });
+    await dropConnection(client);
+    const queued = client.publish("plant/after-rotation", "still delivered", { qos: 1 });
+    await waitForState(client, "connected");
+    await queued;
+    const serials = broker.connections
+      .filter((c) => c.clientId === "rotating-plc")
+      .map((c) => c.certificate!.serial);
+    expect(serials).toEqual([leaf.serial, renewed.serial]);
+  });
+
+  it("keeps the old credentials when the new files do not validate", async () => {
+    await using broker = await startTestBroker({ pki, requireClientCert: true });
+    const leaf = await pki.issueClient({ name: "careful-plc" });
+    const keyFile = await leaf.writeFile("careful.key", leaf.key);
+    await using client = await connectSecure(
+      config(broker.url, leaf, "careful-plc", {
+        keyStore: { certificate: leaf.files.chain, privateKey: keyFile },
+      }),
+      options,
+    );
+    await leaf.writeFile("careful.key", "not a key");
+    const reload = client.reloadCredentials();
+    expect(reload.ok).toBe(false);
+    expect(reload.findings.map((f) => f.code)).toContain("NOT_PEM");
+    await dropConnection(client);
+    await waitForState(client, "connected");
+    expect((await broker.waitForClient("careful-plc")).certificate!.serial).toBe(leaf.serial);
+    expect(broker.connections.filter((c) => c.clientId === "careful-plc")).toHaveLength(2);
+  });
+
+  it("warns that the client's and the broker's certificates expire soon, on connect", async () => {
+    await using broker = await startTestBroker({
+      pki,
+      requireClientCert: true,
+      serverCertificate: await pki.issueServer({ days: 5 }),
+    });
+    const leaf = await pki.issueClient({ name: "short-lived", days: 3 });
+    const warnings: string[] = [];
+    const client = await connectSecure(config(broker.url, leaf, "short-lived"), options);
+    client.on("diagnosis", (f) => warnings.push(`${f.severity}:${f.code}:${f.message.split(" expires")[0]}`));
+    await dropConnection(client);
+    await waitForState(client, "connected");
+    expect(warnings).toEqual([
+      `warning:CERT_EXPIRES_SOON:The client certificate "${leaf.subject}"`,
+      `warning:CERT_EXPIRES_SOON:The broker's certificate "CN=localhost, O=mqtt-tls test server"`,
+    ]);
     await client.end();
   });
 });
