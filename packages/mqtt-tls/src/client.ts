@@ -169,7 +169,7 @@ export class SecureClient extends EventEmitter<{
       // mqtt.js forwards only six TLS options over wss; here every one is.
       const o = this.#tlsOptions ?? {};
       const tlsForWs = url.tls ? ({ ...o, secureContext: this.#secureContext } as ConnectionOptions) : {};
-      const socket = new WebSocket(url.raw, "mqtt", tlsForWs as ConstructorParameters<typeof WebSocket>[2]);
+      const socket = new WebSocket(url.raw, "mqtt", tlsForWs);
       socket.on("upgrade", (response) => this.#recordTls(response.socket as TLSSocket));
       return createWebSocketStream(socket);
     }

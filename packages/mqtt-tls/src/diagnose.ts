@@ -295,7 +295,7 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
       "SERVER_NAME_MISMATCH",
       `The broker's certificate names ${held}, not ${expected}.`,
       dnsOnly
-        ? `The URL uses the IP address ${url.host} and the certificate names only DNS hosts: set "serverName": "${names!.dns[0]}", or reissue the certificate with IP:${url.host}.`
+        ? `The URL uses the IP address ${url.host} and the certificate names only DNS hosts: set "serverName": "${names.dns[0]}", or reissue the certificate with IP:${url.host}.`
         : `Connect with a name the certificate holds, set "serverName", or reissue the certificate with the right subjectAltName.`,
     );
   }

@@ -118,6 +118,7 @@ function suite(kind: Kind): void {
       const sent = Array.from({ length: 50 }, (_, i) =>
         publisher.publish("plant/reading", `m${i}`, { qos: 1 }),
       );
+      await dropped;
       await waitForState(publisher, "connected");
       await Promise.all(sent);
       expect(states.slice(0, 2)).toEqual(["reconnecting", "connected"]);
