@@ -25,6 +25,8 @@ interface BrokerOptions {
   minVersion?: "TLSv1.2" | "TLSv1.3";
   plain?: boolean;
   refuseAnonymous?: boolean;
+  /** TLS 1.2 cipher list of the broker. */
+  ciphers?: string;
 }
 
 interface Running extends AsyncDisposable {
@@ -53,6 +55,7 @@ async function start(kind: Kind, options: BrokerOptions = {}): Promise<Running> 
       ...(options.crl ? { crl: [options.crl, await pki.createCrl({ issuer: "root" })] } : {}),
       ...(options.minVersion ? { minVersion: options.minVersion } : {}),
       ...(options.refuseAnonymous ? { users: { plc: "right-password" } } : {}),
+      ...(options.ciphers ? { ciphers: options.ciphers } : {}),
     });
     return { url: broker.url, plainUrl: broker.plainUrl, [Symbol.asyncDispose]: () => broker.close() };
   }
@@ -64,6 +67,7 @@ async function start(kind: Kind, options: BrokerOptions = {}): Promise<Running> 
     ...(options.crl ? { crl: options.crl } : {}),
     ...(options.minVersion ? { tlsVersion: options.minVersion === "TLSv1.3" ? "tlsv1.3" : "tlsv1.2" } : {}),
     ...(options.refuseAnonymous ? { allowAnonymous: false } : {}),
+    ...(options.ciphers ? { ciphers: options.ciphers } : {}),
   });
   return { url: mosquitto.url, plainUrl: mosquitto.plainUrl, [Symbol.asyncDispose]: () => mosquitto.close() };
 }
@@ -205,6 +209,45 @@ function matrix(kind: Kind): void {
       await expectCode(
         { broker: { url: broker.url.replace("mqtts:", "mqtt:") }, security: { enableTls: false } },
         "TLS_EXPECTED",
+      );
+    });
+
+    it("names a broker certificate revoked by the configured CRL", async () => {
+      const revokedServer = await pki.issueServer({ name: "localhost", keySlot: "revoked-server" });
+      await using broker = await start(kind, { serverCertificate: revokedServer });
+      const intermediateCrl = await pki.createCrl({ revoke: [revokedServer] });
+      const rootCrl = await pki.createCrl({ issuer: "root" });
+      await expectCode(
+        {
+          broker: { url: broker.url },
+          security: { trustStore: [pki.caFile], crl: [intermediateCrl.file, rootCrl.file] },
+        },
+        "SERVER_CERT_REVOKED",
+      );
+      // The same CRLs let a broker whose certificate is not listed through.
+      await using good = await start(kind);
+      const result = await probe(
+        {
+          broker: { url: good.url },
+          security: { trustStore: [pki.caFile], crl: [intermediateCrl.file, rootCrl.file] },
+        },
+        { baseDir: pki.dir },
+      );
+      expect(result.connected).toBe(true);
+    });
+
+    it("names a cipher suite the broker does not offer", async () => {
+      await using broker = await start(kind, { ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" });
+      await expectCode(
+        {
+          broker: { url: broker.url },
+          security: {
+            trustStore: [pki.caFile],
+            maxTlsVersion: "TLSv1.2",
+            ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384",
+          },
+        },
+        "CIPHER_MISMATCH",
       );
     });
 
