@@ -121,6 +121,7 @@ export class SecureClient extends EventEmitter<{
       ...(broker.username !== undefined ? { username: broker.username } : {}),
       ...(broker.password !== undefined ? { password: broker.password } : {}),
       keepalive: broker.keepaliveSeconds,
+      clean: broker.cleanSession,
       connectTimeout: broker.connectTimeoutMs,
       reconnectPeriod: 0,
       resubscribe: true,

@@ -21,6 +21,12 @@ const brokerSchema = z
       .default(4)
       .describe("4 = MQTT 3.1.1, 5 = MQTT 5, 3 = MQTT 3.1."),
     keepaliveSeconds: z.number().int().min(0).max(65_535).default(30),
+    cleanSession: z
+      .boolean()
+      .default(true)
+      .describe(
+        "false: the broker keeps the session (subscriptions, queued QoS 1/2 messages) across disconnects.",
+      ),
     connectTimeoutMs: z.number().int().positive().default(10_000),
   })
   .describe("The broker to connect to, as an MQTT client.");
