@@ -3,6 +3,7 @@ import {
   toTlsOptions,
   validateConfig,
   type BrokerUrl,
+  type Profile,
   type ResolvedConfig,
   type ValidateOptions,
 } from "@proj/security-config";
@@ -25,6 +26,7 @@ import {
 import { WebSocket, createWebSocketStream } from "ws";
 import { diagnose, summarizeChain } from "./diagnose.js";
 import { MqttTlsError } from "./errors.js";
+import type { SecurityEvent, SecurityEventSink } from "./security-events.js";
 import { probeResolved, type TlsInfo } from "./probe.js";
 
 /** Where the connection is. */
@@ -49,7 +51,26 @@ export interface SecureClientOptions extends ValidateOptions {
   maxInflight?: number;
   /** Keep trying on the first connection instead of rejecting with its diagnosis. @default false */
   retryFirstConnect?: boolean;
+  /** Where security events go, besides the `securityEvent` event. */
+  securityEvents?: SecurityEventSink | readonly SecurityEventSink[];
 }
+
+/** Security event mnemonics for failed connections, by diagnosis code. */
+const FAILURE_EVENTS: Partial<
+  Record<FindingCode, [SecurityEvent["domain"], string, SecurityEvent["severity"]]>
+> = {
+  SERVER_CERT_UNTRUSTED: ["certificate", "PEER_CERT_UNTRUSTED", "alarm"],
+  SERVER_CERT_EXPIRED: ["certificate", "PEER_CERT_EXPIRED", "alarm"],
+  SERVER_CERT_REVOKED: ["certificate", "PEER_CERT_REVOKED", "alarm"],
+  SERVER_NAME_MISMATCH: ["certificate", "PEER_NAME_MISMATCH", "alarm"],
+  PINNED_CERT_MISMATCH: ["certificate", "PEER_PIN_MISMATCH", "alarm"],
+  CLIENT_CERT_REQUIRED: ["certificate", "OWN_CERT_MISSING", "alarm"],
+  CLIENT_CERT_REJECTED: ["certificate", "OWN_CERT_REJECTED", "alarm"],
+  TLS_VERSION_MISMATCH: ["tls", "TLS_VERSION_REFUSED", "alarm"],
+  CIPHER_MISMATCH: ["tls", "TLS_CIPHER_REFUSED", "alarm"],
+  TLS_EXPECTED: ["tls", "TLS_NOT_USED", "alarm"],
+  NOT_TLS: ["tls", "TLS_NOT_OFFERED", "alarm"],
+};
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -86,6 +107,7 @@ export class SecureClient extends EventEmitter<{
   message: [topic: string, payload: Buffer, packet: Packet];
   state: [state: ClientState, previous: ClientState];
   diagnosis: [finding: Finding];
+  securityEvent: [event: SecurityEvent];
 }> {
   #state: ClientState = "connecting";
   #tlsInfo: TlsInfo | undefined;
@@ -102,16 +124,23 @@ export class SecureClient extends EventEmitter<{
   #waiting: (() => void)[] = [];
   #ended = false;
   #resolved: ResolvedConfig;
+  #profile: Profile;
   readonly #config: unknown;
   readonly #options: SecureClientOptions;
   #expiryTimer: NodeJS.Timeout | undefined;
+  #renewalTimer: NodeJS.Timeout | undefined;
+  #crlTimer: NodeJS.Timeout | undefined;
+  #socket: TLSSocket | undefined;
+  #plannedReconnect = false;
+  #lastProtocol: string | undefined;
   /** The mqtt.js client underneath: an escape hatch. */
   readonly mqtt: MqttClient;
 
-  constructor(config: unknown, resolved: ResolvedConfig, options: SecureClientOptions) {
+  constructor(config: unknown, resolved: ResolvedConfig, profile: Profile, options: SecureClientOptions) {
     super();
     this.#config = config;
     this.#resolved = resolved;
+    this.#profile = profile;
     this.#options = options;
     this.#loadCredentials();
     const { broker } = resolved.config;
@@ -136,6 +165,7 @@ export class SecureClient extends EventEmitter<{
       this.#offlineSince = undefined;
       this.#diagnosis = undefined;
       this.#setState("connected");
+      this.#onSecured();
       this.#checkExpiry();
     });
     this.mqtt.on("close", () => void this.#onClose());
@@ -146,13 +176,19 @@ export class SecureClient extends EventEmitter<{
     const url = this.#currentUrl();
     this.#tlsOptions = url.tls ? toTlsOptions(this.#resolved, url) : undefined;
     const o = this.#tlsOptions;
+    // A stale CRL would make OpenSSL refuse every handshake: leave it out (revocation is then unknown, and the
+    // CRL_EXPIRED / CRL_STALE warnings say so) rather than drop the session, as IEC 62351-3 asks.
+    const now = new Date();
+    const freshCrls = this.#resolved.crls
+      .filter((c) => c.info.nextUpdate === undefined || c.info.nextUpdate > now)
+      .map((c) => c.info.pem);
     this.#secureContext = o
       ? createSecureContext({
           ...(o.ca ? { ca: o.ca } : {}),
           ...(o.cert ? { cert: o.cert } : {}),
           ...(o.key ? { key: o.key } : {}),
           ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}),
-          ...(o.crl ? { crl: o.crl } : {}),
+          ...(freshCrls.length > 0 ? { crl: freshCrls } : {}),
           ...(o.ciphers ? { ciphers: o.ciphers } : {}),
           ...(o.minVersion ? { minVersion: o.minVersion } : {}),
           ...(o.maxVersion ? { maxVersion: o.maxVersion } : {}),
@@ -190,6 +226,7 @@ export class SecureClient extends EventEmitter<{
     });
     // PUBLISH/PUBACK is request and response: small packets should not wait for Nagle's algorithm.
     socket.setNoDelay(true);
+    this.#socket = socket;
     socket.on("session", (session: Buffer) => (this.#session = session));
     socket.once("secureConnect", () => this.#recordTls(socket));
     return socket;
@@ -240,7 +277,15 @@ export class SecureClient extends EventEmitter<{
       const finding = await this.#diagnoseFailure();
       if (this.#ended) return;
       permanent = PERMANENT.has(finding.code);
-      if (this.#diagnosis?.code !== finding.code) this.emit("diagnosis", finding);
+      if (this.#diagnosis?.code !== finding.code) {
+        this.emit("diagnosis", finding);
+        const [domain, mnemonic, severity] = FAILURE_EVENTS[finding.code] ?? [
+          "connection",
+          "CONNECTION_FAILED",
+          "warning",
+        ];
+        this.#security(domain, mnemonic, severity, { code: finding.code, url: this.#currentUrl().raw });
+      }
       this.#diagnosis = finding;
       // Fail over to the next broker URL after a failed attempt.
       if (this.#resolved.urls.length > 1) {
@@ -259,6 +304,130 @@ export class SecureClient extends EventEmitter<{
       // Keep the stores: mqtt.js's reconnect() without them would drop queued QoS 1/2 messages.
       this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore });
     }, delay);
+  }
+
+  /** Emits a security event and hands it to every sink; a failing sink never affects the connection. */
+  #security(
+    domain: SecurityEvent["domain"],
+    mnemonic: string,
+    severity: SecurityEvent["severity"],
+    detail: SecurityEvent["detail"],
+  ): void {
+    const event: SecurityEvent = { domain, mnemonic, severity, time: new Date(), detail };
+    this.emit("securityEvent", event);
+    const sinks = this.#options.securityEvents;
+    for (const sink of sinks === undefined ? [] : typeof sinks === "function" ? [sinks] : sinks) {
+      try {
+        void Promise.resolve(sink(event)).catch(() => undefined);
+      } catch {
+        // a sink must not break the client
+      }
+    }
+  }
+
+  /** After each CONNACK: the handshake event, a TLS version change, the profile's chain size limit, the renewal timer. */
+  #onSecured(): void {
+    const info = this.#tlsInfo;
+    if (!info || !this.#currentUrl().tls) return;
+    this.#security("tls", this.#plannedReconnect ? "SESSION_RENEWED" : "TLS_HANDSHAKE_OK", "notice", {
+      protocol: info.protocol ?? "",
+      cipher: info.cipher ?? "",
+      peer: info.peerChain[0]?.subject ?? "",
+      sessionReused: info.sessionReused,
+    });
+    this.#plannedReconnect = false;
+    if (this.#lastProtocol !== undefined && info.protocol !== this.#lastProtocol) {
+      this.#security("tls", "TLS_VERSION_CHANGED", "warning", {
+        from: this.#lastProtocol,
+        to: info.protocol ?? "",
+      });
+    }
+    this.#lastProtocol = info.protocol;
+
+    const limit =
+      this.#profile.severities.CERT_TOO_LARGE === "error" ? this.#profile.parameters.maxCertBytes : undefined;
+    const oversized = limit === undefined ? undefined : info.peerChain.find((c) => c.derBytes > limit);
+    if (oversized && limit !== undefined) {
+      this.#security("certificate", "PEER_CERT_TOO_LARGE", "alarm", {
+        subject: oversized.subject,
+        bytes: oversized.derBytes,
+        limit,
+      });
+      const finding = createFinding(
+        "CERT_TOO_LARGE",
+        "error",
+        `The broker's certificate "${oversized.subject}" is ${oversized.derBytes} bytes; the ${this.#profile.id} profile allows ${limit}.`,
+        { remedy: "Have the broker's certificate reissued smaller, or use a profile without the limit." },
+      );
+      this.#diagnosis = finding;
+      this.emit("diagnosis", finding);
+      void this.end(true);
+      return;
+    }
+    this.#scheduleRenewal();
+    this.#scheduleCrlRefresh();
+  }
+
+  /**
+   * CRL refresh (IEC 62351-3): on the interval the CRLs are read again and the session is renewed with a new
+   * handshake that checks them. A stale or unreadable CRL is a warning and never drops the session.
+   */
+  #scheduleCrlRefresh(): void {
+    clearTimeout(this.#crlTimer);
+    const hours = this.#resolved.config.security.crlRefreshHours;
+    if (hours === undefined || this.#resolved.config.security.crl.length === 0) return;
+    this.#crlTimer = setTimeout(() => {
+      if (this.#ended || this.#state !== "connected") return;
+      const reload = this.reloadCredentials();
+      const stale = reload.findings.filter(
+        (f) => f.code === "CRL_EXPIRED" || f.path?.startsWith("security.crl"),
+      );
+      if (!reload.ok || stale.length > 0) {
+        this.#security("certificate", "CRL_STALE", "warning", {
+          reason: (stale[0] ?? reload.findings[0])?.message ?? "the CRL could not be reloaded",
+        });
+        this.#scheduleCrlRefresh();
+        return;
+      }
+      this.#security("certificate", "CRL_RELOADED", "notice", { crls: this.#resolved.crls.length });
+      this.#plannedReconnect = true;
+      this.#socket?.destroy();
+    }, hours * 3_600_000);
+    this.#crlTimer.unref();
+  }
+
+  /**
+   * Session renewal (IEC 62351-3): TLS 1.2 renegotiates on the interval; TLS 1.3 has no renegotiation and Node no
+   * KeyUpdate API, so the client reconnects on the interval and resumes the session (new keys, same identity).
+   */
+  #scheduleRenewal(): void {
+    clearTimeout(this.#renewalTimer);
+    clearTimeout(this.#crlTimer);
+    const hours = this.#resolved.config.security.renegotiationIntervalHours;
+    if (hours === undefined) return;
+    this.#renewalTimer = setTimeout(() => {
+      const socket = this.#socket;
+      if (this.#ended || !socket || this.#state !== "connected") return;
+      const reconnect = () => {
+        this.#plannedReconnect = true;
+        socket.destroy();
+      };
+      if (socket.getProtocol() !== "TLSv1.2") return reconnect();
+      const started = socket.renegotiate(
+        { rejectUnauthorized: this.#tlsOptions?.rejectUnauthorized ?? true },
+        (error) => {
+          if (error) {
+            this.#security("tls", "SESSION_RENEGOTIATION_FAILED", "warning", { reason: error.message });
+            reconnect();
+          } else {
+            this.#security("tls", "SESSION_RENEGOTIATED", "notice", { protocol: "TLSv1.2" });
+            this.#scheduleRenewal();
+          }
+        },
+      );
+      if (!started) reconnect();
+    }, hours * 3_600_000);
+    this.#renewalTimer.unref();
   }
 
   /** Warns (CERT_EXPIRES_SOON) about the client's and the broker's certificate, on every connect and daily. */
@@ -283,6 +452,11 @@ export class SecureClient extends EventEmitter<{
     for (const { role, subject, validTo } of certificates) {
       const left = Math.floor((validTo.getTime() - now) / 86_400_000);
       if (left < days) {
+        this.#security("certificate", "CERT_EXPIRES_SOON", "warning", {
+          certificate: role,
+          subject,
+          daysLeft: left,
+        });
         this.emit(
           "diagnosis",
           createFinding(
@@ -312,6 +486,7 @@ export class SecureClient extends EventEmitter<{
     const validation = validateConfig(this.#config, this.#options);
     if (!validation.resolved || !validation.ok) return { ok: false, findings: validation.findings };
     this.#resolved = validation.resolved;
+    this.#profile = validation.profile;
     this.#loadCredentials();
     return { ok: true, findings: validation.findings };
   }
@@ -409,6 +584,7 @@ export class SecureClient extends EventEmitter<{
     this.#ended = true;
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#renewalTimer);
     await this.mqtt.endAsync(force).catch(() => undefined);
     this.#setState("closed");
   }
@@ -449,7 +625,7 @@ export async function connectSecure(
       },
     );
   }
-  const client = new SecureClient(config, validation.resolved, options);
+  const client = new SecureClient(config, validation.resolved, validation.profile, options);
   for (const finding of validation.findings.filter((f) => f.severity === "error"))
     client.emit("diagnosis", finding);
   await client.start();

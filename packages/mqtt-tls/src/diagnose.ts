@@ -9,6 +9,8 @@ export interface CertificateSummary {
   readonly validFrom: string;
   readonly validTo: string;
   readonly fingerprint256: string;
+  /** DER size in bytes (IEC 62351-3 limits certificates to 8192). */
+  readonly derBytes: number;
   readonly pem: string;
 }
 
@@ -81,6 +83,7 @@ export function summarizeChain(leaf: PeerCertificate | undefined): CertificateSu
       validFrom: info.notBefore.toISOString(),
       validTo: info.notAfter.toISOString(),
       fingerprint256: info.fingerprints.sha256,
+      derBytes: info.derSize,
       pem,
     });
     const issuer = (cert as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;

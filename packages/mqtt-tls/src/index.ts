@@ -7,3 +7,5 @@ export { SecureClient, backoffDelay, connectSecure } from "./client.js";
 export type { BackoffOptions, ClientState, SecureClientOptions } from "./client.js";
 export { MQTT_TLS_ERROR_CODES, MqttTlsError, isMqttTlsError } from "./errors.js";
 export type { MqttTlsErrorCode } from "./errors.js";
+export { formatSyslog, jsonLinesSink, syslogSink } from "./security-events.js";
+export type { SecurityEvent, SecurityEventSink, SyslogOptions } from "./security-events.js";
