@@ -26,7 +26,7 @@ export type SecurityEventSink = (event: SecurityEvent) => void | Promise<void>;
  * const sink = jsonLinesSink(createWriteStream("security-events.jsonl", { flags: "a" }));
  * ```
  */
-export function jsonLinesSink(stream: Writable): SecurityEventSink {
+export function jsonLinesSink(stream: Writable): (event: SecurityEvent) => void {
   return (event) => {
     stream.write(`${JSON.stringify({ ...event, time: event.time.toISOString() })}\n`);
   };
@@ -85,7 +85,7 @@ export function formatSyslog(
  * const client = await connectSecure(config, { securityEvents: [syslogSink({ host: "10.0.0.9", port: 514 })] });
  * ```
  */
-export function syslogSink(options: SyslogOptions): SecurityEventSink & { close(): void } {
+export function syslogSink(options: SyslogOptions): ((event: SecurityEvent) => void) & { close(): void } {
   const port = options.port ?? 514;
   const protocol = options.protocol ?? "udp";
   const udp = protocol === "udp" ? createSocket(options.host.includes(":") ? "udp6" : "udp4") : undefined;
