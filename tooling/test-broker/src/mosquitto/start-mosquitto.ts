@@ -155,7 +155,10 @@ function renderConfig(
     "per_listener_settings false",
     `allow_anonymous ${options.allowAnonymous === false ? "false" : "true"}`,
     ...(options.persistenceDir
-      ? ["persistence true", `persistence_location ${options.persistenceDir.endsWith("/") ? options.persistenceDir : `${options.persistenceDir}/`}`]
+      ? [
+          "persistence true",
+          `persistence_location ${options.persistenceDir.endsWith("/") ? options.persistenceDir : `${options.persistenceDir}/`}`,
+        ]
       : ["persistence false"]),
     "log_dest stderr",
     "log_type error",
