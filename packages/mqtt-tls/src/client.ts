@@ -9,6 +9,7 @@ import {
 } from "@proj/security-config";
 import {
   MqttClient,
+  type IStore,
   type IClientPublishOptions,
   type IClientSubscribeOptions,
   type ISubscriptionGrant,
@@ -53,6 +54,12 @@ export interface SecureClientOptions extends ValidateOptions {
   retryFirstConnect?: boolean;
   /** Where security events go, besides the `securityEvent` event. */
   securityEvents?: SecurityEventSink | readonly SecurityEventSink[];
+  /**
+   * Where QoS 1/2 messages wait for their acknowledgement, e.g. a {@link FileStore} so they survive a restart of
+   * this process. With a store that reports `drained()`, new QoS 1/2 publishes wait until the messages it held
+   * at start are acknowledged (a new process would otherwise reuse their packet ids). @default in memory
+   */
+  outgoingStore?: IStore & { drained?(): Promise<void> };
 }
 
 /** Security event mnemonics for failed connections, by diagnosis code. */
@@ -121,6 +128,7 @@ export class SecureClient extends EventEmitter<{
   #secureContext: SecureContext | undefined;
   #tlsOptions: ConnectionOptions | undefined;
   #outstanding = 0;
+  #replayed: Promise<void> | undefined;
   #waiting: (() => void)[] = [];
   #ended = false;
   #resolved: ResolvedConfig;
@@ -156,7 +164,10 @@ export class SecureClient extends EventEmitter<{
       resubscribe: true,
       queueQoSZero: false,
       manualConnect: true,
+      ...(options.outgoingStore ? { outgoingStore: options.outgoingStore } : {}),
     });
+    const replay = options.outgoingStore?.drained?.();
+    if (replay) this.#replayed = replay.then(() => void (this.#replayed = undefined));
     this.mqtt.on("message", (topic, payload, packet) => this.emit("message", topic, payload, packet));
     this.mqtt.on("error", () => undefined); // failures are diagnosed on close
     this.mqtt.on("connect", () => {
@@ -561,6 +572,7 @@ export class SecureClient extends EventEmitter<{
       if (this.#state === "connected") this.mqtt.publish(topic, payload, options);
       return RESOLVED;
     }
+    if (this.#replayed) return this.#replayed.then(() => this.publish(topic, payload, options));
     if (this.#outstanding < (this.#options.maxInflight ?? 1000)) return this.#send(topic, payload, options);
     return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(() =>
       this.publish(topic, payload, options),

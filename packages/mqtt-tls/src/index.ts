@@ -9,3 +9,4 @@ export { MQTT_TLS_ERROR_CODES, MqttTlsError, isMqttTlsError } from "./errors.js"
 export type { MqttTlsErrorCode } from "./errors.js";
 export { formatSyslog, jsonLinesSink, syslogSink } from "./security-events.js";
 export type { SecurityEvent, SecurityEventSink, SyslogOptions } from "./security-events.js";
+export { FileStore } from "./file-store.js";

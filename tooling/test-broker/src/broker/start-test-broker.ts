@@ -42,6 +42,8 @@ export interface TestBrokerOptions {
   wss?: boolean;
   /** Loopback address to bind. @default "127.0.0.1" */
   host?: "127.0.0.1" | "::1";
+  /** TLS port (to start a broker again where clients expect it). @default a free port */
+  port?: number;
   /** Passed to aedes. */
   aedes?: Omit<AedesOptions, "authenticate" | "preConnect">;
 }
@@ -100,8 +102,8 @@ class ConnectRefusal extends Error {
   }
 }
 
-async function listen(server: Server, host: string): Promise<number> {
-  server.listen(0, host);
+async function listen(server: Server, host: string, port = 0): Promise<number> {
+  server.listen(port, host);
   await once(server, "listening");
   return (server.address() as AddressInfo).port;
 }
@@ -241,7 +243,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   tlsServer.on("connection", track);
   tlsServer.on("tlsClientError", recordFailure("tls"));
   const servers: Server[] = [tlsServer];
-  const port = await listen(tlsServer, host);
+  const port = await listen(tlsServer, host, options.port);
 
   let plainPort: number | undefined;
   if (options.plain) {
