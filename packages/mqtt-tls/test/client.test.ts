@@ -132,6 +132,27 @@ function suite(kind: Kind): void {
 suite("aedes");
 describe.skipIf(mosquittoSkipReason())("Eclipse Mosquitto", () => suite("mosquitto"));
 
+describe.skipIf(mosquittoSkipReason())("MQTT 5 (Mosquitto; aedes speaks 3.1.1 only)", () => {
+  it("connects with MQTT 5 over mutual TLS and round-trips a message", async () => {
+    await using pki5 = await createTestPki({ name: "mqtt-tls-v5" });
+    await using mosquitto = await startMosquitto({ pki: pki5, requireCertificate: true });
+    const v5 = {
+      broker: { url: mosquitto.url, clientId: "v5-plc", protocolVersion: 5 },
+      security: {
+        trustStore: [pki5.caFile],
+        sendClientCertificate: true,
+        keyStore: { certificate: pki5.client.files.chain, privateKey: pki5.client.files.key },
+      },
+    };
+    await using client = await connectSecure(v5, options);
+    expect(client.mqtt.options.protocolVersion).toBe(5);
+    await client.subscribe("v5/#");
+    const received = nextMessage(client);
+    await client.publish("v5/hello", "from MQTT 5", { qos: 1 });
+    expect(await received).toEqual(["v5/hello", "from MQTT 5"]);
+  });
+});
+
 describe("connectSecure", () => {
   it("refuses a configuration with errors, listing them", async () => {
     const failure = await connectSecure({ broker: { url: "mqtt://localhost:1883" }, security: {} }).catch(

@@ -109,6 +109,20 @@ function matrix(kind: Kind): void {
       },
     );
 
+    it.each(["rsa2048", "ec-p384", "ed25519"] as const)(
+      "connects to a broker whose certificate has a %s key",
+      async (keyType) => {
+        await using broker = await start(kind, {
+          serverCertificate: await pki.issueServer({ keyType, keySlot: `server-${keyType}` }),
+        });
+        const result = await probe(
+          { broker: { url: broker.url }, security: { trustStore: [pki.caFile] } },
+          { baseDir: pki.dir },
+        );
+        expect(result.connected).toBe(true);
+      },
+    );
+
     it.each(["rsa2048", "ed25519"] as const)("connects with %s client keys", async (keyType) => {
       await using broker = await start(kind, { requireClientCert: true });
       const leaf = await pki.issueClient({ name: `plc-${keyType}`, keyType });
