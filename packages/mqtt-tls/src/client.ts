@@ -16,6 +16,8 @@ import {
   type Packet,
 } from "mqtt";
 import { EventEmitter } from "node:events";
+import { unwatchFile, watchFile, type Stats } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { connect as connectTcp } from "node:net";
 import {
   connect as connectTls,
@@ -60,6 +62,12 @@ export interface SecureClientOptions extends ValidateOptions {
    * at start are acknowledged (a new process would otherwise reuse their packet ids). @default in memory
    */
   outgoingStore?: IStore & { drained?(): Promise<void> };
+  /**
+   * Watch the key store, trust store and CRL files (polling their status once a second, which also sees a file
+   * replaced by a rename and works on network file systems) and call `reloadCredentials()` when they change, after
+   * a short settle time so a half-written file is not read. @default false
+   */
+  watchCredentials?: boolean;
 }
 
 /** Security event mnemonics for failed connections, by diagnosis code. */
@@ -128,6 +136,8 @@ export class SecureClient extends EventEmitter<{
   #secureContext: SecureContext | undefined;
   #tlsOptions: ConnectionOptions | undefined;
   #outstanding = 0;
+  #watchedFiles: [string, (current: Stats, previous: Stats) => void][] = [];
+  #watchTimer: NodeJS.Timeout | undefined;
   #replayed: Promise<void> | undefined;
   #waiting: (() => void)[] = [];
   #ended = false;
@@ -180,6 +190,7 @@ export class SecureClient extends EventEmitter<{
       this.#checkExpiry();
     });
     this.mqtt.on("close", () => void this.#onClose());
+    if (options.watchCredentials) this.#watchCredentialFiles();
   }
 
   /** Builds (or rebuilds) the TLS context from the key store and trust store: the next handshake uses it. */
@@ -317,6 +328,55 @@ export class SecureClient extends EventEmitter<{
     }, delay);
   }
 
+  #watchCredentialFiles(): void {
+    const { security } = this.#resolved.config;
+    const values = [
+      ...(security.trustStore === undefined
+        ? []
+        : Array.isArray(security.trustStore)
+          ? security.trustStore
+          : [security.trustStore]),
+      security.keyStore?.certificate,
+      security.keyStore?.privateKey,
+      security.keyStore?.pkcs12,
+      ...security.crl,
+    ].filter((v): v is string => v !== undefined && !v.includes("-----BEGIN "));
+    for (const file of new Set(values.map((v) => (isAbsolute(v) ? v : join(this.#resolved.baseDir, v))))) {
+      const listener = (current: Stats, previous: Stats) => {
+        if (
+          current.mtimeMs !== previous.mtimeMs ||
+          current.ino !== previous.ino ||
+          current.size !== previous.size
+        ) {
+          this.#credentialsChanged();
+        }
+      };
+      watchFile(file, { interval: 1000, persistent: false }, listener);
+      this.#watchedFiles.push([file, listener]);
+    }
+  }
+
+  #credentialsChanged(): void {
+    clearTimeout(this.#watchTimer);
+    this.#watchTimer = setTimeout(() => {
+      if (this.#ended) return;
+      const { ok, findings } = this.reloadCredentials();
+      if (ok) {
+        this.#security("certificate", "CREDENTIALS_RELOADED", "notice", {
+          files: "key store, trust store, CRLs",
+        });
+        return;
+      }
+      const errors = findings.filter((f) => f.severity === "error");
+      this.#security("certificate", "CREDENTIALS_RELOAD_FAILED", "warning", {
+        code: errors[0]?.code ?? "",
+        reason: errors[0]?.message ?? "",
+      });
+      for (const finding of errors) this.emit("diagnosis", finding);
+    }, 300);
+    this.#watchTimer.unref();
+  }
+
   /** Emits a security event and hands it to every sink; a failing sink never affects the connection. */
   #security(
     domain: SecurityEvent["domain"],
@@ -413,7 +473,6 @@ export class SecureClient extends EventEmitter<{
    */
   #scheduleRenewal(): void {
     clearTimeout(this.#renewalTimer);
-    clearTimeout(this.#crlTimer);
     const hours = this.#resolved.config.security.renegotiationIntervalHours;
     if (hours === undefined) return;
     this.#renewalTimer = setTimeout(() => {
@@ -597,6 +656,9 @@ export class SecureClient extends EventEmitter<{
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#expiryTimer);
     clearTimeout(this.#renewalTimer);
+    clearTimeout(this.#crlTimer);
+    clearTimeout(this.#watchTimer);
+    for (const [file, listener] of this.#watchedFiles) unwatchFile(file, listener);
     await this.mqtt.endAsync(force).catch(() => undefined);
     this.#setState("closed");
   }

@@ -229,6 +229,38 @@ describe("rotation and expiry", () => {
     expect(serials).toEqual([leaf.serial, renewed.serial]);
   });
 
+  it("watches the credential files and reloads them when they change", async () => {
+    await using broker = await startTestBroker({ pki, requireClientCert: true });
+    const leaf = await pki.issueClient({ name: "watched-plc", keySlot: "watch-1" });
+    const certFile = await leaf.writeFile("watched-chain.pem", leaf.chain);
+    const keyFile = await leaf.writeFile("watched.key", leaf.key);
+    const watchedConfig = {
+      broker: { url: broker.url, clientId: "watched-plc" },
+      security: {
+        trustStore: [pki.caFile],
+        sendClientCertificate: true,
+        keyStore: { certificate: certFile, privateKey: keyFile },
+      },
+    };
+    const events: string[] = [];
+    await using client = await connectSecure(watchedConfig, {
+      ...options,
+      watchCredentials: true,
+      securityEvents: (e) => void events.push(e.mnemonic),
+    });
+
+    const renewed = await pki.issueClient({ name: "watched-plc", keySlot: "watch-2" });
+    await renewed.writeFile("watched.key", renewed.key);
+    await renewed.writeFile("watched-chain.pem", renewed.chain);
+    await expect.poll(() => events, { timeout: 5000 }).toContain("CREDENTIALS_RELOADED");
+    await dropConnection(client);
+    await waitForState(client, "connected");
+    const serials = broker.connections
+      .filter((c) => c.clientId === "watched-plc")
+      .map((c) => c.certificate!.serial);
+    expect(serials).toEqual([leaf.serial, renewed.serial]);
+  });
+
   it("keeps the old credentials when the new files do not validate", async () => {
     await using broker = await startTestBroker({ pki, requireClientCert: true });
     const leaf = await pki.issueClient({ name: "careful-plc" });

@@ -158,6 +158,43 @@ describe("IEC 62351-3 session renewal and limits", () => {
     await reconnected;
   });
 
+  it("keeps refreshing CRLs while TLS 1.2 renegotiations happen (one timer must not cancel the other)", async () => {
+    await using broker = await startTestBroker({ pki, requireClientCert: true });
+    const crlFile = await pki.client.writeFile("both-timers.crl.pem", (await pki.createCrl()).pem);
+    const events: string[] = [];
+    await using client = await connectSecure(
+      config(broker.url, {
+        maxTlsVersion: "TLSv1.2",
+        renegotiationIntervalHours: 0.0001,
+        crl: [crlFile],
+        crlRefreshHours: 0.0003,
+      }),
+      options,
+    );
+    client.on("securityEvent", (e) => events.push(e.mnemonic));
+    await expect
+      .poll(() => events, { timeout: 6000 })
+      .toEqual(expect.arrayContaining(["SESSION_RENEGOTIATED", "CRL_RELOADED"]));
+  });
+
+  it("reports a TLS version change between connections", async () => {
+    const first = await startTestBroker({ pki, requireClientCert: true, maxVersion: "TLSv1.2" });
+    const events: SecurityEvent[] = [];
+    await using client = await connectSecure(config(first.url), options);
+    client.on("securityEvent", (e) => events.push(e));
+    expect(client.tlsInfo!.protocol).toBe("TLSv1.2");
+    await first.close();
+    await using second = await startTestBroker({ pki, requireClientCert: true, port: first.port });
+    await expect
+      .poll(() => events.map((e) => e.mnemonic), { timeout: 5000 })
+      .toContain("TLS_VERSION_CHANGED");
+    expect(events.find((e) => e.mnemonic === "TLS_VERSION_CHANGED")).toMatchObject({
+      severity: "warning",
+      detail: { from: "TLSv1.2", to: "TLSv1.3" },
+    });
+    expect(second.connections.length).toBe(1);
+  });
+
   it("refuses a broker chain over the profile's size limit, with an alarm", async () => {
     await using broker = await startTestBroker({ pki, requireClientCert: true });
     const tight = defineProfile({
