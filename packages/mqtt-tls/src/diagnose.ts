@@ -31,6 +31,8 @@ export interface ConnectionFailure {
   readonly tlsOnPlainPort?: boolean;
   /** A TLS connection found a plain MQTT listener (it answered MQTT to the same port). */
   readonly plainOnTlsPort?: boolean;
+  /** The HTTP status with which the WebSocket upgrade was refused (ws://, wss://). */
+  readonly upgradeRefused?: number;
   /** The chain the broker presented, leaf first (when the handshake got that far). */
   readonly peerChain?: readonly CertificateSummary[];
   readonly timeoutMs?: number;
@@ -204,6 +206,14 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
   const code = failure.code ?? "";
   const text = `${code} ${failure.message ?? ""}`;
 
+  if (failure.upgradeRefused !== undefined) {
+    const path = new URL(url.raw).pathname;
+    return finding(
+      "BROKER_UNREACHABLE",
+      `${where(url)} answered HTTP ${failure.upgradeRefused} to the WebSocket upgrade at ${path}: no MQTT-over-WebSocket listener there.`,
+      "Check the URL's path (often /mqtt) and that the broker's listener speaks WebSockets (Mosquitto: protocol websockets).",
+    );
+  }
   if (failure.tlsOnPlainPort) {
     return finding(
       "TLS_EXPECTED",

@@ -9,7 +9,9 @@ import {
 import mqttPacket from "mqtt-packet";
 import { randomBytes } from "node:crypto";
 import { connect as connectTcp, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { connect as connectTls, type TLSSocket } from "node:tls";
+import { WebSocket, createWebSocketStream } from "ws";
 import { diagnose, summarizeChain, type CertificateSummary, type ConnectionFailure } from "./diagnose.js";
 
 /** What was negotiated on a TLS connection. */
@@ -102,7 +104,7 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
         },
       });
 
-    const sendConnect = (): void => {
+    const sendConnect = (stream: Duplex = socket): void => {
       phase = "mqtt";
       const parser = mqttPacket.parser({ protocolVersion: resolved.config.broker.protocolVersion });
       parser.on("packet", (packet) => {
@@ -112,7 +114,7 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
           (packet as { reasonCode?: number }).reasonCode ??
           0;
         if (code === 0) {
-          socket.write(mqttPacket.generate({ cmd: "disconnect" }));
+          stream.write(mqttPacket.generate({ cmd: "disconnect" }));
           settle({ connected: true, ...(tlsInfo ? { tlsInfo } : {}) });
         } else fail({ connackCode: code });
       });
@@ -121,7 +123,7 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
         fail();
       });
       let first = true;
-      socket.on("data", (chunk: Buffer) => {
+      stream.on("data", (chunk: Buffer) => {
         if (first && !url.tls && TLS_RECORD.has(chunk[0]!) && chunk[1] === 0x03) {
           fail({ tlsOnPlainPort: true });
           return;
@@ -129,7 +131,22 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
         first = false;
         parser.parse(chunk);
       });
-      socket.write(connectPacket(resolved));
+      stream.write(connectPacket(resolved));
+    };
+
+    // MQTT over WebSocket: the upgrade runs over the socket already connected (and, for wss, verified).
+    const isWebSocket = url.scheme === "ws" || url.scheme === "wss";
+    const upgrade = (): void => {
+      phase = "mqtt";
+      const ws = new WebSocket(url.raw, "mqtt", { createConnection: () => socket });
+      ws.once("unexpected-response", (_request, response) =>
+        fail({ upgradeRefused: response.statusCode ?? 0 }),
+      );
+      ws.once("error", (error: NodeJS.ErrnoException) => {
+        firstError ??= error;
+        fail();
+      });
+      ws.once("open", () => sendConnect(createWebSocketStream(ws)));
     };
 
     if (tlsOptions) {
@@ -149,11 +166,12 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
           fail({ code: String(tls.authorizationError) });
           return;
         }
-        sendConnect();
+        if (isWebSocket) upgrade();
+        else sendConnect();
       });
     } else {
       socket = connectTcp({ host, port });
-      socket.once("connect", sendConnect);
+      socket.once("connect", () => (isWebSocket ? upgrade() : sendConnect()));
     }
     socket.on("error", (error: NodeJS.ErrnoException) => {
       firstError ??= error;

@@ -315,3 +315,42 @@ describe("probe without a broker", () => {
     silent.close();
   });
 });
+
+describe("probe over WebSocket (wss://)", () => {
+  it("connects, names a wrong CA and a missing client certificate like mqtts://", async () => {
+    await using broker = await startTestBroker({ pki, wss: true, requireClientCert: true });
+    const ok = await probe({ broker: { url: broker.wssUrl! }, security: mutual() }, { baseDir: pki.dir });
+    expect(ok).toMatchObject({ connected: true, findings: [] });
+    expect(ok.tlsInfo!.protocol).toBe("TLSv1.3");
+    await expectCode(
+      { broker: { url: broker.wssUrl! }, security: { ...mutual(), trustStore: [other.caFile] } },
+      "SERVER_CERT_UNTRUSTED",
+    );
+    await expectCode(
+      { broker: { url: broker.wssUrl! }, security: { trustStore: [pki.caFile] } },
+      "CLIENT_CERT_REQUIRED",
+    );
+  });
+
+  it("names an HTTPS server that refuses the WebSocket upgrade at that path", async () => {
+    const { createServer: createHttpsServer } = await import("node:https");
+    const server = createHttpsServer({ cert: pki.server.chain, key: pki.server.key }, (_request, response) =>
+      response.writeHead(404).end(),
+    );
+    server.on("upgrade", (_request, socket) =>
+      socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+    );
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    try {
+      await expectCode(
+        { broker: { url: `wss://127.0.0.1:${port}/wrong-path` }, security: { trustStore: [pki.caFile] } },
+        "BROKER_UNREACHABLE",
+        /answered HTTP 404 to the WebSocket upgrade at \/wrong-path/,
+      );
+    } finally {
+      server.close();
+    }
+  });
+});
