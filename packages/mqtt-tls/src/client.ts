@@ -105,7 +105,14 @@ const PERMANENT: ReadonlySet<FindingCode> = new Set<FindingCode>([
   "MQTT_CONNECT_REFUSED",
 ]);
 
-/** Full jitter: a random delay up to the exponential bound (AWS architecture blog's "Full Jitter"). */
+/**
+ * Full jitter: a random delay up to the exponential bound (AWS architecture blog's "Full Jitter").
+ *
+ * @example
+ * ```ts
+ * backoffDelay(3, { minMs: 500, maxMs: 30_000 }); // between 250 and 4000 ms
+ * ```
+ */
 export function backoffDelay(
   attempt: number,
   options: BackoffOptions = {},
@@ -117,7 +124,15 @@ export function backoffDelay(
   return Math.round(min / 2 + random() * (bound - min / 2));
 }
 
-/** A connection to an MQTT broker over TLS, from {@link connectSecure}. */
+/**
+ * A connection to an MQTT broker over TLS, from {@link connectSecure}.
+ *
+ * @example
+ * ```ts
+ * await using client = await connectSecure(config);
+ * client.on("state", (state) => console.log(state, client.lossOfCommunication));
+ * ```
+ */
 export class SecureClient extends EventEmitter<{
   message: [topic: string, payload: Buffer, packet: Packet];
   state: [state: ClientState, previous: ClientState];

@@ -73,7 +73,14 @@ const UNTRUSTED = new Set([
   "INVALID_PURPOSE",
 ]);
 
-/** Summarises the chain from `getPeerCertificate(true)`. */
+/**
+ * Summarises the chain from `getPeerCertificate(true)`: subject, issuer, validity, fingerprint, size, PEM.
+ *
+ * @example
+ * ```ts
+ * socket.once("secureConnect", () => console.log(summarizeChain(socket.getPeerCertificate(true))));
+ * ```
+ */
 export function summarizeChain(leaf: PeerCertificate | undefined): CertificateSummary[] {
   const chain: CertificateSummary[] = [];
   for (let cert = leaf, depth = 0; cert && cert.raw && depth < 10; depth++) {

@@ -243,7 +243,15 @@ export async function probe(config: unknown, options: ProbeOptions = {}): Promis
   return probeResolved(resolved, url, options.timeoutMs ?? resolved.config.broker.connectTimeoutMs);
 }
 
-/** {@link probe} for a configuration already validated and resolved. */
+/**
+ * {@link probe} for a configuration already validated and resolved.
+ *
+ * @example
+ * ```ts
+ * const { resolved } = validateConfig(config);
+ * const result = await probeResolved(resolved!, resolved!.urls[0]!, 5000);
+ * ```
+ */
 export async function probeResolved(
   resolved: ResolvedConfig,
   url: BrokerUrl,
