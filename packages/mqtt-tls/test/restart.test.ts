@@ -26,29 +26,33 @@ describe.skipIf(mosquittoSkipReason())("a QoS 1 stream through a Mosquitto resta
     });
     const options = { baseDir: "/", backoff: { minMs: 50, maxMs: 300 }, maxInflight: 200 };
 
-    await using subscriber = await connectSecure(config("scada-restart"), options);
-    await subscriber.subscribe("plant/stream", { qos: 1 });
-    const counts = new Map<string, number>();
-    subscriber.on("message", (_topic, payload) =>
-      counts.set(payload.toString(), (counts.get(payload.toString()) ?? 0) + 1),
-    );
+    try {
+      await using subscriber = await connectSecure(config("scada-restart"), options);
+      await subscriber.subscribe("plant/stream", { qos: 1 });
+      const counts = new Map<string, number>();
+      subscriber.on("message", (_topic, payload) =>
+        counts.set(payload.toString(), (counts.get(payload.toString()) ?? 0) + 1),
+      );
 
-    await using publisher = await connectSecure(config("plc-restart"), options);
-    const published: Promise<void>[] = [];
-    for (let i = 0; i < MESSAGES; i++) {
-      published.push(publisher.publish("plant/stream", `m${i}`, { qos: 1 }));
-      if (i === MESSAGES / 3) {
-        // Stop the broker mid-stream (Mosquitto saves its state), then start it again on the same port.
-        await broker.close();
-        broker = await startMosquitto({ ...brokerOptions, port });
+      await using publisher = await connectSecure(config("plc-restart"), options);
+      const published: Promise<void>[] = [];
+      for (let i = 0; i < MESSAGES; i++) {
+        published.push(publisher.publish("plant/stream", `m${i}`, { qos: 1 }));
+        if (i === MESSAGES / 3) {
+          // Stop the broker mid-stream (Mosquitto saves its state), then start it again on the same port.
+          await broker.close();
+          broker = await startMosquitto({ ...brokerOptions, port });
+        }
+        if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
       }
-      if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      await Promise.all(published);
+      await expect.poll(() => counts.size, { timeout: 15_000, interval: 100 }).toBe(MESSAGES);
+      const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
+      console.log(`restart: ${MESSAGES} delivered, ${duplicates} duplicate(s)`);
+      expect(subscriber.state).toBe("connected");
+    } finally {
+      // The broker was restarted into a plain variable: close it whatever happened above.
+      await broker.close();
     }
-    await Promise.all(published);
-    await expect.poll(() => counts.size, { timeout: 15_000, interval: 100 }).toBe(MESSAGES);
-    const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
-    console.log(`restart: ${MESSAGES} delivered, ${duplicates} duplicate(s)`);
-    expect(subscriber.state).toBe("connected");
-    await broker.close();
   });
 });
