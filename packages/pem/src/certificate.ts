@@ -478,18 +478,21 @@ export class ParsedCertificate {
 /** Anything that holds one certificate: PEM text, DER bytes, or a Node `X509Certificate`. */
 export type CertificateInput = string | Uint8Array | X509Certificate;
 
-/** Reads the first certificate of `input`; throws a {@link PemError} with the finding's code when there is none. */
-export function parseCertificate(input: CertificateInput): ParsedCertificate {
-  if (input instanceof X509Certificate) return new ParsedCertificate(input.raw);
+/**
+ * The DER bytes of the first certificate of `input`, without parsing it; throws a {@link PemError} with the
+ * finding's code when there is none.
+ */
+export function certificateDer(input: CertificateInput): Buffer {
+  if (input instanceof X509Certificate) return input.raw;
   if (
     typeof input !== "string" &&
     !Buffer.from(input.subarray(0, 4096)).toString("latin1").includes("-----BEGIN")
   ) {
-    return new ParsedCertificate(Buffer.from(input));
+    return Buffer.from(input);
   }
   const { blocks, findings } = parsePem(input);
   const block = blocks.find((b) => b.type === "certificate");
-  if (block) return new ParsedCertificate(block.der);
+  if (block) return block.der;
   const problem = findings.find((f) => f.severity === "error");
   const code =
     problem?.code === "PEM_MALFORMED"
@@ -500,6 +503,11 @@ export function parseCertificate(input: CertificateInput): ParsedCertificate {
   throw new PemError(code, problem?.message ?? "no CERTIFICATE block in the input", {
     remedy: problem?.remedy ?? "Give the PEM certificate (-----BEGIN CERTIFICATE-----).",
   });
+}
+
+/** Reads the first certificate of `input`; throws a {@link PemError} with the finding's code when there is none. */
+export function parseCertificate(input: CertificateInput): ParsedCertificate {
+  return new ParsedCertificate(certificateDer(input));
 }
 
 /**

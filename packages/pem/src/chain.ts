@@ -83,6 +83,12 @@ function role(path: Path, index: number): string {
 }
 
 const isAnchor = (path: Path, index: number): boolean => index === path.length - 1;
+
+/** `"CN=Issuer" (key id aa:bb:...)`: the issuer a certificate names, as a person looks it up. */
+function issuerOf(cert: ParsedCertificate): string {
+  const keyId = cert.authorityKeyId;
+  return `"${cert.issuerName.oneLine}"${keyId ? ` (key id ${keyId.replace(/(..)(?!$)/g, "$1:")})` : ""}`;
+}
 const issuers = (path: Path): number[] => path.map((_, i) => i).filter((i) => i > 0);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -756,8 +762,7 @@ function diagnoseNoPath(
           ],
         };
       }
-      const keyId = current.authorityKeyId;
-      const issuer = `"${current.issuerName.oneLine}"${keyId ? ` (key id ${keyId.replace(/(..)(?!$)/g, "$1:")})` : ""}`;
+      const issuer = issuerOf(current);
       // Above an intermediate, the missing issuer is the root: the trust store is for another CA.
       const finding =
         current === leaf
@@ -943,14 +948,13 @@ export function buildChain(
     : trusted.find((t) => t.subjectKey === top.issuerKey && top.signedBy(t));
   if (!topIsRoot && !anchor) {
     const inTrustStore = options.trusted !== undefined;
-    const keyId = top.authorityKeyId;
     findings.push(
       createFinding(
         inTrustStore && trusted.some((t) => t.subjectKey === top.issuerKey)
           ? "CERT_SIGNATURE_INVALID"
           : "CHAIN_INCOMPLETE",
         "error",
-        `The issuer of "${top.subjectName.oneLine}" is missing: "${top.issuerName.oneLine}"${keyId ? ` (key id ${keyId.replace(/(..)(?!$)/g, "$1:")})` : ""} is not in ${source}${inTrustStore ? " nor in the trust store" : ""}.`,
+        `The issuer of "${top.subjectName.oneLine}" is missing: ${issuerOf(top)} is not in ${source}${inTrustStore ? " nor in the trust store" : ""}.`,
         {
           remedy: `Add the certificate of "${top.issuerName.oneLine}" to ${source} after "${top.subjectName.oneLine}", or to the trust store if it is a root.`,
         },

@@ -1,7 +1,7 @@
 import forge from "node-forge";
 import {
   ParsedCertificate,
-  parseCertificate,
+  certificateDer,
   type CertificateInfo,
   type CertificateInput,
 } from "./certificate.js";
@@ -195,7 +195,7 @@ export function loadTrustStore(
     size: anchors.length,
     anchors,
     issuersOf(certificate) {
-      const der = parseCertificate(certificate).der;
+      const der = certificateDer(certificate);
       const root = readAsn1(der);
       if (!root) return [];
       const { issuer, extensions } = tbsParts(root);

@@ -125,15 +125,13 @@ export function substituteEnv(
 
 interface Loaded {
   readonly bytes: Buffer;
-  readonly text: string;
   /** The file path, or "inline PEM" for a value that is PEM itself. */
   readonly source: string;
 }
 
 /** Reads a path-or-inline-PEM value; problems become findings and `undefined`. */
 function load(value: string, path: string, baseDir: string, findings: RawFinding[]): Loaded | undefined {
-  if (value.includes("-----BEGIN "))
-    return { bytes: Buffer.from(value), text: value, source: `inline PEM at ${path}` };
+  if (value.includes("-----BEGIN ")) return { bytes: Buffer.from(value), source: `inline PEM at ${path}` };
   const file = isAbsolute(value) ? value : join(baseDir, value);
   try {
     if (statSync(file).isDirectory()) {
@@ -146,7 +144,7 @@ function load(value: string, path: string, baseDir: string, findings: RawFinding
       return undefined;
     }
     const bytes = readFileSync(file);
-    return { bytes, text: bytes.toString("latin1"), source: value };
+    return { bytes, source: value };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     findings.push(

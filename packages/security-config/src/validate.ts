@@ -216,10 +216,7 @@ export async function loadConfig(
 }
 
 function failed(options: ValidateOptions, code: FindingCode, message: string): ValidationResult {
-  const profile =
-    typeof options.profile === "object"
-      ? options.profile
-      : (PROFILES[options.profile ?? "baseline"] ?? PROFILES.baseline!);
+  const profile = chooseProfile(options.profile, undefined, []);
   return {
     ok: false,
     findings: [createFinding(code, "error", message, { remedy: "Point -c to the JSON configuration file." })],
