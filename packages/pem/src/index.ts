@@ -21,6 +21,6 @@ export { STRONG_EC_CURVES, buildChain, verifyChain } from "./chain.js";
 export type { BuildChainResult, VerifyChainInput, VerifyChainResult } from "./chain.js";
 export { isValidDnsName, matchesDnsName } from "./names.js";
 export { loadTrustStore } from "./trust-store.js";
-export type { TrustAnchor, TrustStore } from "./trust-store.js";
+export type { TrustAnchor, TrustStore, TrustStoreInput } from "./trust-store.js";
 export { inspectCrl } from "./crl.js";
 export type { CrlInfo } from "./crl.js";

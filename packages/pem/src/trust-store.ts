@@ -23,6 +23,15 @@ export interface TrustAnchor {
   info(): CertificateInfo;
 }
 
+/**
+ * One input of {@link loadTrustStore}: PEM text or bytes, or an object naming where it came from (`source`, used in
+ * messages) and where it is configured (`path`, set on its findings).
+ */
+export type TrustStoreInput =
+  | string
+  | Uint8Array
+  | { readonly content: string | Uint8Array; readonly source?: string; readonly path?: string };
+
 /** An indexed trust store from {@link loadTrustStore}. */
 export interface TrustStore {
   readonly size: number;
@@ -125,19 +134,25 @@ function anchor(der: Buffer, root: Asn1): TrustAnchor {
  * ```
  */
 export function loadTrustStore(
-  input: string | Uint8Array | readonly (string | Uint8Array)[],
+  input: TrustStoreInput | readonly TrustStoreInput[],
   options: { source?: string } = {},
 ): { store: TrustStore; findings: Finding[] } {
-  const inputs = typeof input === "string" || input instanceof Uint8Array ? [input] : input;
-  const source = options.source ?? "the trust store";
+  const inputs =
+    typeof input === "string" || input instanceof Uint8Array || !Array.isArray(input)
+      ? [input as TrustStoreInput]
+      : input;
   const anchors: TrustAnchor[] = [];
   const findings: Finding[] = [];
   const seen = new Set<string>();
 
-  for (const item of inputs) {
-    const text = typeof item === "string" ? item : Buffer.from(item).toString("latin1");
+  for (const entry of inputs) {
+    const item = typeof entry === "string" || entry instanceof Uint8Array ? { content: entry } : entry;
+    const source = item.source ?? options.source ?? "the trust store";
+    const at = item.path === undefined ? {} : { path: item.path };
+    const content = item.content;
+    const text = typeof content === "string" ? content : Buffer.from(content).toString("latin1");
     if (!text.includes("-----BEGIN ")) {
-      findings.push(...parsePem(item, { source }).findings);
+      findings.push(...parsePem(content, { source }).findings.map((f) => ({ ...f, ...at })));
       continue;
     }
     let found = 0;
@@ -151,7 +166,7 @@ export function loadTrustStore(
             "PEM_MALFORMED",
             "error",
             `${source}: the certificate at line ${lineOf(text, match.index)} does not decode: it is truncated or garbled.`,
-            { remedy: "Copy it again from its source, or remove it." },
+            { ...at, remedy: "Copy it again from its source, or remove it." },
           ),
         );
         continue;
@@ -171,7 +186,7 @@ export function loadTrustStore(
             "PEM_UNEXPECTED_BLOCK",
             secret ? "error" : "warning",
             `${source}: a ${block.label} block at line ${block.line} does not belong in a trust store${secret ? " (and a private key must not be shared with it)" : ""}.`,
-            { remedy: "Keep only CA certificates (-----BEGIN CERTIFICATE-----) in the trust store." },
+            { ...at, remedy: "Keep only CA certificates (-----BEGIN CERTIFICATE-----) in the trust store." },
           ),
         );
       }
@@ -179,9 +194,14 @@ export function loadTrustStore(
   }
   if (anchors.length === 0 && !findings.some((f) => f.severity === "error")) {
     findings.push(
-      createFinding("TRUST_STORE_EMPTY", "error", `${source} holds no certificate.`, {
-        remedy: "Add the CA certificate (PEM) that issued the broker's certificate.",
-      }),
+      createFinding(
+        "TRUST_STORE_EMPTY",
+        "error",
+        `${options.source ?? "the trust store"} holds no certificate.`,
+        {
+          remedy: "Add the CA certificate (PEM) that issued the broker's certificate.",
+        },
+      ),
     );
   }
 

@@ -166,11 +166,12 @@ function load(value: string, path: string, baseDir: string, findings: RawFinding
   }
 }
 
+/** Findings of @proj/pem as this package's, under their own config path when they carry one. */
 function fromPem(findings: readonly Finding[], path: string): RawFinding[] {
   return findings.map((f) => ({
     code: f.code,
-    message: `${path}: ${f.message}`,
-    path,
+    message: `${f.path ?? path}: ${f.message}`,
+    path: f.path ?? path,
     ...(f.remedy ? { remedy: f.remedy } : {}),
   }));
 }
@@ -236,21 +237,24 @@ export function resolveFiles(
   let trustStore: ResolvedConfig["trustStore"];
   if (security.enableTls && security.checkServerCertificate && security.trustStore !== undefined) {
     const entries = Array.isArray(security.trustStore) ? security.trustStore : [security.trustStore];
-    const texts: string[] = [];
-    entries.forEach((entry, i) => {
-      const path = Array.isArray(security.trustStore) ? `security.trustStore[${i}]` : "security.trustStore";
-      const loaded = load(entry, path, baseDir, findings);
-      if (!loaded) return;
-      const { store, findings: storeFindings } = loadTrustStore(loaded.bytes, { source: loaded.source });
-      findings.push(
-        ...fromPem(
-          storeFindings.filter((f) => f.code !== "TRUST_STORE_EMPTY"),
-          path,
-        ),
-      );
-      texts.push(...store.toPem());
+    const paths = entries.map((_, i) =>
+      Array.isArray(security.trustStore) ? `security.trustStore[${i}]` : "security.trustStore",
+    );
+    const perFile: RawFinding[][] = entries.map(() => []);
+    const items = entries.flatMap((entry, i) => {
+      const loaded = load(entry, paths[i]!, baseDir, perFile[i]!);
+      return loaded ? [{ content: loaded.bytes, source: loaded.source, path: paths[i]! }] : [];
     });
-    const { store } = loadTrustStore(texts.join(""));
+    // One pass reads and indexes every file; each finding carries its file's config path and is reported
+    // in file order, with that file's loading problems.
+    const { store, findings: storeFindings } = loadTrustStore(items);
+    for (const finding of fromPem(
+      storeFindings.filter((f) => f.code !== "TRUST_STORE_EMPTY"),
+      "security.trustStore",
+    )) {
+      perFile[Math.max(0, paths.indexOf(finding.path!))]!.push(finding);
+    }
+    findings.push(...perFile.flat());
     trustStore = { store, pems: store.toPem() };
   }
 
