@@ -107,6 +107,14 @@ describe("readPrivateKey", () => {
     }
   });
 
+  it("names every wrong passphrase as wrong, also those whose decryption happens to pass the padding check", () => {
+    // About one wrong passphrase in 256 decrypts a CBC-encrypted key to garbage with valid padding.
+    const pem = rsa.client.exportKey({ passphrase: PASSPHRASE, cipher: "des-ede3-cbc" });
+    const codes = new Set<string>();
+    for (let i = 0; i < 600; i++) codes.add(failure(() => readPrivateKey(pem, `wrong-${i}`)).code);
+    expect([...codes]).toEqual(["KEY_PASSPHRASE_WRONG"]);
+  });
+
   it("refuses DER, PKCS#12 and files without a key with the finding's code and fix", () => {
     const der = failure(() => readPrivateKey(rsa.client.exportKey({ format: "der" })));
     expect(der).toMatchObject({ code: "NOT_PEM_DER" });

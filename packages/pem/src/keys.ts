@@ -98,17 +98,13 @@ export function readPrivateKey(input: string | Uint8Array, passphrase?: string):
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code ?? "";
     const message = (cause as Error).message ?? "";
-    if (
-      block.encrypted &&
-      (code === "ERR_OSSL_BAD_DECRYPT" || /bad decrypt|wrong password|mac verify/i.test(message))
-    ) {
-      throw new PemError("KEY_PASSPHRASE_WRONG", "the passphrase does not decrypt the private key", {
-        cause,
-        remedy:
-          "Check the passphrase (and that the environment variable holding it is the one set for this key).",
-      });
-    }
-    if (/unsupported/i.test(message) || code === "ERR_OSSL_EVP_UNSUPPORTED") {
+    // Only the EVP layer refusing the cipher means the algorithm is unsupported. A wrong passphrase usually fails
+    // as "bad decrypt", but about once in 256 CBC padding happens to fit and OpenSSL's decoder then rejects the
+    // garbage as "DECODER routines::unsupported": for an encrypted key, that too is a wrong passphrase.
+    const cipherUnsupported =
+      code === "ERR_OSSL_EVP_UNSUPPORTED" ||
+      /digital envelope routines::unsupported|unsupported cipher|unknown cipher/i.test(message);
+    if (block.encrypted && cipherUnsupported) {
       throw new PemError(
         "KEY_UNSUPPORTED",
         "the key is encrypted with an algorithm OpenSSL 3 no longer supports",
@@ -118,6 +114,13 @@ export function readPrivateKey(input: string | Uint8Array, passphrase?: string):
             "Re-encrypt it: openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out KEY.pkcs8.pem (add -provider legacy -provider default to read the old file).",
         },
       );
+    }
+    if (block.encrypted) {
+      throw new PemError("KEY_PASSPHRASE_WRONG", "the passphrase does not decrypt the private key", {
+        cause,
+        remedy:
+          "Check the passphrase (and that the environment variable holding it is the one set for this key).",
+      });
     }
     throw new PemError("KEY_UNSUPPORTED", `the ${block.label} block does not hold a usable key`, {
       cause,
