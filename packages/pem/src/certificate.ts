@@ -212,7 +212,11 @@ export function canonicalName(name: Name): string {
       try {
         value = atv.value.toString();
       } catch {
-        value = toHex(AsnConvert.serialize(atv.value));
+        try {
+          value = toHex(AsnConvert.serialize(atv.value));
+        } catch {
+          value = "#unreadable";
+        }
       }
       return `${atv.type}=${value.trim().replace(/\s+/g, " ").toLowerCase()}`;
     })
@@ -414,9 +418,22 @@ export class ParsedCertificate {
     return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
   }
 
-  /** The certificate in the shape of {@link CertificateInfo}. */
+  /** The certificate in the shape of {@link CertificateInfo}; a field that does not decode is a coded PemError. */
   info(): CertificateInfo {
     if (this.#info) return this.#info;
+    try {
+      this.#info = this.#describe();
+    } catch (cause) {
+      // Node accepted the certificate, but a field does not decode (a mangled name, key or extension).
+      throw new PemError("PEM_MALFORMED", "the certificate has fields that do not decode", {
+        cause,
+        remedy: "Copy the certificate again from its source.",
+      });
+    }
+    return this.#info;
+  }
+
+  #describe(): CertificateInfo {
     const names = this.subjectAltNames ?? [];
     const pick = (key: keyof GeneralName) =>
       names.flatMap((n) => (typeof n[key] === "string" ? [n[key]] : []));
@@ -429,7 +446,7 @@ export class ParsedCertificate {
     const crlDp = this.decode(OID.crlDistributionPoints, CRLDistributionPoints);
     let selfSigned = false;
     if (this.selfIssued) selfSigned = this.signedBy(this);
-    this.#info = {
+    return {
       subject: this.subjectName,
       issuer: this.issuerName,
       serialNumber: this.serialBytes
@@ -471,7 +488,6 @@ export class ParsedCertificate {
       derSize: this.der.length,
       pem: this.pem,
     };
-    return this.#info;
   }
 }
 

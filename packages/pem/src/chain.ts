@@ -6,6 +6,18 @@ import { createFinding, hasErrors, type Finding, type FindingCode } from "./find
 import { ipToBytes, matchesDnsName, nameConstraintViolation, readNameConstraints } from "./names.js";
 import { parsePem } from "./parse-pem.js";
 
+/** Runs `work`; a coded PemError raised while reading a certificate becomes the one finding of the result. */
+function neverThrows<T>(work: () => T, fail: (finding: Finding) => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (!isPemError(error)) throw error;
+    return fail(
+      createFinding(error.code, "error", error.message, error.remedy ? { remedy: error.remedy } : {}),
+    );
+  }
+}
+
 /** Input of {@link verifyChain}. */
 export interface VerifyChainInput {
   /** The end-entity certificate, PEM. */
@@ -815,6 +827,13 @@ function diagnoseNoPath(
  * ```
  */
 export function verifyChain(input: VerifyChainInput): VerifyChainResult {
+  return neverThrows(
+    () => verifyChainUnsafe(input),
+    (finding) => ({ ok: false, findings: [finding], chain: [] }),
+  );
+}
+
+function verifyChainUnsafe(input: VerifyChainInput): VerifyChainResult {
   const context: Context = {
     time: input.time ?? new Date(),
     purpose: input.purpose ?? "server",
@@ -893,6 +912,16 @@ export interface BuildChainResult {
  * ```
  */
 export function buildChain(
+  bundle: string | readonly string[],
+  options: { trusted?: readonly string[]; source?: string } = {},
+): BuildChainResult {
+  return neverThrows(
+    () => buildChainUnsafe(bundle, options),
+    (finding) => ({ chain: [], pem: "", findings: [finding] }),
+  );
+}
+
+function buildChainUnsafe(
   bundle: string | readonly string[],
   options: { trusted?: readonly string[]; source?: string } = {},
 ): BuildChainResult {
