@@ -1,0 +1,13 @@
+export { ADAPTER_ERROR_CODES, AdapterError, isAdapterError } from "./errors.js";
+export type { AdapterErrorCode } from "./errors.js";
+export { PROFILE_FACTS, curveName, describeKeySupport } from "./profile.js";
+export type { CertEncoding, DeviceProfile, FactSource, KeySupport, ProfileFact } from "./profile.js";
+export { checkAgainstProfile, profileRule } from "./check.js";
+export type { DeviceStage } from "./check.js";
+export { defineAdapter, validateForDevice } from "./define.js";
+export type { Adapter, DeviceConfigResult, DeviceFile, SimulatedTag, SimulationSpec } from "./define.js";
+export { createRegistry } from "./registry.js";
+export type { AdapterRegistry } from "./registry.js";
+export { pemToDer, writeDeviceFile } from "./files.js";
+export { simulateDevice } from "./simulate.js";
+export type { DeviceBehaviour, SimulateOptions, SimulatedDevice } from "./simulate.js";

@@ -1,0 +1,221 @@
+import type { Finding } from "@proj/pem";
+import { connectSecure, type SecureClient, type SecureClientOptions, type TlsInfo } from "@proj/mqtt-tls";
+import type { SecurityConfig, TlsVersion } from "@proj/security-config";
+import { randomBytes } from "node:crypto";
+import { deviceFindings, sortTls, tlsRange } from "./check.js";
+import { validateForDevice, type Adapter, type SimulatedTag, type SimulationSpec } from "./define.js";
+import { AdapterError } from "./errors.js";
+
+/** Options of {@link simulateDevice}. */
+export interface SimulateOptions extends Omit<SecureClientOptions, "rules"> {
+  /** Time between two publish rounds (every tag once). @default 1000 */
+  intervalMs?: number;
+  /** Publish rounds before `done` settles; the device keeps its connection until `stop()`. @default unbounded */
+  rounds?: number;
+  /** @default the config's clientId, else `<adapter id>-sim-<random>` */
+  clientId?: string;
+  /** Overrides the adapter's simulation (topics, tags, QoS). */
+  simulation?: Partial<SimulationSpec>;
+}
+
+/** What the simulated device does differently from the configuration, because the device would. */
+export interface DeviceBehaviour {
+  readonly tlsVersions: readonly TlsVersion[];
+  readonly ciphers: string | null;
+  readonly protocolVersion: 3 | 4 | 5;
+  readonly alpn: readonly string[] | null;
+  readonly checksCrl: boolean;
+}
+
+/** A running simulated device, from {@link simulateDevice}. */
+export interface SimulatedDevice extends AsyncDisposable {
+  readonly adapter: Adapter;
+  readonly client: SecureClient;
+  readonly clientId: string;
+  /** Every finding of the pre-flight check, `DEVICE_UNSUPPORTED` gaps included. */
+  readonly findings: readonly Finding[];
+  readonly behaviour: DeviceBehaviour;
+  /** What the TLS handshake negotiated. */
+  readonly tlsInfo: TlsInfo | undefined;
+  /** The topic of each tag. */
+  readonly topics: readonly string[];
+  /** Messages published so far. */
+  readonly published: number;
+  /** Settles after `rounds` publish rounds (never, without `rounds`, until `stop()`). */
+  readonly done: Promise<void>;
+  /** Publishes every tag once, now. */
+  publishRound(): Promise<void>;
+  /** Stops publishing and disconnects. */
+  stop(): Promise<void>;
+}
+
+function valueOf(tag: SimulatedTag, round: number, index: number): number | boolean {
+  switch (tag.kind) {
+    case "boolean":
+      return Math.floor(round / 5 + index) % 2 === 0;
+    case "counter":
+      return round;
+    case "analog": {
+      const min = tag.min ?? 0;
+      const max = tag.max ?? 100;
+      return Math.round((min + (max - min) * (0.5 + 0.5 * Math.sin(round / 8 + index))) * 100) / 100;
+    }
+  }
+}
+
+function deviceBehaviour(adapter: Adapter, config: SecurityConfig): DeviceBehaviour {
+  const profile = adapter.profile;
+  const { security, broker } = config;
+  const device = sortTls(profile.tlsVersions);
+  const asked = tlsRange(security.minTlsVersion, security.maxTlsVersion);
+  const common = device.filter((v) => asked.includes(v));
+  // A device speaks what it speaks: with no version in common it still offers its own, and the broker refuses.
+  const tlsVersions = common.length > 0 ? common : device;
+  const protocolVersion = profile.mqttVersions.includes(broker.protocolVersion)
+    ? broker.protocolVersion
+    : (Math.max(...profile.mqttVersions) as 3 | 4 | 5);
+  const configured = security.ciphers;
+  const ciphers = profile.cipherSuites
+    ? configured !== null && profile.cipherSuites.some((c) => configured.split(":").includes(c))
+      ? configured
+      : profile.cipherSuites.join(":")
+    : configured;
+  const alpn = profile.supportsAlpn ? security.alpn : null;
+  return { tlsVersions, ciphers, protocolVersion, alpn, checksCrl: profile.supportsCrl };
+}
+
+/**
+ * Connects to a broker exactly as the device would (its TLS versions, cipher suites, MQTT version, key types) and
+ * publishes sample tags on the adapter's topic scheme, so a broker can be tested against a virtual device before
+ * anyone travels to site. Gaps the device meets when loading its files (an unsupported key type, encoding, chain
+ * depth, certificate size, client certificate) stop it before connecting, as the device's own tool would; gaps
+ * met while negotiating (TLS version, suites, ALPN) are tried, and the broker's answer is diagnosed.
+ *
+ * @example
+ * ```ts
+ * await using plc = await simulateDevice(nexto, config, { baseDir: "config", intervalMs: 500, rounds: 10 });
+ * console.log(plc.tlsInfo?.protocol, plc.topics); // "TLSv1.2", ["nexto/line1-nx3004/tags/line1/level", ...]
+ * await plc.done;
+ * ```
+ * @throws {AdapterError} `DEVICE_UNSUPPORTED` (the device could not load its files) or `CONFIG_INVALID`.
+ * @throws {MqttTlsError} the diagnosis of the connection (e.g. `TLS_VERSION_MISMATCH`, `CLIENT_CERT_REJECTED`).
+ */
+export async function simulateDevice(
+  adapter: Adapter,
+  config: unknown,
+  options: SimulateOptions = {},
+): Promise<SimulatedDevice> {
+  const validation = validateForDevice(config, adapter, options);
+  if (!validation.resolved || config === null || typeof config !== "object") {
+    throw new AdapterError("CONFIG_INVALID", "the configuration could not be read", {
+      findings: validation.findings,
+    });
+  }
+  const refused = deviceFindings(validation.resolved, adapter.profile, adapter.name).filter(
+    // The profile is the model of the device, assumed facts included; a CRL it cannot check only weakens it.
+    (gap) => gap.stage === "load" && gap.fact !== "supportsCrl",
+  );
+  if (refused.length > 0) {
+    const findings = validation.findings.filter(
+      (f) => f.code === "DEVICE_UNSUPPORTED" && refused.some((r) => r.finding.path === f.path),
+    );
+    throw new AdapterError(
+      "DEVICE_UNSUPPORTED",
+      `${adapter.name} would refuse its files: ${refused.map((r) => r.finding.message).join(" ")}`,
+      { findings },
+    );
+  }
+
+  const input = structuredClone(config) as Record<string, unknown>;
+  const behaviour = deviceBehaviour(adapter, validation.resolved.config);
+  const clientId =
+    options.clientId ??
+    validation.resolved.config.broker.clientId ??
+    `${adapter.id}-sim-${randomBytes(3).toString("hex")}`;
+  const security = { ...((input.security ?? {}) as Record<string, unknown>) };
+  security.minTlsVersion = behaviour.tlsVersions[0];
+  security.maxTlsVersion = behaviour.tlsVersions.at(-1);
+  security.ciphers = behaviour.ciphers;
+  security.alpn = behaviour.alpn;
+  if (!behaviour.checksCrl) security.crl = [];
+  const effective = {
+    ...input,
+    broker: { ...(input.broker ?? {}), clientId, protocolVersion: behaviour.protocolVersion },
+    security,
+  };
+  delete (effective as { device?: unknown }).device;
+
+  const spec: SimulationSpec = {
+    topicTemplate:
+      options.simulation?.topicTemplate ??
+      adapter.simulation?.topicTemplate ??
+      `${adapter.id}/{clientId}/{tag}`,
+    tags: options.simulation?.tags ?? adapter.simulation?.tags ?? [{ name: "heartbeat", kind: "counter" }],
+    qos: options.simulation?.qos ?? adapter.simulation?.qos ?? 0,
+  };
+  const topics = spec.tags.map((tag) =>
+    spec.topicTemplate.replaceAll("{clientId}", clientId).replaceAll("{tag}", tag.name),
+  );
+
+  const client = await connectSecure(effective, { ...options, rules: [] });
+  let round = 0;
+  let published = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+
+  async function publishRound(): Promise<void> {
+    const current = round++;
+    const ts = new Date().toISOString();
+    await Promise.all(
+      spec.tags.map(async (tag, index) => {
+        const payload = JSON.stringify({
+          value: valueOf(tag, current, index),
+          ...(tag.unit ? { unit: tag.unit } : {}),
+          ts,
+          quality: "good",
+        });
+        await client.publish(topics[index]!, payload, { qos: spec.qos ?? 0 });
+        published++;
+      }),
+    );
+  }
+
+  const intervalMs = options.intervalMs ?? 1000;
+  const tick = () => {
+    if (stopped) return;
+    publishRound()
+      .catch(() => undefined) // a publish while offline is queued or dropped by the client; the next round retries
+      .finally(() => {
+        if (options.rounds !== undefined && round >= options.rounds) finish();
+        else if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  tick();
+
+  const stop = async () => {
+    stopped = true;
+    clearTimeout(timer);
+    finish();
+    await client.end();
+  };
+  return {
+    adapter,
+    client,
+    clientId,
+    findings: validation.findings,
+    behaviour,
+    get tlsInfo() {
+      return client.tlsInfo;
+    },
+    topics,
+    get published() {
+      return published;
+    },
+    done,
+    publishRound,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
