@@ -1,0 +1,1 @@
+export { nexto, NEXTO_SOURCES } from "./nexto.js";
