@@ -1,0 +1,1 @@
+export { abbAc500, ABB_AC500_SOURCES } from "./abb-ac500.js";

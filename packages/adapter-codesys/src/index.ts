@@ -1,0 +1,1 @@
+export { codesysMqtt, CODESYS_MQTT_SOURCES } from "./codesys-mqtt.js";
