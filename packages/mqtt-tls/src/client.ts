@@ -329,6 +329,8 @@ export class SecureClient extends EventEmitter<{
         this.#urlIndex++;
         this.#loadCredentials();
       }
+      // A "diagnosis" listener may have ended the client (a refused first connect does): no timer may outlive it.
+      if (this.#ended) return;
     }
     this.#attempts++;
     this.#setState(permanent ? "offline" : "reconnecting");

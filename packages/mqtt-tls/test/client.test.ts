@@ -6,11 +6,16 @@ import {
   type TestLeaf,
   type TestPki,
 } from "@proj/test-broker";
+import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backoffDelay, connectSecure, isMqttTlsError, type SecureClient } from "../src/index.js";
+
+const run = promisify(execFile);
 
 let pki: TestPki;
 let other: TestPki;
@@ -154,6 +159,18 @@ describe.skipIf(mosquittoSkipReason())("MQTT 5 (Mosquitto; aedes speaks 3.1.1 on
 });
 
 describe("connectSecure", () => {
+  it("leaves nothing running after a refused first connect: the process ends by itself", async () => {
+    await using broker = await startTestBroker({ pki, requireClientCert: true });
+    const fixture = fileURLToPath(new URL("fixtures/refused-first-connect.ts", import.meta.url));
+    // A leftover reconnect timer kept a CLI process alive for the maximum backoff (30 s) after the error.
+    const { stdout } = await run(
+      process.execPath,
+      ["--import", "tsx", "--conditions=@proj/source", fixture, broker.url, pki.caFile],
+      { timeout: 15_000, cwd: fileURLToPath(new URL("..", import.meta.url)) },
+    );
+    expect(stdout.trim()).toBe("rejected CLIENT_CERT_REQUIRED");
+  });
+
   it("refuses a configuration with errors, listing them", async () => {
     const failure = await connectSecure({ broker: { url: "mqtt://localhost:1883" }, security: {} }).catch(
       (error: unknown) => error,
