@@ -15,6 +15,7 @@ export type { KeyType, SignatureHash } from "./pki/keys.js";
 export type { Pkcs12Options } from "./pki/pkcs12.js";
 export { startTestBroker } from "./broker/start-test-broker.js";
 export type {
+  BrokerPki,
   ConnectedClient,
   HandshakeFailure,
   TestBroker,

@@ -6,15 +6,26 @@ import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type SecureVersion, type TLSSocket } from "node:tls";
 import { WebSocketServer, createWebSocketStream } from "ws";
 import { brokerEndpoints, createWaiters, urlHost, type BrokerEndpoints } from "../endpoints.js";
-import type { TestCrl, TestLeaf, TestPki } from "../pki/test-pki.js";
+import type { TestCrl, TestLeaf } from "../pki/test-pki.js";
 
 /** Which listener a client came in on. */
 export type TestListener = "tls" | "plain" | "wss";
 
 /** Options for {@link startTestBroker}. */
+/** What the broker needs of a PKI: its server certificate and the CAs it trusts for client certificates. */
+export interface BrokerPki {
+  readonly server: Pick<TestLeaf, "chain" | "key">;
+  readonly root: { readonly cert: string };
+  readonly intermediate: { readonly cert: string } | undefined;
+}
+
 export interface TestBrokerOptions {
   /** The PKI whose server certificate the broker presents and whose CA it trusts for client certificates. */
-  pki: TestPki;
+  pki: BrokerPki;
+  /** Called for each client that completed CONNECT, with its certificate identity. */
+  onClient?: (client: ConnectedClient) => void;
+  /** Called for each refused TLS client (handshake error, or a client certificate that did not verify). */
+  onRefusal?: (failure: HandshakeFailure) => void;
   /** Present this certificate instead of `pki.server` (expired, wrong name, other CA...). */
   serverCertificate?: Pick<TestLeaf, "chain" | "key">;
   /** CA certificates (PEM) trusted for client certificates. @default the PKI's root (and intermediate) */
@@ -138,6 +149,10 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   const listenerOf = new WeakMap<object, TestListener>();
   const sockets = new Set<Socket>();
   const { notify, waitFor } = createWaiters();
+  const noteFailure = (failure: HandshakeFailure): void => {
+    handshakeFailures.push(failure);
+    options.onRefusal?.(failure);
+  };
 
   const tlsOptions = {
     cert: served.chain,
@@ -208,6 +223,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
       cipher: socket?.getCipher()?.name,
       at: new Date(),
     });
+    options.onClient?.(connections.at(-1)!);
     notify();
   });
 
@@ -216,7 +232,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     socket.once("close", () => sockets.delete(socket));
   };
   const recordFailure = (listener: TestListener) => (error: NodeJS.ErrnoException, socket: Socket) => {
-    handshakeFailures.push({ code: error.code, message: error.message, listener, at: new Date() });
+    noteFailure({ code: error.code, message: error.message, listener, at: new Date() });
     socket.destroy();
     notify();
   };
@@ -226,7 +242,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     const presented = Object.keys(socket.getPeerCertificate()).length > 0;
     const code = presented ? String(socket.authorizationError) : "NO_CLIENT_CERTIFICATE";
     const message = presented ? `client certificate refused: ${code}` : "client sent no certificate";
-    handshakeFailures.push({ code, message, listener, at: new Date() });
+    noteFailure({ code, message, listener, at: new Date() });
     socket.destroy();
     notify();
     return true;

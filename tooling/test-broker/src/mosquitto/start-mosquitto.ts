@@ -42,6 +42,11 @@ export interface MosquittoOptions {
   host?: "127.0.0.1" | "::1";
   /** More lines for the listener block, e.g. `["max_keepalive 60"]`. */
   extraListenerConfig?: string[];
+  /**
+   * Replaces the generated TLS listener with this block (e.g. one `mqtt-tls mosquitto-conf` wrote), given the
+   * free port and loopback address it must listen on.
+   */
+  listenerBlock?: (port: number, host: string) => string;
   /** The binary to run. @default {@link findMosquitto} */
   binary?: string;
   /** How long to wait for the listener. @default 10000 */
@@ -168,13 +173,20 @@ function renderConfig(
     "connection_messages true",
     "log_timestamp false",
     "",
+  ];
+  if (options.listenerBlock) {
+    lines.push(options.listenerBlock(port, host).trimEnd());
+    if (plainPort !== undefined) lines.push("", `listener ${plainPort} ${host}`, "set_tcp_nodelay true");
+    return `${lines.join("\n")}\n`;
+  }
+  lines.push(
     `listener ${port} ${host}`,
     "set_tcp_nodelay true",
     `cafile ${options.caFile ?? pki.caFile}`,
     `certfile ${served.files.chain}`,
     `keyfile ${served.files.key}`,
     `require_certificate ${options.requireCertificate ? "true" : "false"}`,
-  ];
+  );
   if (options.useIdentityAsUsername) lines.push("use_identity_as_username true");
   if (options.tlsVersion) lines.push(`tls_version ${options.tlsVersion}`);
   if (options.ciphers) lines.push(`ciphers ${options.ciphers}`);
