@@ -9,5 +9,5 @@ export type { Adapter, DeviceConfigResult, DeviceFile, SimulatedTag, SimulationS
 export { createRegistry } from "./registry.js";
 export type { AdapterRegistry } from "./registry.js";
 export { pemToDer, writeDeviceFile } from "./files.js";
-export { simulateDevice } from "./simulate.js";
+export { asDevice, simulateDevice } from "./simulate.js";
 export type { DeviceBehaviour, SimulateOptions, SimulatedDevice } from "./simulate.js";

@@ -85,6 +85,42 @@ function deviceBehaviour(adapter: Adapter, config: SecurityConfig): DeviceBehavi
 }
 
 /**
+ * The configuration as the device would use it: its TLS versions (those the configuration also allows, or its own
+ * when there are none in common), its cipher suites, its MQTT version, no ALPN or CRL check unless it has them.
+ * `parsed` is the same configuration after validation (defaults applied). The `device` field is dropped.
+ *
+ * @example
+ * ```ts
+ * const { resolved } = validateConfig(config);
+ * const { config: asNexto, behaviour } = asDevice(nexto, config, resolved!.config);
+ * await probe(asNexto); // connects with TLS 1.2 only
+ * ```
+ */
+export function asDevice(
+  adapter: Adapter,
+  config: unknown,
+  parsed: SecurityConfig,
+  clientId?: string,
+): { config: Record<string, unknown>; behaviour: DeviceBehaviour } {
+  const input = structuredClone(config) as Record<string, unknown>;
+  const behaviour = deviceBehaviour(adapter, parsed);
+  const security = { ...((input.security ?? {}) as Record<string, unknown>) };
+  security.minTlsVersion = behaviour.tlsVersions[0];
+  security.maxTlsVersion = behaviour.tlsVersions.at(-1);
+  security.ciphers = behaviour.ciphers;
+  security.alpn = behaviour.alpn;
+  if (!behaviour.checksCrl) security.crl = [];
+  const broker = { ...(input.broker ?? {}), protocolVersion: behaviour.protocolVersion };
+  const effective: Record<string, unknown> = {
+    ...input,
+    broker: clientId === undefined ? broker : { ...broker, clientId },
+    security,
+  };
+  delete effective.device;
+  return { config: effective, behaviour };
+}
+
+/**
  * Connects to a broker exactly as the device would (its TLS versions, cipher suites, MQTT version, key types) and
  * publishes sample tags on the adapter's topic scheme, so a broker can be tested against a virtual device before
  * anyone travels to site. Gaps the device meets when loading its files (an unsupported key type, encoding, chain
@@ -126,24 +162,11 @@ export async function simulateDevice(
     );
   }
 
-  const input = structuredClone(config) as Record<string, unknown>;
-  const behaviour = deviceBehaviour(adapter, validation.resolved.config);
   const clientId =
     options.clientId ??
     validation.resolved.config.broker.clientId ??
     `${adapter.id}-sim-${randomBytes(3).toString("hex")}`;
-  const security = { ...((input.security ?? {}) as Record<string, unknown>) };
-  security.minTlsVersion = behaviour.tlsVersions[0];
-  security.maxTlsVersion = behaviour.tlsVersions.at(-1);
-  security.ciphers = behaviour.ciphers;
-  security.alpn = behaviour.alpn;
-  if (!behaviour.checksCrl) security.crl = [];
-  const effective = {
-    ...input,
-    broker: { ...(input.broker ?? {}), clientId, protocolVersion: behaviour.protocolVersion },
-    security,
-  };
-  delete (effective as { device?: unknown }).device;
+  const { config: effective, behaviour } = asDevice(adapter, config, validation.resolved.config, clientId);
 
   const spec: SimulationSpec = {
     topicTemplate:
