@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 /**
@@ -25,6 +25,10 @@ function workspaceProjects(): TestProjectInlineConfiguration[] {
           name,
           root: dir,
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+          // A package whose tests need something prepared once (the CLI: its built bin) says so in this file.
+          ...(existsSync(join(dir, "test/global-setup.ts"))
+            ? { globalSetup: [resolve(dir, "test/global-setup.ts")] }
+            : {}),
         },
       });
     }

@@ -1,0 +1,296 @@
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { broker } from "./commands/broker.js";
+import { devices } from "./commands/devices.js";
+import { doctor } from "./commands/doctor.js";
+import { inspect } from "./commands/inspect.js";
+import { mosquittoConf } from "./commands/mosquitto-conf.js";
+import { pkiInit, pkiIssue } from "./commands/pki.js";
+import { pub, sub } from "./commands/pubsub.js";
+import { runDemo } from "./demo.js";
+import { CliError, isCliError } from "./errors.js";
+import { colorsFor, type CliIo } from "./io.js";
+import { LAB_KEY_TYPES } from "./lab-pki.js";
+
+const VERSION = "0.0.0";
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
+}
+
+/** `env:NAME` reads the variable, so a secret need not sit on the command line. */
+function secret(io: CliIo, value: string | undefined): string | undefined {
+  if (value === undefined || !value.startsWith("env:")) return value;
+  const resolved = io.env[value.slice(4)];
+  if (resolved === undefined)
+    throw new CliError("USAGE", `the environment variable ${value.slice(4)} is not set`);
+  return resolved;
+}
+
+/**
+ * Runs the `mqtt-tls` command line and returns its exit code (0 success, 1 a failed check or connection, 2 a usage
+ * error or an unreadable configuration). Never calls `process.exit`.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2));
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+  const full: CliIo = {
+    stdout: io.stdout ?? ((text) => process.stdout.write(text)),
+    stderr: io.stderr ?? ((text) => process.stderr.write(text)),
+    env: io.env ?? process.env,
+    cwd: io.cwd ?? process.cwd(),
+    isTty: io.isTty ?? process.stdout.isTTY === true,
+  };
+  let exitCode = 0;
+  const program = new Command("mqtt-tls")
+    .description(
+      "Secure MQTT for industrial devices: check, inspect and test TLS configurations of MQTT clients.",
+    )
+    .version(VERSION)
+    .option("--no-color", "no colour (also off under NO_COLOR or when output is not a terminal)")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeOut: full.stdout, writeErr: full.stderr })
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls doctor -c plc.json",
+        "mqtt-tls inspect certs/*.pem",
+        "mqtt-tls pki init --dir lab-pki",
+        "mqtt-tls demo",
+      ) + "\nExit codes: 0 success, 1 a check or connection failed, 2 usage error or unreadable config.\n",
+    );
+  const color = () => (program.opts<{ color: boolean }>().color ? {} : { color: false });
+  const run = (action: () => Promise<number> | number) => async () => {
+    exitCode = await action();
+  };
+
+  program
+    .command("doctor")
+    .description("static findings, the device check, then a live TLS + MQTT connect with diagnosis")
+    .requiredOption("-c, --config <file>", "configuration file (JSON)")
+    .option("--offline", "skip the live connect")
+    .option("--json", "print one JSON document on stdout")
+    .option("--profile <profile>", "baseline or iec62351-3 (default: the config's)")
+    .option("--device <id>", "check against a device adapter (default: the config's device)")
+    .option(
+      "--timeout <ms>",
+      "deadline of the live connect (default: the config's, 10 s)",
+      integer("--timeout", 100, 600_000),
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls doctor -c plc.json",
+        "mqtt-tls doctor -c plc.json --device altus-nexto --profile iec62351-3",
+        "mqtt-tls doctor -c plc.json --offline --json | jq .findings",
+      ) +
+        "\nExit: 0 no error and connected, 1 an error finding or no connection, 2 unreadable config or unknown device.\n",
+    )
+    .action(function (this: Command) {
+      return run(() => doctor({ ...this.opts<{ config: string }>(), ...color() }, full))();
+    });
+
+  program
+    .command("inspect")
+    .description(
+      "what PEM, DER, PKCS#12 and CRL files hold; a bundle shown as a chain with its order and gaps",
+    )
+    .argument("<files...>")
+    .option("--json", "print one JSON document on stdout")
+    .option(
+      "--passphrase <value>",
+      "passphrase of encrypted keys or PKCS#12 bundles; env:NAME reads a variable",
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls inspect broker-chain.pem",
+        "mqtt-tls inspect client.p12 --passphrase env:P12_PASS",
+        "mqtt-tls inspect ca.der crl.pem --json",
+      ),
+    )
+    .action(function (this: Command, files: string[]) {
+      const opts = this.opts<{ json?: boolean; passphrase?: string }>();
+      const passphrase = secret(full, opts.passphrase);
+      return run(() =>
+        inspect(
+          {
+            files,
+            ...(opts.json ? { json: true } : {}),
+            ...(passphrase !== undefined ? { passphrase } : {}),
+            ...color(),
+          },
+          full,
+        ),
+      )();
+    });
+
+  const pki = program.command("pki").description("a lab PKI: a CA, then server and client certificates");
+  pki
+    .command("init")
+    .description("make a lab root CA and intermediate CA in a folder")
+    .requiredOption("--dir <dir>", "folder to write (created if missing)")
+    .addOption(new Option("--key <type>", "key type").choices(LAB_KEY_TYPES).default("ec-p256"))
+    .option("--name <name>", "name in the CA subjects", "mqtt-tls lab")
+    .option("--no-intermediate", "issue leaves from the root directly")
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls pki init --dir lab-pki",
+        "mqtt-tls pki init --dir lab-pki --key rsa2048   # for PLCs that take RSA only",
+      ),
+    )
+    .action(function (this: Command) {
+      return run(() => pkiInit({ ...this.opts<{ dir: string }>(), ...color() }, full))();
+    });
+  pki
+    .command("issue")
+    .description("issue a server or client certificate from the lab CA")
+    .addArgument(new Argument("<role>", "server or client").choices(["server", "client"]))
+    .requiredOption("--dir <dir>", "folder made by pki init")
+    .requiredOption("--name <cn>", "common name (and file name)")
+    .option("--dns <name>", "DNS name in subjectAltName (repeatable)", collect)
+    .option("--ip <address>", "IP address in subjectAltName (repeatable)", collect)
+    .option("--days <n>", "validity in days", integer("--days", 1, 36_500), 365)
+    .addOption(new Option("--key <type>", "key type (default: the CA's)").choices(LAB_KEY_TYPES))
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls pki issue server --dir lab-pki --name broker.plant.local --ip 10.0.0.5",
+        "mqtt-tls pki issue client --dir lab-pki --name line1-nx3004 --key rsa2048",
+      ),
+    )
+    .action(function (this: Command, role: "server" | "client") {
+      return run(() => pkiIssue(role, { ...this.opts<{ dir: string; name: string }>(), ...color() }, full))();
+    });
+
+  program
+    .command("pub")
+    .description("publish one message with a configuration")
+    .requiredOption("-c, --config <file>", "configuration file (JSON)")
+    .requiredOption("-t, --topic <topic>", "topic")
+    .requiredOption("-m, --message <text>", "payload")
+    .option("--qos <n>", "0, 1 or 2", integer("--qos", 0, 2), 0)
+    .option("--retain", "retain the message")
+    .option("--client-id <id>", "clientId instead of the config's")
+    .addHelpText("after", examples('mqtt-tls pub -c plc.json -t plant/line1/level -m "72.4" --qos 1'))
+    .action(function (this: Command) {
+      return run(() =>
+        pub({ ...this.opts<{ config: string; topic: string; message: string }>(), ...color() }, full),
+      )();
+    });
+
+  program
+    .command("sub")
+    .description("subscribe with a configuration and print topic and payload per message")
+    .requiredOption("-c, --config <file>", "configuration file (JSON)")
+    .requiredOption("-t, --topic <filter>", "topic filter")
+    .option("--qos <n>", "0, 1 or 2", integer("--qos", 0, 2), 1)
+    .option("--count <n>", "stop after n messages", integer("--count", 1, 1_000_000))
+    .option(
+      "--client-id <id>",
+      "clientId instead of the config's (a publisher with the same id would take the session)",
+    )
+    .option(
+      "--timeout <s>",
+      "with --count: give up after s seconds (exit 1)",
+      integer("--timeout", 1, 86_400),
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls sub -c scada.json -t 'plant/#'",
+        "mqtt-tls sub -c scada.json -t 'nexto/#' --count 4 --timeout 10",
+      ),
+    )
+    .action(function (this: Command) {
+      return run(() => sub({ ...this.opts<{ config: string; topic: string }>(), ...color() }, full))();
+    });
+
+  program
+    .command("broker")
+    .description("the dev broker (aedes) over TLS on loopback, mutual TLS from a lab PKI folder")
+    .option("--port <n>", "TLS port (default: a free one)", integer("--port", 1, 65_535))
+    .option("--pki <dir>", "lab PKI folder from pki init (default: a temporary one)")
+    .option("--require-client-cert", "refuse clients without a valid certificate")
+    .option("--server-name <name>", "server certificate to use or issue from the PKI", "localhost")
+    .option("--duration <s>", "stop by itself after s seconds", integer("--duration", 1, 86_400))
+    .addHelpText("after", examples("mqtt-tls broker --pki lab-pki --require-client-cert --port 8883"))
+    .action(function (this: Command) {
+      return run(() => broker({ ...this.opts(), ...color() }, full))();
+    });
+
+  program
+    .command("mosquitto-conf")
+    .description("the Mosquitto listener block that matches a configuration")
+    .requiredOption("-c, --config <file>", "configuration file (JSON)")
+    .option("--certfile <file>", "the broker's certificate chain (default: a placeholder path)")
+    .option("--keyfile <file>", "the broker's key (default: a placeholder path)")
+    .addHelpText("after", examples("mqtt-tls mosquitto-conf -c plc.json >> /etc/mosquitto/conf.d/tls.conf"))
+    .action(function (this: Command) {
+      return run(() => mosquittoConf({ ...this.opts<{ config: string }>(), ...color() }, full))();
+    });
+
+  program
+    .command("devices")
+    .description("the device adapters and their profiles, with the source of every fact")
+    .argument("[id]", "one adapter, in full")
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples("mqtt-tls devices", "mqtt-tls devices altus-nexto", "mqtt-tls devices --json"),
+    )
+    .action(function (this: Command, id?: string) {
+      return run(() => devices({ ...(id ? { id } : {}), ...this.opts(), ...color() }, full))();
+    });
+
+  program
+    .command("demo")
+    .description(
+      "the end-to-end demo on the embedded broker (a simulated Nexto PLC, a SCADA subscriber, doctor)",
+    )
+    .addHelpText("after", examples("mqtt-tls demo"))
+    .action(async () => {
+      const result = await runDemo(full.stdout, {
+        color: colorsFor(full, !program.opts<{ color: boolean }>().color).isColorSupported,
+      });
+      exitCode = result.ok ? 0 : 1;
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.exitCode === 0
+        ? 0
+        : 2;
+    }
+    if (isCliError(error)) {
+      const c = colorsFor(full);
+      full.stderr(
+        `${c.red("✖")} ${error.message}\n${error.remedy ? `  ${c.green("→")} ${error.remedy}\n` : ""}`,
+      );
+      return error.exitCode;
+    }
+    throw error;
+  }
+}

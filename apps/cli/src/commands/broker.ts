@@ -1,0 +1,105 @@
+import { startTestBroker, type BrokerPki } from "@proj/test-broker";
+import { access, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { initLabPki, issueLabLeaf } from "../lab-pki.js";
+import { colorsFor, progress, type CliIo } from "../io.js";
+
+export interface BrokerOptions {
+  port?: number;
+  pki?: string;
+  requireClientCert?: boolean;
+  host?: "127.0.0.1" | "::1";
+  serverName?: string;
+  /** Stop by itself after this many seconds (for scripts and tests). */
+  duration?: number;
+  color?: boolean;
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+async function loadPki(dir: string, serverName: string, io: CliIo): Promise<BrokerPki> {
+  const base = serverName.replace(/[^A-Za-z0-9._-]+/g, "_");
+  if (!(await exists(join(dir, `${base}.key`)))) {
+    await issueLabLeaf({
+      dir,
+      role: "server",
+      name: serverName,
+      dns: ["localhost"],
+      ip: ["127.0.0.1", "::1"],
+      progress: progress(io),
+    });
+  }
+  const intermediate = (await exists(join(dir, "intermediate-ca.crt")))
+    ? { cert: await readFile(join(dir, "intermediate-ca.crt"), "utf8") }
+    : undefined;
+  return {
+    root: { cert: await readFile(join(dir, "ca.crt"), "utf8") },
+    intermediate,
+    server: {
+      chain: await readFile(join(dir, `${base}-chain.crt`), "utf8"),
+      key: await readFile(join(dir, `${base}.key`), "utf8"),
+    },
+  };
+}
+
+/**
+ * `mqtt-tls broker`: the embedded aedes broker over TLS on loopback, with mutual TLS from a lab PKI folder (made
+ * on the fly in a temporary folder without --pki). Prints each client's certificate identity and each refusal.
+ * Runs until Ctrl-C (or --duration).
+ */
+export async function broker(options: BrokerOptions, io: CliIo, signal?: AbortSignal): Promise<number> {
+  const c = colorsFor(io, options.color === false);
+  let dir = options.pki;
+  let temporary: string | undefined;
+  if (dir === undefined) {
+    temporary = await mkdtemp(join(tmpdir(), "mqtt-tls-broker-"));
+    dir = temporary;
+    await initLabPki({ dir, progress: progress(io) });
+    await issueLabLeaf({ dir, role: "client", name: "client", progress: progress(io) });
+  }
+  const serverName = options.serverName ?? "localhost";
+  const pki = await loadPki(dir, serverName, io);
+  const running = await startTestBroker({
+    pki,
+    requireClientCert: options.requireClientCert ?? false,
+    host: options.host ?? "127.0.0.1",
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    onClient: (client) =>
+      io.stdout(
+        `${c.green("+")} ${client.clientId} connected over ${client.tlsVersion ?? "?"} (${client.cipher ?? "?"})${
+          client.certificate
+            ? `: certificate CN=${client.certificate.subjectCn ?? "?"}, serial ${client.certificate.serial}, SHA-256 ${client.certificate.fingerprint256}`
+            : ": no client certificate"
+        }\n`,
+      ),
+    onRefusal: (failure) =>
+      io.stdout(`${c.red("✖")} refused a TLS client: ${failure.code ?? "error"} (${failure.message})\n`),
+  });
+  io.stdout(
+    `${c.bold("mqtt-tls dev broker")} listening on ${running.url}\n` +
+      `    CA ${join(dir, "ca.crt")}, server certificate for ${serverName}, client certificates ${options.requireClientCert ? "required" : "optional"}\n` +
+      (temporary
+        ? `    a client certificate to try: ${join(dir, "client-chain.crt")} with ${join(dir, "client.key")}\n`
+        : "") +
+      `    Ctrl-C stops it.\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const timer = options.duration === undefined ? undefined : setTimeout(resolve, options.duration * 1000);
+    const stop = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    signal?.addEventListener("abort", stop, { once: true });
+  });
+  await running.close();
+  if (temporary) await rm(temporary, { recursive: true, force: true });
+  io.stdout("broker stopped\n");
+  return 0;
+}

@@ -1,0 +1,84 @@
+import { loadConfig } from "@proj/security-config";
+import { X509Certificate } from "node:crypto";
+import { isAbsolute, resolve } from "node:path";
+import { CliError } from "../errors.js";
+import { colorsFor, formatFindings, type CliIo } from "../io.js";
+import { mosquittoListener } from "../mosquitto.js";
+
+export interface MosquittoConfOptions {
+  config: string;
+  certfile?: string;
+  keyfile?: string;
+  color?: boolean;
+}
+
+/**
+ * `mqtt-tls mosquitto-conf`: the Mosquitto listener block that matches a client configuration: the port of its URL,
+ * the CA that issued the client's certificate as `cafile`, `require_certificate` and `use_identity_as_username`
+ * for mutual TLS, the minimum TLS version, the cipher list, and `set_tcp_nodelay`.
+ */
+export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): Promise<number> {
+  const c = colorsFor(io, options.color === false);
+  const path = resolve(io.cwd, options.config);
+  const { resolved, findings } = await loadConfig(path, { env: io.env });
+  if (!resolved) {
+    const unreadable = findings.some((f) => f.code === "FILE_NOT_FOUND" || f.code === "FILE_UNREADABLE");
+    io.stderr(formatFindings(findings, c));
+    if (unreadable) throw new CliError("CONFIG_UNREADABLE", `cannot read ${options.config}`);
+    return 1;
+  }
+  const { security, broker } = resolved.config;
+  const url = resolved.urls[0]!;
+  if (!security.enableTls) {
+    io.stderr(
+      `${c.yellow("▲")} TLS is off in this configuration: the block below is for the TLS listener it should use.\n`,
+    );
+  }
+  let cafile: string | undefined;
+  let cafileComment = "verifies client certificates: the CA that issued them";
+  const top = resolved.keyStore?.chain.at(-1);
+  const trustFiles = [security.trustStore ?? []].flat().filter((entry) => !entry.includes("-----BEGIN "));
+  if (top && resolved.trustStore) {
+    const issued = new X509Certificate(top);
+    const issuer = resolved.trustStore.pems.find((pem) => {
+      try {
+        return (
+          issued.checkIssued(new X509Certificate(pem)) ||
+          new X509Certificate(pem).fingerprint256 === issued.fingerprint256
+        );
+      } catch {
+        return false;
+      }
+    });
+    if (issuer && trustFiles.length === 1)
+      cafile = isAbsolute(trustFiles[0]!) ? trustFiles[0] : resolve(resolved.baseDir, trustFiles[0]!);
+    else cafileComment = `cafile: the CA that issued ${issued.issuer.replaceAll("\n", ", ")}`;
+  } else if (trustFiles.length === 1 && !security.sendClientCertificate) {
+    cafileComment = "the CA of client certificates, if you later require them";
+  }
+  const serverName = security.serverName ?? url.host;
+  io.stdout(
+    `# mosquitto.conf listener for ${broker.clientId ?? "this client"} → ${url.raw}\n` +
+      mosquittoListener({
+        port: url.port ?? (url.scheme === "wss" ? 443 : 8883),
+        websockets: url.scheme === "wss" || url.scheme === "ws",
+        ...(cafile ? { cafile } : {}),
+        cafileComment,
+        certfile: options.certfile ?? "/etc/mosquitto/certs/server-chain.crt",
+        keyfile: options.keyfile ?? "/etc/mosquitto/certs/server.key",
+        certComment: `the broker's certificate (with ${url.isIp ? "IP" : "DNS"}:${serverName} in its subjectAltName), then its intermediates`,
+        requireCertificate: security.sendClientCertificate,
+        tlsVersion: security.minTlsVersion === "TLSv1.3" ? "tlsv1.3" : "tlsv1.2",
+        ...(security.ciphers ? { ciphers: security.ciphers } : {}),
+        ...(security.sendClientCertificate && resolved.config.security.profile === "iec62351-3"
+          ? { crlfileComment: "IEC 62351-3: revoke client certificates with the issuing CA's CRL" }
+          : {}),
+      }),
+  );
+  if (findings.some((f) => f.severity === "error")) {
+    io.stderr(
+      `\n${c.yellow("▲")} The configuration itself has errors: run mqtt-tls doctor -c ${options.config}\n`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,110 @@
+import { relative } from "node:path";
+import { initLabPki, issueLabLeaf, type LabKeyType } from "../lab-pki.js";
+import { colorsFor, progress, type CliIo } from "../io.js";
+import { mosquittoListener } from "../mosquitto.js";
+
+export interface PkiInitOptions {
+  dir: string;
+  key?: LabKeyType;
+  name?: string;
+  intermediate?: boolean;
+  json?: boolean;
+  color?: boolean;
+}
+
+export interface PkiIssueOptions {
+  dir: string;
+  name: string;
+  dns?: string[];
+  ip?: string[];
+  days?: number;
+  key?: LabKeyType;
+  json?: boolean;
+  color?: boolean;
+}
+
+/** `mqtt-tls pki init`: a lab root CA and intermediate, and what to do next. */
+export async function pkiInit(options: PkiInitOptions, io: CliIo): Promise<number> {
+  const c = colorsFor(io, options.color === false);
+  const pki = await initLabPki({
+    dir: options.dir,
+    ...(options.key ? { keyType: options.key } : {}),
+    ...(options.name ? { name: options.name } : {}),
+    intermediate: options.intermediate !== false,
+    progress: progress(io),
+  });
+  if (options.json) {
+    io.stdout(`${JSON.stringify({ ok: true, findings: [], pki }, null, 2)}\n`);
+    return 0;
+  }
+  io.stdout(`${c.green("✔")} Lab CA in ${options.dir} (${pki.keyType})\n`);
+  io.stdout(`    root          ${pki.subjects.root}\n`);
+  if (pki.subjects.intermediate) io.stdout(`    intermediate  ${pki.subjects.intermediate}\n`);
+  for (const file of pki.files) io.stdout(`    ${c.dim(relative(io.cwd, file) || file)}\n`);
+  io.stdout(
+    `\n${c.bold("Next")}\n  mqtt-tls pki issue server --dir ${options.dir} --name broker.local --dns broker.local --ip 127.0.0.1\n  mqtt-tls pki issue client --dir ${options.dir} --name line1-plc\n` +
+      `\nKeep ${options.dir}/ca.key and intermediate-ca.key offline in real use: whoever holds them can issue certificates your broker trusts.\n`,
+  );
+  return 0;
+}
+
+/** `mqtt-tls pki issue server|client`: a leaf from the lab CA, and the Mosquitto block or config that uses it. */
+export async function pkiIssue(
+  role: "server" | "client",
+  options: PkiIssueOptions,
+  io: CliIo,
+): Promise<number> {
+  const c = colorsFor(io, options.color === false);
+  const leaf = await issueLabLeaf({
+    dir: options.dir,
+    role,
+    name: options.name,
+    ...(options.dns ? { dns: options.dns } : {}),
+    ...(options.ip ? { ip: options.ip } : {}),
+    ...(options.days ? { days: options.days } : {}),
+    ...(options.key ? { keyType: options.key } : {}),
+    progress: progress(io),
+  });
+  if (options.json) {
+    io.stdout(`${JSON.stringify({ ok: true, findings: [], certificate: leaf }, null, 2)}\n`);
+    return 0;
+  }
+  io.stdout(
+    `${c.green("✔")} ${role} certificate ${leaf.subject}, valid until ${leaf.notAfter.toISOString().slice(0, 10)}\n`,
+  );
+  if (leaf.dns.length + leaf.ip.length > 0)
+    io.stdout(
+      `    names  ${[...leaf.dns.map((d) => `DNS:${d}`), ...leaf.ip.map((a) => `IP:${a}`)].join(", ")}\n`,
+    );
+  io.stdout(
+    `    ${c.dim(leaf.certFile)}\n    ${c.dim(leaf.chainFile)}  (certificate + intermediate)\n    ${c.dim(leaf.keyFile)}  (mode 0600)\n`,
+  );
+  if (role === "server") {
+    io.stdout(
+      `\n${c.bold("Next: a Mosquitto listener")} (mosquitto.conf)\n\n${mosquittoListener({
+        port: 8883,
+        cafile: `${options.dir}/ca.crt`,
+        certfile: leaf.chainFile,
+        keyfile: leaf.keyFile,
+        requireCertificate: true,
+        tlsVersion: "tlsv1.2",
+      })}\nMosquitto reads the key as user mosquitto: \`chown mosquitto ${leaf.keyFile}\`. Or try it now: mqtt-tls broker --pki ${options.dir} --require-client-cert\n`,
+    );
+  } else {
+    const config = {
+      broker: { url: "mqtts://broker.local:8883", clientId: options.name },
+      security: {
+        trustStore: ["ca.crt"],
+        sendClientCertificate: true,
+        keyStore: {
+          certificate: relative(options.dir, leaf.chainFile),
+          privateKey: relative(options.dir, leaf.keyFile),
+        },
+      },
+    };
+    io.stdout(
+      `\n${c.bold("Next: a configuration")} (save it in ${options.dir}, e.g. as ${options.name}.json; paths are relative to the file)\n\n${JSON.stringify(config, null, 2)}\n\nThen: mqtt-tls doctor -c ${options.dir}/${options.name}.json\n`,
+    );
+  }
+  return 0;
+}

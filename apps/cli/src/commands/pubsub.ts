@@ -1,0 +1,134 @@
+import { connectSecure, isMqttTlsError, type SecureClient } from "@proj/mqtt-tls";
+import { loadConfig } from "@proj/security-config";
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { CliError } from "../errors.js";
+import { colorsFor, formatFindings, type CliIo, type Colors } from "../io.js";
+
+interface Common {
+  config: string;
+  topic: string;
+  qos?: number;
+  /** Overrides the config's clientId (two clients with one id take the session from each other). */
+  clientId?: string;
+  color?: boolean;
+}
+
+export interface PubOptions extends Common {
+  message: string;
+  retain?: boolean;
+}
+
+export interface SubOptions extends Common {
+  count?: number;
+  /** Seconds to wait for --count messages. */
+  timeout?: number;
+}
+
+async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureClient | number> {
+  const path = resolve(io.cwd, options.config);
+  const validation = await loadConfig(path, { env: io.env });
+  if (!validation.resolved) {
+    io.stderr(formatFindings(validation.findings, c));
+    if (validation.findings.some((f) => f.code === "FILE_NOT_FOUND" || f.code === "FILE_UNREADABLE"))
+      throw new CliError("CONFIG_UNREADABLE", `cannot read ${options.config}`);
+    return 1;
+  }
+  const raw = JSON.parse((await readFile(path, "utf8")).replace(/^\uFEFF/, "")) as {
+    broker: Record<string, unknown>;
+  };
+  if (options.clientId !== undefined) raw.broker = { ...raw.broker, clientId: options.clientId };
+  try {
+    return await connectSecure(raw, { baseDir: dirname(path), env: io.env });
+  } catch (error) {
+    if (!isMqttTlsError(error)) throw error;
+    io.stderr(
+      formatFindings(
+        error.findings.length > 0
+          ? error.findings
+          : [
+              {
+                code: error.code as never,
+                severity: "error",
+                message: error.message,
+                ...(error.remedy ? { remedy: error.remedy } : {}),
+              },
+            ],
+        c,
+      ),
+    );
+    return 1;
+  }
+}
+
+function qosOf(value: number | undefined): 0 | 1 | 2 {
+  if (value === undefined) return 0;
+  if (value === 0 || value === 1 || value === 2) return value;
+  throw new CliError("USAGE", `--qos ${value}: use 0, 1 or 2`);
+}
+
+/** `mqtt-tls pub`: connect with the configuration, publish one message, disconnect. */
+export async function pub(options: PubOptions, io: CliIo): Promise<number> {
+  const c = colorsFor(io, options.color === false);
+  const qos = qosOf(options.qos);
+  const client = await connect(options, io, c);
+  if (typeof client === "number") return client;
+  try {
+    await client.publish(options.topic, options.message, { qos, retain: options.retain ?? false });
+    io.stdout(
+      `published ${Buffer.byteLength(options.message)} bytes to ${options.topic} (QoS ${qos}${options.retain ? ", retained" : ""}) over ${client.tlsInfo?.protocol ?? "TCP"}\n`,
+    );
+    return 0;
+  } finally {
+    await client.end();
+  }
+}
+
+/** `mqtt-tls sub`: connect, subscribe, print `topic payload` per message; stop after --count (within --timeout). */
+export async function sub(options: SubOptions, io: CliIo, signal?: AbortSignal): Promise<number> {
+  const c = colorsFor(io, options.color === false);
+  const qos = qosOf(options.qos);
+  const client = await connect(options, io, c);
+  if (typeof client === "number") return client;
+  let received = 0;
+  try {
+    const done = new Promise<boolean>((resolvePromise) => {
+      const timer =
+        options.timeout === undefined
+          ? undefined
+          : setTimeout(() => resolvePromise(false), options.timeout * 1000);
+      const stop = () => {
+        clearTimeout(timer);
+        resolvePromise(options.count === undefined);
+      };
+      client.on("message", (topic: string, payload: Buffer) => {
+        received++;
+        io.stdout(`${c.cyan(topic)} ${payload.toString()}\n`);
+        if (options.count !== undefined && received >= options.count) {
+          clearTimeout(timer);
+          resolvePromise(true);
+        }
+      });
+      process.once("SIGINT", stop);
+      signal?.addEventListener("abort", stop, { once: true });
+    });
+    client.on("state", (state: string) => {
+      if (state === "reconnecting")
+        io.stderr(
+          `${c.yellow("▲")} connection lost, reconnecting (another client with the same clientId takes the session: use --client-id)\n`,
+        );
+    });
+    await client.subscribe(options.topic, { qos });
+    io.stderr(`… subscribed to ${options.topic} over ${client.tlsInfo?.protocol ?? "TCP"}\n`);
+    const complete = await done;
+    if (!complete) {
+      io.stderr(
+        `${c.red("✖")} received ${received} of ${options.count} message(s) within ${options.timeout} s\n`,
+      );
+      return 1;
+    }
+    return 0;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,58 @@
+/** Codes a {@link CliError} carries, each with the exit code it ends the process with. */
+export const CLI_ERROR_CODES = {
+  /** A command line the program cannot act on (exit 2). */
+  USAGE: "USAGE",
+  /** The configuration file is missing, unreadable or not JSON (exit 2). */
+  CONFIG_UNREADABLE: "CONFIG_UNREADABLE",
+  /** `--device` or the config's `device` names no known adapter (exit 2). */
+  UNKNOWN_DEVICE: "UNKNOWN_DEVICE",
+  /** `pki issue` in a folder without a CA made by `pki init` (exit 2). */
+  PKI_NOT_FOUND: "PKI_NOT_FOUND",
+  /** `pki init` would overwrite an existing CA (exit 2). */
+  PKI_EXISTS: "PKI_EXISTS",
+  /** A network or broker step failed; the message holds the diagnosis (exit 1). */
+  FAILED: "FAILED",
+} as const;
+
+export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
+
+/**
+ * The one error class of `@proj/cli`; `exitCode` follows the documented contract (2 usage or unreadable config,
+ * 1 a failed check or connection) and `cause` keeps the original error.
+ *
+ * @example
+ * ```ts
+ * throw new CliError("USAGE", "pki issue needs server or client");
+ * ```
+ */
+export class CliError extends Error {
+  override readonly name = "CliError";
+  readonly code: CliErrorCode;
+  readonly remedy: string | undefined;
+
+  constructor(code: CliErrorCode, message: string, options: { remedy?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.remedy = options.remedy;
+  }
+
+  get exitCode(): 1 | 2 {
+    return this.code === "FAILED" ? 1 : 2;
+  }
+}
+
+/**
+ * Recognises a {@link CliError} by name (works across duplicate installs).
+ *
+ * @example
+ * ```ts
+ * if (isCliError(error)) process.exitCode = error.exitCode;
+ * ```
+ */
+export function isCliError(error: unknown): error is CliError {
+  return (
+    error instanceof Error &&
+    error.name === "CliError" &&
+    typeof (error as { code?: unknown }).code === "string"
+  );
+}

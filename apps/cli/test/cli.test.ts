@@ -1,0 +1,511 @@
+import {
+  createTestPki,
+  mosquittoSkipReason,
+  startMosquitto,
+  startTestBroker,
+  type TestPki,
+} from "@proj/test-broker";
+import { Ajv } from "ajv";
+import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
+import { promisify } from "node:util";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, runBin, startBin } from "./run-bin.js";
+
+const schema = JSON.parse(
+  await readFile(new URL("../schema/cli-output.schema.json", import.meta.url), "utf8"),
+) as object;
+const validate = new Ajv({ allErrors: true }).compile(schema);
+function jsonDocument(stdout: string): Record<string, unknown> {
+  const doc = JSON.parse(stdout) as Record<string, unknown>; // the whole of stdout is one document
+  expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+  return doc;
+}
+
+const PASSWORD = "pw-Zx81-never-print";
+const KEY_PASSPHRASE = "kp-Q7-never-print";
+const secretsOf = (keyPem: string) => [
+  PASSWORD,
+  KEY_PASSPHRASE,
+  // Any line of key material.
+  ...keyPem.split("\n").filter((line) => line.length > 20 && !line.startsWith("-----")),
+];
+
+let pki: TestPki;
+let other: TestPki;
+let work: string;
+let secretLines: string[];
+const env = { MQTT_PASSWORD: PASSWORD, KEY_PASSPHRASE, NO_COLOR: "" };
+
+beforeAll(async () => {
+  pki = await createTestPki({ name: "cli", keyType: "rsa2048", intermediate: true });
+  other = await createTestPki({ name: "cli-other" });
+  work = await mkdtemp(join(tmpdir(), "mqtt-tls-cli-"));
+  const encrypted = pki.client.exportKey({ passphrase: KEY_PASSPHRASE });
+  await writeFile(join(work, "client-encrypted.key"), encrypted);
+  secretLines = [...secretsOf(pki.client.key), ...secretsOf(encrypted)];
+});
+afterAll(async () => {
+  await pki.cleanup();
+  await other.cleanup();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** Every output a test produced, to scan for secrets at the end. */
+const outputs: string[] = [];
+async function mqttTls(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const result = await runBin(args, { cwd: options.cwd ?? work, env: { ...env, ...options.env } });
+  outputs.push(result.stdout, result.stderr);
+  return result;
+}
+
+async function writeConfig(
+  name: string,
+  url: string,
+  security: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+) {
+  const file = join(work, `${name}.json`);
+  await writeFile(
+    file,
+    JSON.stringify({
+      broker: { url, clientId: name, username: "plc", password: "env:MQTT_PASSWORD" },
+      security: {
+        trustStore: [pki.caFile],
+        sendClientCertificate: true,
+        keyStore: {
+          certificate: pki.client.files.chain,
+          privateKey: join(work, "client-encrypted.key"),
+          passphrase: "env:KEY_PASSPHRASE",
+        },
+        ...security,
+      },
+      ...extra,
+    }),
+  );
+  return file;
+}
+
+describe("mqtt-tls --help", () => {
+  const commands = [
+    [],
+    ["doctor"],
+    ["inspect"],
+    ["pki"],
+    ["pki", "init"],
+    ["pki", "issue"],
+    ["pub"],
+    ["sub"],
+    ["broker"],
+    ["mosquitto-conf"],
+    ["devices"],
+    ["demo"],
+  ];
+  it.each(commands.map((c) => [c.join(" ") || "(root)", c] as const))(
+    "%s has help with examples",
+    async (_name, command) => {
+      const { code, stdout } = await mqttTls([...command, "--help"]);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^Usage: mqtt-tls/);
+      if (command.join(" ") !== "pki") expect(stdout).toContain("Examples:\n  $ mqtt-tls");
+    },
+  );
+
+  it("ends quietly when its reader closes the pipe early", async () => {
+    const { stdout, stderr } = await promisify(execFile)("sh", [
+      "-c",
+      `"${process.execPath}" "${BIN}" devices | head -n 1`,
+    ]);
+    expect(stdout).toMatch(/^altus-nexto/);
+    expect(stderr).toBe("");
+  });
+
+  it("exits 2 on a usage error, and names it", async () => {
+    expect((await mqttTls(["doctor"])).code).toBe(2);
+    const unknown = await mqttTls(["frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect((await mqttTls(["pki", "issue", "router", "--dir", work, "--name", "x"])).code).toBe(2);
+  });
+});
+
+describe("mqtt-tls doctor", () => {
+  it("passes a good mutual-TLS config against the embedded broker, with the documented JSON", async () => {
+    await using broker = await startTestBroker({ pki, requireClientCert: true });
+    const config = await writeConfig("good", broker.url);
+    const human = await mqttTls(["doctor", "-c", config]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/✔ Connected to mqtts:\/\/127\.0\.0\.1:\d+ in \d+ ms: TLSv1\.3/);
+    expect(human.stdout).toContain("OK: no problems.");
+    expect(human.stderr).toMatch(/Connecting to .* \(deadline 10 s\)/);
+    expect(human.stdout).not.toContain("\u001b["); // not a terminal: no colour
+    const json = await mqttTls(["doctor", "-c", config, "--json"]);
+    expect(json.code).toBe(0);
+    expect(jsonDocument(json.stdout)).toMatchObject({
+      ok: true,
+      findings: [],
+      connection: { attempted: true, connected: true, tlsVersion: "TLSv1.3", serverChain: expect.any(Array) },
+    });
+  });
+
+  it("names a wrong CA (exit 1) and an unreadable config (exit 2), in JSON too", async () => {
+    await using broker = await startTestBroker({ pki });
+    const wrongCa = await writeConfig("wrong-ca", broker.url, {
+      trustStore: [other.caFile],
+      sendClientCertificate: false,
+      keyStore: undefined,
+    });
+    const result = await mqttTls(["doctor", "-c", wrongCa, "--json"]);
+    expect(result.code).toBe(1);
+    const doc = jsonDocument(result.stdout);
+    expect(doc).toMatchObject({ ok: false, connection: { attempted: true, connected: false } });
+    const errors = (doc.findings as { code: string; severity: string }[]).filter(
+      (f) => f.severity === "error",
+    );
+    expect(errors.map((f) => f.code)).toEqual(["SERVER_CERT_UNTRUSTED"]);
+    const missing = await mqttTls(["doctor", "-c", "no-such.json", "--json"]);
+    expect(missing.code).toBe(2);
+    expect(jsonDocument(missing.stdout)).toMatchObject({ ok: false, findings: [{ code: "FILE_NOT_FOUND" }] });
+    await writeFile(join(work, "broken.json"), "{ not json");
+    const broken = await mqttTls(["doctor", "-c", "broken.json"]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/cannot be read/);
+  });
+
+  it("predicts offline that a Nexto cannot reach a TLS-1.3-only broker, and the live check as the PLC confirms it", async () => {
+    await using broker = await startTestBroker({ pki, requireClientCert: true, minVersion: "TLSv1.3" });
+    const config = await writeConfig("tls13", broker.url, { minTlsVersion: "TLSv1.3" });
+    const offline = await mqttTls(["doctor", "-c", config, "--device", "altus-nexto", "--offline", "--json"]);
+    expect(offline.code).toBe(1);
+    const doc = jsonDocument(offline.stdout);
+    expect(doc.connection).toBeUndefined();
+    expect(doc.findings).toContainEqual(
+      expect.objectContaining({
+        code: "DEVICE_UNSUPPORTED",
+        path: "security.minTlsVersion",
+        severity: "error",
+      }),
+    );
+    const online = await mqttTls(["doctor", "-c", config, "--device", "altus-nexto"]);
+    expect(online.code).toBe(1);
+    expect(online.stdout).toMatch(/DEVICE_UNSUPPORTED[\s\S]*TLS_VERSION_MISMATCH/);
+    expect(online.stderr).toContain("as Altus Nexto would");
+    // Without the device, the same config connects: the broker is fine, the PLC is not.
+    expect((await mqttTls(["doctor", "-c", config])).code).toBe(0);
+    const unknown = await mqttTls(["doctor", "-c", config, "--device", "acme-plc"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/there is no device "acme-plc"[\s\S]*altus-nexto/);
+  });
+
+  it("names a wrong key passphrase without printing it", async () => {
+    const config = await writeConfig("bad-pass", "mqtts://127.0.0.1:1", {});
+    const result = await mqttTls(["doctor", "-c", config, "--offline"], {
+      env: { KEY_PASSPHRASE: "wrong-Passphrase-77" },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("KEY_PASSPHRASE_WRONG");
+    expect(result.stdout + result.stderr).not.toContain("wrong-Passphrase-77");
+  });
+
+  it.skipIf(mosquittoSkipReason())(
+    "passes against Mosquitto and names an expired client certificate there",
+    async () => {
+      await using mosquitto = await startMosquitto({ pki, requireCertificate: true });
+      const good = await mqttTls(["doctor", "-c", await writeConfig("mosq-good", mosquitto.url)]);
+      expect(good.code).toBe(0);
+      const expired = await pki.issueClient({ name: "expired-plc", expired: true });
+      const result = await mqttTls([
+        "doctor",
+        "--json",
+        "-c",
+        await writeConfig("mosq-expired", mosquitto.url, {
+          keyStore: { certificate: expired.files.chain, privateKey: expired.files.key },
+        }),
+      ]);
+      expect(result.code).toBe(1);
+      const codes = (jsonDocument(result.stdout).findings as { code: string }[]).map((f) => f.code);
+      expect(codes).toEqual(expect.arrayContaining(["CERT_EXPIRED", "CLIENT_CERT_REJECTED"]));
+    },
+  );
+});
+
+describe("mqtt-tls inspect", () => {
+  it("shows a bundle as a chain, with its order, and the key it matches", async () => {
+    const reversed = join(work, "reversed.pem");
+    await writeFile(reversed, pki.intermediate!.cert + pki.client.cert);
+    const result = await mqttTls(["inspect", reversed, pki.client.files.key]);
+    expect(result.code).toBe(0); // out of order is a warning: OpenSSL reorders, some devices do not
+    expect(result.stdout).toMatch(/Warnings \(\d\)\n\s+▲ CHAIN_ORDER/);
+    expect(result.stdout).toMatch(
+      /Chain \(out of order in the file\)\n\s+CN=client[^\n]*\n\s+↑ CN=cli Intermediate CA/,
+    );
+    expect(result.stdout).toMatch(/Matches\s+CN=client/);
+    const inOrder = await mqttTls(["inspect", pki.client.files.chain, "--json"]);
+    expect(inOrder.code).toBe(0);
+    const doc = jsonDocument(inOrder.stdout);
+    expect(doc.files).toEqual([
+      expect.objectContaining({
+        format: "pem",
+        chain: {
+          order: [expect.stringContaining("CN=client"), expect.stringContaining("Intermediate")],
+          inOrder: true,
+        },
+      }),
+    ]);
+    // The missing root of a peer chain is a note, not an error.
+    expect(doc.findings).toEqual([expect.objectContaining({ code: "CHAIN_INCOMPLETE", severity: "info" })]);
+  });
+
+  it("reads DER, PKCS#12 (with --passphrase env:NAME) and CRLs", async () => {
+    const der = join(work, "root.der");
+    await writeFile(der, pki.root.certDer);
+    const p12 = await pki.client.writeFile(
+      "client.p12",
+      pki.client.toPkcs12({ passphrase: "p12-Secret-55" }),
+    );
+    const crl = await pki.createCrl({ revoke: [pki.client] });
+    const result = await mqttTls(["inspect", der, p12, crl.file, "--passphrase", "env:P12_PASS", "--json"], {
+      env: { P12_PASS: "p12-Secret-55" },
+    });
+    expect(result.code).toBe(0);
+    const files = jsonDocument(result.stdout).files as {
+      format: string;
+      certificates: unknown[];
+      keys: { matches?: string }[];
+      crls: { revoked: number }[];
+    }[];
+    expect(files.map((f) => f.format)).toEqual(["der", "pkcs12", "pem"]);
+    expect(files[0]!.certificates).toHaveLength(1);
+    expect(files[1]!.keys[0]!.matches).toContain("CN=client");
+    expect(files[2]!.crls[0]!.revoked).toBe(1);
+    expect(result.stdout).not.toContain("p12-Secret-55");
+    const locked = await mqttTls(["inspect", p12]);
+    expect(locked.code).toBe(1);
+    expect(locked.stdout).toContain("KEY_ENCRYPTED_NO_PASSPHRASE");
+    const missing = await mqttTls(["inspect", "nope.pem"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain("FILE_NOT_FOUND");
+  });
+});
+
+describe("mqtt-tls pki, broker, pub and sub", () => {
+  it("makes a CA and leaves in every key type, keys at 0600, and refuses to overwrite or issue without a CA", async () => {
+    for (const key of ["rsa2048", "ec-p384", "ed25519"]) {
+      const dir = join(work, `pki-${key}`);
+      const init = await mqttTls(["pki", "init", "--dir", dir, "--key", key, "--json"]);
+      expect(init.code).toBe(0);
+      expect(jsonDocument(init.stdout)).toMatchObject({ ok: true, pki: { keyType: key } });
+      expect(init.stderr).toContain(`Generating the root CA key (${key})`);
+      const server = await mqttTls([
+        "pki",
+        "issue",
+        "server",
+        "--dir",
+        dir,
+        "--name",
+        "broker.plant.local",
+        "--ip",
+        "10.0.0.5",
+      ]);
+      expect(server.code).toBe(0);
+      expect(server.stdout).toMatch(/names {2}DNS:broker\.plant\.local, IP:10\.0\.0\.5/);
+      expect(server.stdout).toContain("require_certificate true");
+      for (const file of ["ca.key", "intermediate-ca.key", "broker.plant.local.key"])
+        expect((await stat(join(dir, file))).mode & 0o777).toBe(0o600);
+      const inspected = await mqttTls(["inspect", join(dir, "broker.plant.local-chain.crt"), "--json"]);
+      const [cert] = (
+        jsonDocument(inspected.stdout).files as {
+          certificates: { extKeyUsage: string[]; subjectAltNames: unknown }[];
+        }[]
+      )[0]!.certificates;
+      expect(cert).toMatchObject({
+        extKeyUsage: ["serverAuth"],
+        subjectAltNames: { dns: ["broker.plant.local"], ip: ["10.0.0.5"] },
+      });
+    }
+    expect((await mqttTls(["pki", "init", "--dir", join(work, "pki-ed25519")])).code).toBe(2);
+    const noCa = await mqttTls(["pki", "issue", "client", "--dir", join(work, "empty"), "--name", "x"]);
+    expect(noCa.code).toBe(2);
+    expect(noCa.stderr).toContain("mqtt-tls pki init --dir");
+  });
+
+  it("runs the dev broker from a lab PKI, prints each client's identity, and carries pub to sub", async () => {
+    const dir = join(work, "lab");
+    expect((await mqttTls(["pki", "init", "--dir", dir, "--key", "ec-p256"])).code).toBe(0);
+    expect((await mqttTls(["pki", "issue", "client", "--dir", dir, "--name", "line1-plc"])).code).toBe(0);
+    await using broker = startBin(["broker", "--pki", dir, "--require-client-cert", "--duration", "60"], {
+      cwd: work,
+    });
+    const [, url] = await broker.waitFor(/listening on (mqtts:\/\/127\.0\.0\.1:\d+)/);
+    const config = join(dir, "line1-plc.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        broker: { url, clientId: "line1-plc" },
+        security: {
+          trustStore: ["ca.crt"],
+          sendClientCertificate: true,
+          keyStore: { certificate: "line1-plc-chain.crt", privateKey: "line1-plc.key" },
+        },
+      }),
+    );
+    await using subscriber = startBin(
+      ["sub", "-c", config, "-t", "plant/#", "--count", "2", "--timeout", "20", "--client-id", "scada"],
+      {
+        cwd: work,
+      },
+    );
+    await subscriber.waitFor(/subscribed to plant\/#/);
+    for (const value of ["72.4", "73.1"]) {
+      const published = await mqttTls([
+        "pub",
+        "-c",
+        config,
+        "-t",
+        "plant/line1/level",
+        "-m",
+        value,
+        "--qos",
+        "1",
+      ]);
+      expect(published.code).toBe(0);
+      expect(published.stdout).toMatch(/published 4 bytes to plant\/line1\/level \(QoS 1\)/);
+    }
+    expect(await subscriber.exited).toBe(0);
+    expect(subscriber.output()).toMatch(/plant\/line1\/level 72\.4\nplant\/line1\/level 73\.1/);
+    await broker.waitFor(/\+ line1-plc connected over TLSv1\.3 .*certificate CN=line1-plc, serial [0-9A-F]+/);
+    const anonymous = await mqttTls([
+      "pub",
+      "-c",
+      await writeConfig("anon", url!, {
+        trustStore: [join(dir, "ca.crt")],
+        sendClientCertificate: false,
+        keyStore: undefined,
+      }),
+      "-t",
+      "x",
+      "-m",
+      "y",
+    ]);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toContain("CLIENT_CERT_REQUIRED");
+    await broker.waitFor(/refused a TLS client: NO_CLIENT_CERTIFICATE/);
+    broker.child.kill("SIGTERM");
+    expect(await broker.exited).toBe(0);
+    expect(broker.output()).toContain("broker stopped");
+  });
+
+  it.skipIf(mosquittoSkipReason())("publishes and subscribes through Mosquitto", async () => {
+    await using mosquitto = await startMosquitto({ pki, requireCertificate: true });
+    const config = await writeConfig("mosq-pubsub", mosquitto.url);
+    await using subscriber = startBin(
+      ["sub", "-c", config, "-t", "line1/#", "--count", "1", "--timeout", "20", "--client-id", "scada"],
+      {
+        cwd: work,
+        env,
+      },
+    );
+    await subscriber.waitFor(/subscribed/);
+    expect(
+      (await mqttTls(["pub", "-c", config, "-t", "line1/state", "-m", "RUNNING", "--qos", "1"])).code,
+    ).toBe(0);
+    expect(await subscriber.exited).toBe(0);
+    expect(subscriber.output()).toContain("line1/state RUNNING");
+    const timedOut = await mqttTls(["sub", "-c", config, "-t", "silent/#", "--count", "1", "--timeout", "1"]);
+    expect(timedOut.code).toBe(1);
+    expect(timedOut.stderr).toContain("received 0 of 1 message(s) within 1 s");
+  });
+});
+
+describe("mqtt-tls mosquitto-conf", () => {
+  it("writes the listener block of a mutual-TLS config", async () => {
+    const config = await writeConfig("conf", "mqtts://broker.plant.local:8883", { minTlsVersion: "TLSv1.3" });
+    const result = await mqttTls(["mosquitto-conf", "-c", config]);
+    expect(result.code).toBe(0);
+    for (const line of [
+      "listener 8883",
+      `cafile ${pki.caFile}`,
+      "require_certificate true",
+      "use_identity_as_username true",
+      "tls_version tlsv1.3",
+      "set_tcp_nodelay true",
+    ])
+      expect(result.stdout).toContain(`${line}\n`);
+    expect((await mqttTls(["mosquitto-conf", "-c", "missing.json"])).code).toBe(2);
+  });
+
+  it.skipIf(mosquittoSkipReason())(
+    "writes a block Mosquitto runs, and the config connects to it",
+    async () => {
+      const port = await freePort();
+      const config = await writeConfig("conf-live", `mqtts://127.0.0.1:${port}`);
+      const result = await mqttTls([
+        "mosquitto-conf",
+        "-c",
+        config,
+        "--certfile",
+        pki.server.files.chain,
+        "--keyfile",
+        pki.server.files.key,
+      ]);
+      expect(result.code).toBe(0);
+      // Loopback only in tests: the block itself listens on every interface, as a plant broker does.
+      const block = result.stdout.replace(/^listener (\d+)$/m, "listener $1 127.0.0.1");
+      await using _mosquitto = await startMosquitto({ pki, port, listenerBlock: () => block });
+      expect((await mqttTls(["doctor", "-c", config])).code).toBe(0);
+      const anonymous = await writeConfig("conf-anon", `mqtts://127.0.0.1:${port}`, {
+        sendClientCertificate: false,
+        keyStore: undefined,
+      });
+      const refused = await mqttTls(["doctor", "-c", anonymous, "--json"]);
+      expect((jsonDocument(refused.stdout).findings as { code: string }[]).map((f) => f.code)).toContain(
+        "CLIENT_CERT_REQUIRED",
+      );
+    },
+  );
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("mqtt-tls devices and demo", () => {
+  it("lists the adapters and shows a profile with its sources", async () => {
+    const list = await mqttTls(["devices"]);
+    expect(list.code).toBe(0);
+    for (const id of ["altus-nexto", "schneider-geoscada", "beckhoff-tf6701", "codesys-mqtt", "abb-ac500"])
+      expect(list.stdout).toContain(id);
+    const nexto = await mqttTls(["devices", "altus-nexto"]);
+    expect(nexto.stdout).toMatch(/tlsVersions\s+TLSv1\.2\n\s+documented: Altus/);
+    expect(nexto.stdout).toMatch(/keyTypes\s+RSA 2048-4096 bits\n\s+assumed/);
+    const json = await mqttTls(["devices", "--json"]);
+    expect((jsonDocument(json.stdout).devices as unknown[]).length).toBe(5);
+    expect((await mqttTls(["devices", "nope"])).code).toBe(2);
+  });
+
+  it("runs the demo end to end and ends by itself", async () => {
+    const result = await mqttTls(["demo"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/PLC line1-nx3004: TLSv1\.2, MQTT 3\.1\.1/);
+    expect(result.stdout).toMatch(/SCADA received nexto\/line1-nx3004\/line1\/tank-level \{"value"/);
+    expect(result.stdout).toContain("SERVER_CERT_UNTRUSTED");
+    expect(result.stdout).toContain("CERT_EXPIRED");
+    expect(result.stdout).toMatch(/Done: the PLC's tags reached SCADA over mutual TLS 1\.2/);
+  });
+});
+
+describe("secrets", () => {
+  it("never appear in any output of the commands above", () => {
+    expect(outputs.length).toBeGreaterThan(40);
+    const all = outputs.join("\n");
+    for (const secret of secretLines) expect(all).not.toContain(secret);
+  });
+});
