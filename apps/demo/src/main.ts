@@ -1,4 +1,5 @@
-import { runDemo } from "./demo.js";
+import { runDemo } from "@proj/cli";
 
-const { ok } = await runDemo((line) => console.log(line));
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const { ok } = await runDemo((text) => process.stdout.write(text), { color });
 process.exitCode = ok ? 0 : 1;
