@@ -192,9 +192,16 @@ async function crossCheck(
   const ambiguous = failure.phase !== "tcp" && failure.connackCode === undefined && !failure.tlsOnPlainPort;
   if (!ambiguous) return failure;
   if (url.tls && !failure.handshakeDone) {
-    // TLS got no proper answer: does the port answer plain MQTT?
+    // TLS got no proper answer: does the port answer plain MQTT? Asked anonymously, under a throwaway clientId:
+    // credentials must never go in clear to a port that was meant to be TLS (a CONNACK refusal still tells).
+    const {
+      username: _username,
+      password: _password,
+      clientId: _clientId,
+      ...anonymous
+    } = resolved.config.broker;
     const plain = await attempt(
-      { ...resolved, config: { ...resolved.config } },
+      { ...resolved, config: { ...resolved.config, broker: anonymous } },
       { ...url, tls: false },
       Math.min(timeoutMs, 3000),
     );

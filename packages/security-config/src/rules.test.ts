@@ -94,6 +94,18 @@ describe("urlScheme", () => {
   });
 });
 
+describe("credentials", () => {
+  it("refuses a password without a username under MQTT 3.1.1, and allows it under MQTT 5", () => {
+    const alone = run(config({}, { password: "s3cret-Only" }));
+    expect(alone.findings).toEqual([
+      expect.objectContaining({ code: "FIELD_INVALID", path: "broker.username", severity: "error" }),
+    ]);
+    expect(JSON.stringify(alone.findings)).not.toContain("s3cret-Only");
+    expect(codes(config({}, { password: "x", protocolVersion: 5 }))).toEqual([]);
+    expect(codes(config({}, { password: "x", username: "plc" }))).toEqual([]);
+  });
+});
+
 describe("serverCheck", () => {
   it("reports a disabled check, a missing and an empty trust store", () => {
     expect(codes(config({ checkServerCertificate: false, trustStore: undefined }))).toEqual([

@@ -137,6 +137,26 @@ const urlScheme = defineRule({
     }),
 });
 
+const credentials = defineRule({
+  name: "credentials",
+  codes: ["FIELD_INVALID"],
+  whenTlsDisabled: true,
+  check: ({ resolved }) => {
+    const { broker } = resolved.config;
+    // MQTT 3.1 and 3.1.1 send a password only after a username (MQTT 5 allows it alone).
+    if (broker.password === undefined || broker.username !== undefined || broker.protocolVersion === 5)
+      return [];
+    return [
+      {
+        code: "FIELD_INVALID" as const,
+        path: "broker.username",
+        message: "broker.password is set without broker.username: MQTT 3.1.1 cannot send a password alone.",
+        remedy: 'Set "username" too (the broker\'s account name), or use "protocolVersion": 5.',
+      },
+    ];
+  },
+});
+
 const serverCheck = defineRule({
   name: "serverCheck",
   codes: ["SERVER_CERT_CHECK_DISABLED", "TRUST_STORE_MISSING", "TRUST_STORE_EMPTY", "FIELD_IGNORED"],
@@ -553,6 +573,7 @@ const serverName = defineRule({
 export const RULES: readonly Rule[] = [
   tlsDisabled,
   urlScheme,
+  credentials,
   serverCheck,
   trustAnchors,
   clientCertificate,

@@ -82,7 +82,7 @@ describe("validateConfig: parse and normalize", () => {
   it("reads inline PEM wherever a path goes, and env: anywhere a string goes", () => {
     const result = validateConfig(
       {
-        broker: { url: "env:BROKER_URL", password: "env:MQTT_PASSWORD" },
+        broker: { url: "env:BROKER_URL", username: "plc", password: "env:MQTT_PASSWORD" },
         security: { trustStore: "env:CA_PEM" },
       },
       { env: { BROKER_URL: "mqtts://localhost:8883", MQTT_PASSWORD: "hunter2", CA_PEM: pki.caPem } },
