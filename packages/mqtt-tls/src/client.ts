@@ -153,6 +153,7 @@ export class SecureClient extends EventEmitter<{
   #outstanding = 0;
   #watchedFiles: [string, (current: Stats, previous: Stats) => void][] = [];
   #watchTimer: NodeJS.Timeout | undefined;
+  #nextConnection: Promise<void> | undefined;
   #replayed: Promise<void> | undefined;
   #waiting: (() => void)[] = [];
   #ended = false;
@@ -627,13 +628,34 @@ export class SecureClient extends EventEmitter<{
   }
 
   /** Sends one QoS 1/2 message in a free slot; the slot is freed on its acknowledgement. */
+  /** Settles on the next connection (rejects if the client is closed first); one promise for every waiter. */
+  #whenReconnected(): Promise<void> {
+    this.#nextConnection ??= new Promise<void>((resolve, reject) => {
+      const onState = (state: ClientState) => {
+        if (state !== "connected" && state !== "closed") return;
+        this.off("state", onState);
+        this.#nextConnection = undefined;
+        if (state === "connected") resolve();
+        else reject(new Error("closed"));
+      };
+      this.on("state", onState);
+    });
+    return this.#nextConnection;
+  }
+
   #send(topic: string, payload: string | Buffer, options: IClientPublishOptions): Promise<void> {
     this.#outstanding++;
     return new Promise((resolve, reject) => {
       this.mqtt.publish(topic, payload, options, (error) => {
         this.#release();
-        if (error) reject(error);
-        else resolve();
+        if (!error) resolve();
+        // mqtt.js drops what waits behind a store replay when the connection closes again ("Connection closed"):
+        // those messages were never stored, so they are sent again rather than lost. Only end() makes it final.
+        else if (!this.#ended && error.message === "Connection closed")
+          this.#whenReconnected()
+            .then(() => this.publish(topic, payload, options))
+            .then(resolve, () => reject(error));
+        else reject(error);
       });
     });
   }

@@ -388,6 +388,14 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
       "Check that the port is the broker's TLS listener.",
     );
   }
+  if (failure.phase === "tls" && /^ERR_SSL_/.test(code) && !/ALERT/.test(code)) {
+    // Not an alert from the broker, not a plain listener: the TLS records themselves did not make sense.
+    return finding(
+      "BROKER_UNREACHABLE",
+      `The TLS data from ${where(url)} was damaged or not understood (${code}): something on the path alters the traffic.`,
+      "Look for a device between client and broker that changes bytes (a TLS-inspecting firewall or proxy, a faulty link or NAT); connect without it, or from the broker's own network, to confirm.",
+    );
+  }
   return finding(
     "BROKER_UNREACHABLE",
     `The connection to ${where(url)} failed (${code || failure.message || "closed"}) in the ${failure.phase} phase.`,

@@ -189,7 +189,12 @@ async function crossCheck(
   failure: ConnectionFailure,
   timeoutMs: number,
 ): Promise<ConnectionFailure> {
-  const ambiguous = failure.phase !== "tcp" && failure.connackCode === undefined && !failure.tlsOnPlainPort;
+  // Silence until the deadline is a stalled route or server: a plain listener answers a ClientHello by closing.
+  const ambiguous =
+    failure.phase !== "tcp" &&
+    failure.connackCode === undefined &&
+    !failure.tlsOnPlainPort &&
+    !failure.timedOut;
   if (!ambiguous) return failure;
   if (url.tls && !failure.handshakeDone) {
     // TLS got no proper answer: does the port answer plain MQTT? Asked anonymously, under a throwaway clientId:

@@ -97,9 +97,11 @@ describe("attack set: zero MQTT sessions, each case named", () => {
   it("a plain MQTT port where TLS was asked for: NOT_TLS, and no CONNECT is ever sent", async () => {
     const received: Buffer[] = [];
     const plain: Server = createServer((socket: Socket) => {
+      // As a plain broker does: a CONNECT gets a CONNACK, anything else (a TLS ClientHello) a closed connection.
       socket.on("data", (chunk: Buffer) => {
         received.push(chunk);
-        socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // a CONNACK, as a plain broker would answer
+        if (chunk[0] === 0x10) socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00]));
+        else socket.destroy();
       });
     }).listen(0, "127.0.0.1");
     await once(plain, "listening");
@@ -115,10 +117,11 @@ describe("attack set: zero MQTT sessions, each case named", () => {
         security: { trustStore: [pki.caFile] },
       }).catch((error: unknown) => error);
       expect(isMqttTlsError(failure) && failure.code).toBe("NOT_TLS");
-      // Only a TLS ClientHello went out: never an MQTT CONNECT, never the password.
+      // A TLS ClientHello went out, then at most an anonymous CONNECT to tell what the port is: never the password.
+      expect(received[0]![0]).toBe(0x16);
       const sent = Buffer.concat(received);
-      expect(sent[0]).toBe(0x16);
       expect(sent.includes(Buffer.from("never-sent-in-clear"))).toBe(false);
+      expect(sent.includes(Buffer.from("plc"))).toBe(false);
     } finally {
       await new Promise((resolve) => plain.close(resolve));
     }

@@ -12,7 +12,13 @@ describe.skipIf(mosquittoSkipReason())("a QoS 1 stream through a Mosquitto resta
     const persistenceDir = join(pki.dir, "mosquitto-data");
     await mkdir(persistenceDir);
     await chmod(persistenceDir, 0o777); // Mosquitto writes it as its own user
-    const brokerOptions = { pki, requireCertificate: true, persistenceDir };
+    // Room to queue the whole stream for an offline subscriber (Mosquitto drops beyond 1000 by default).
+    const brokerOptions = {
+      pki,
+      requireCertificate: true,
+      persistenceDir,
+      extraListenerConfig: ["max_queued_messages 20000"],
+    };
     let broker: MosquittoBroker = await startMosquitto(brokerOptions);
     const port = broker.port;
 

@@ -32,3 +32,5 @@ export type { MosquittoBroker, MosquittoOptions } from "./mosquitto/start-mosqui
 export type { BrokerEndpoints } from "./endpoints.js";
 export { probeMqtt } from "./probe.js";
 export type { ProbeOptions, ProbeResult } from "./probe.js";
+export { startFaultProxy } from "./proxy/fault-proxy.js";
+export type { Fault, FaultProxy, FaultProxyOptions } from "./proxy/fault-proxy.js";
