@@ -1,4 +1,5 @@
 import { createTestPki, startFaultProxy, startTestBroker, type TestPki } from "@proj/test-broker";
+import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSecure, isMqttTlsError, probe } from "../src/index.js";
 
@@ -71,5 +72,36 @@ describe("faults on the path to the broker", () => {
     const sent = Promise.all([1, 2, 3].map((i) => client.publish("faults/cut", `m${i}`, { qos: 1 })));
     await sent;
     await expect.poll(() => seen.sort(), { timeout: 5000 }).toEqual(["m1", "m2", "m3"]);
+  });
+
+  it("under IEC 62351-3 an unreachable CRL warns and keeps the session; a CRL that revokes the broker drops it", async () => {
+    const served = await pki.issueServer({ name: "iec-broker" });
+    await using broker = await startTestBroker({ pki, requireClientCert: true, serverCertificate: served });
+    const crlFile = await pki.client.writeFile("iec-refresh.crl.pem", (await pki.createCrl()).pem);
+    const events: string[] = [];
+    const diagnoses: string[] = [];
+    await using client = await connectSecure(
+      {
+        ...config(broker.url, { clientId: "iec-plc" }),
+        security: {
+          ...config(broker.url).security,
+          profile: "iec62351-3",
+          crl: [crlFile],
+          crlRefreshHours: 0.0002,
+        },
+      },
+      { securityEvents: (e) => void events.push(e.mnemonic), backoff: { minMs: 50, maxMs: 200 } },
+    );
+    client.on("diagnosis", (f) => diagnoses.push(f.code));
+    // The CRL distribution point is gone: a warning, and the session carries on.
+    await rm(crlFile);
+    await expect.poll(() => events, { timeout: 5000 }).toContain("CRL_STALE");
+    expect(client.state).toBe("connected");
+    await client.publish("iec/still-up", "1", { qos: 1 });
+    // The CA revokes the broker's certificate: the refresh renews the session, and the broker is refused.
+    await pki.client.writeFile("iec-refresh.crl.pem", (await pki.createCrl({ revoke: [served] })).pem);
+    await expect.poll(() => diagnoses, { timeout: 8000 }).toContain("SERVER_CERT_REVOKED");
+    expect(client.state).not.toBe("connected");
+    expect(events).toContain("PEER_CERT_REVOKED");
   });
 });
