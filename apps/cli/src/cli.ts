@@ -1,12 +1,4 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { broker } from "./commands/broker.js";
-import { devices } from "./commands/devices.js";
-import { doctor } from "./commands/doctor.js";
-import { inspect } from "./commands/inspect.js";
-import { mosquittoConf } from "./commands/mosquitto-conf.js";
-import { pkiInit, pkiIssue } from "./commands/pki.js";
-import { pub, sub } from "./commands/pubsub.js";
-import { runDemo } from "./demo.js";
 import { CliError, isCliError } from "./errors.js";
 import { colorsFor, type CliIo } from "./io.js";
 import { LAB_KEY_TYPES } from "./lab-pki.js";
@@ -101,7 +93,12 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
         "\nExit: 0 no error and connected, 1 an error finding or no connection, 2 unreadable config or unknown device.\n",
     )
     .action(function (this: Command) {
-      return run(() => doctor({ ...this.opts<{ config: string }>(), ...color() }, full))();
+      return run(async () =>
+        (await import("./commands/doctor.js")).doctor(
+          { ...this.opts<{ config: string }>(), ...color() },
+          full,
+        ),
+      )();
     });
 
   program
@@ -126,8 +123,8 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     .action(function (this: Command, files: string[]) {
       const opts = this.opts<{ json?: boolean; passphrase?: string }>();
       const passphrase = secret(full, opts.passphrase);
-      return run(() =>
-        inspect(
+      return run(async () =>
+        (await import("./commands/inspect.js")).inspect(
           {
             files,
             ...(opts.json ? { json: true } : {}),
@@ -156,7 +153,9 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       ),
     )
     .action(function (this: Command) {
-      return run(() => pkiInit({ ...this.opts<{ dir: string }>(), ...color() }, full))();
+      return run(async () =>
+        (await import("./commands/pki.js")).pkiInit({ ...this.opts<{ dir: string }>(), ...color() }, full),
+      )();
     });
   pki
     .command("issue")
@@ -177,7 +176,13 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       ),
     )
     .action(function (this: Command, role: "server" | "client") {
-      return run(() => pkiIssue(role, { ...this.opts<{ dir: string; name: string }>(), ...color() }, full))();
+      return run(async () =>
+        (await import("./commands/pki.js")).pkiIssue(
+          role,
+          { ...this.opts<{ dir: string; name: string }>(), ...color() },
+          full,
+        ),
+      )();
     });
 
   program
@@ -191,8 +196,11 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     .option("--client-id <id>", "clientId instead of the config's")
     .addHelpText("after", examples('mqtt-tls pub -c plc.json -t plant/line1/level -m "72.4" --qos 1'))
     .action(function (this: Command) {
-      return run(() =>
-        pub({ ...this.opts<{ config: string; topic: string; message: string }>(), ...color() }, full),
+      return run(async () =>
+        (await import("./commands/pubsub.js")).pub(
+          { ...this.opts<{ config: string; topic: string; message: string }>(), ...color() },
+          full,
+        ),
       )();
     });
 
@@ -220,7 +228,12 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       ),
     )
     .action(function (this: Command) {
-      return run(() => sub({ ...this.opts<{ config: string; topic: string }>(), ...color() }, full))();
+      return run(async () =>
+        (await import("./commands/pubsub.js")).sub(
+          { ...this.opts<{ config: string; topic: string }>(), ...color() },
+          full,
+        ),
+      )();
     });
 
   program
@@ -233,7 +246,9 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     .option("--duration <s>", "stop by itself after s seconds", integer("--duration", 1, 86_400))
     .addHelpText("after", examples("mqtt-tls broker --pki lab-pki --require-client-cert --port 8883"))
     .action(function (this: Command) {
-      return run(() => broker({ ...this.opts(), ...color() }, full))();
+      return run(async () =>
+        (await import("./commands/broker.js")).broker({ ...this.opts(), ...color() }, full),
+      )();
     });
 
   program
@@ -244,7 +259,42 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     .option("--keyfile <file>", "the broker's key (default: a placeholder path)")
     .addHelpText("after", examples("mqtt-tls mosquitto-conf -c plc.json >> /etc/mosquitto/conf.d/tls.conf"))
     .action(function (this: Command) {
-      return run(() => mosquittoConf({ ...this.opts<{ config: string }>(), ...color() }, full))();
+      return run(async () =>
+        (await import("./commands/mosquitto-conf.js")).mosquittoConf(
+          { ...this.opts<{ config: string }>(), ...color() },
+          full,
+        ),
+      )();
+    });
+
+  program
+    .command("fleet")
+    .description(
+      "a fleet of simulated devices, each with its own certificate: connect times, rates, failures",
+    )
+    .requiredOption("-c, --config <file>", "configuration the devices start from (JSON)")
+    .requiredOption("--pki <dir>", "lab PKI from pki init: device certificates are issued and cached there")
+    .requiredOption("--devices <n>", "number of devices", integer("--devices", 1, 100_000))
+    .option("--rate <n>", "messages per second per device", integer("--rate", 1, 1000), 1)
+    .option(
+      "--ramp <s>",
+      "seconds over which devices start (default: devices/200)",
+      integer("--ramp", 0, 3600),
+    )
+    .option("--duration <s>", "seconds of publishing", integer("--duration", 1, 3600), 10)
+    .option("--qos <n>", "0 or 1", integer("--qos", 0, 1), 0)
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples("mqtt-tls fleet -c plc.json --pki lab --devices 200 --rate 1 --duration 20"),
+    )
+    .action(function (this: Command) {
+      return run(async () =>
+        (await import("./commands/fleet.js")).fleet(
+          { ...this.opts<{ config: string; pki: string; devices: number; rate: number }>(), ...color() },
+          full,
+        ),
+      )();
     });
 
   program
@@ -257,7 +307,12 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       examples("mqtt-tls devices", "mqtt-tls devices altus-nexto", "mqtt-tls devices --json"),
     )
     .action(function (this: Command, id?: string) {
-      return run(() => devices({ ...(id ? { id } : {}), ...this.opts(), ...color() }, full))();
+      return run(async () =>
+        (await import("./commands/devices.js")).devices(
+          { ...(id ? { id } : {}), ...this.opts(), ...color() },
+          full,
+        ),
+      )();
     });
 
   program
@@ -267,6 +322,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     )
     .addHelpText("after", examples("mqtt-tls demo"))
     .action(async () => {
+      const { runDemo } = await import("./demo.js");
       const result = await runDemo(full.stdout, {
         color: colorsFor(full, !program.opts<{ color: boolean }>().color).isColorSupported,
       });

@@ -275,6 +275,8 @@ export async function issueLabLeaf(options: {
   ip?: readonly string[];
   days?: number;
   keyType?: LabKeyType;
+  /** Where the leaf's files go. @default dir */
+  outDir?: string;
   progress?: (step: string) => void;
 }): Promise<LabLeaf> {
   const x509 = await loadX509();
@@ -324,12 +326,14 @@ export async function issueLabLeaf(options: {
   const cert = await sign({ subject: `CN=${name}`, key, issuer, days, extensions });
   const base = name.replace(/[^A-Za-z0-9._-]+/g, "_");
   const leafPem = pem("CERTIFICATE", cert.rawData);
-  const certFile = await writePublic(join(dir, `${base}.crt`), leafPem);
+  const out = options.outDir ?? dir;
+  await mkdir(out, { recursive: true });
+  const certFile = await writePublic(join(out, `${base}.crt`), leafPem);
   const chainFile = await writePublic(
-    join(dir, `${base}-chain.crt`),
+    join(out, `${base}-chain.crt`),
     manifest.intermediate ? leafPem + issuerPem : leafPem,
   );
-  const keyFile = await writeSecret(join(dir, `${base}.key`), key);
+  const keyFile = await writeSecret(join(out, `${base}.key`), key);
   return {
     role,
     name,

@@ -421,6 +421,52 @@ describe("mqtt-tls pki, broker, pub and sub", () => {
   });
 });
 
+describe("mqtt-tls fleet", () => {
+  it("runs a small fleet with one certificate per device and reports what it measured", async () => {
+    const dir = join(work, "fleet-pki");
+    expect((await mqttTls(["pki", "init", "--dir", dir])).code).toBe(0);
+    const ca = await readFile(join(dir, "ca.crt"), "utf8");
+    const intermediate = await readFile(join(dir, "intermediate-ca.crt"), "utf8");
+    await using broker = await startTestBroker({
+      pki,
+      requireClientCert: true,
+      bindClientIdToCn: true,
+      clientCa: [ca, intermediate],
+    });
+    const config = join(work, "fleet.json");
+    await writeFile(
+      config,
+      JSON.stringify({ broker: { url: broker.url }, security: { trustStore: [pki.caFile] } }),
+    );
+    const result = await mqttTls([
+      "fleet",
+      "-c",
+      config,
+      "--pki",
+      dir,
+      "--devices",
+      "20",
+      "--rate",
+      "5",
+      "--ramp",
+      "1",
+      "--duration",
+      "2",
+      "--json",
+    ]);
+    expect(result.code).toBe(0);
+    const { fleet } = jsonDocument(result.stdout) as {
+      fleet: { connected: number; messages: number; failures: object; connectMs: { p50: number } };
+    };
+    expect(fleet).toMatchObject({ connected: 20, failures: {} });
+    expect(fleet.messages).toBeGreaterThan(20 * 5);
+    expect(fleet.connectMs.p50).toBeGreaterThan(0);
+    // Each device had its own certificate: the broker bound every clientId to its CN.
+    expect(new Set(broker.connections.map((c) => c.certificate?.subjectCn)).size).toBe(20);
+    expect(result.stderr).toContain("[##############################] 20/20");
+  });
+});
+
 describe("mqtt-tls mosquitto-conf", () => {
   it("writes the listener block of a mutual-TLS config", async () => {
     const config = await writeConfig("conf", "mqtts://broker.plant.local:8883", { minTlsVersion: "TLSv1.3" });

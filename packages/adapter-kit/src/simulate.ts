@@ -1,5 +1,5 @@
 import type { Finding } from "@proj/pem";
-import { connectSecure, type SecureClient, type SecureClientOptions, type TlsInfo } from "@proj/mqtt-tls";
+import type { SecureClient, SecureClientOptions, TlsInfo } from "@proj/mqtt-tls";
 import type { SecurityConfig, TlsVersion } from "@proj/security-config";
 import { randomBytes } from "node:crypto";
 import { deviceFindings, sortTls, tlsRange } from "./check.js";
@@ -180,6 +180,8 @@ export async function simulateDevice(
     spec.topicTemplate.replaceAll("{clientId}", clientId).replaceAll("{tag}", tag.name),
   );
 
+  // Loaded on first use: checking configurations against a device needs no MQTT client.
+  const { connectSecure } = await import("@proj/mqtt-tls");
   const client = await connectSecure(effective, { ...options, rules: [] });
   let round = 0;
   let published = 0;

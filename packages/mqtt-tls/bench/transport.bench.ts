@@ -181,10 +181,16 @@ for (const [name, r] of Object.entries(results)) {
   console.log(
     `  publish ${name}: bare mqtt.js ${Math.round(bareRate)} msg/s, SecureClient ${Math.round(secureRate)} msg/s, ratio ${(secureRate / bareRate).toFixed(2)} (goal >= 0.97)`,
   );
+  console.log(
+    `::bench ${JSON.stringify({ name: `publish ${name} throughput vs bare mqtt.js`, ratio: secureRate / bareRate, goal: ">= 0.97" })}`,
+  );
 }
 for (const [version, r] of Object.entries(reconnect)) {
   const goal = version === "TLSv1.2" ? 0.6 : 0.8;
   console.log(
     `  reconnect ${version}: full ${r.full.toFixed(2)} ms, resumed ${r.resumed.toFixed(2)} ms (${r.reused}/${RECONNECTS} resumed), ratio ${(r.resumed / r.full).toFixed(2)} (goal <= ${goal})`,
+  );
+  console.log(
+    `::bench ${JSON.stringify({ name: `resumed vs full reconnect ${version}`, ratio: r.resumed / r.full, goal: `<= ${goal}` })}`,
   );
 }

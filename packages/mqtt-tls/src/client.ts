@@ -1,4 +1,4 @@
-import { createFinding, inspectCertificate, type Finding, type FindingCode } from "@proj/pem";
+import { createFinding, type Finding, type FindingCode } from "@proj/pem";
 import {
   toTlsOptions,
   validateConfig,
@@ -6,6 +6,7 @@ import {
   type Profile,
   type ResolvedConfig,
   type ValidateOptions,
+  type ValidationResult,
 } from "@proj/security-config";
 import {
   MqttClient,
@@ -27,7 +28,7 @@ import {
   type TLSSocket,
 } from "node:tls";
 import { WebSocket, createWebSocketStream } from "ws";
-import { diagnose, summarizeChain } from "./diagnose.js";
+import { diagnose, summarizeChain, type CertificateSummary } from "./diagnose.js";
 import { MqttTlsError } from "./errors.js";
 import type { SecurityEvent, SecurityEventSink } from "./security-events.js";
 import { probeResolved, type TlsInfo } from "./probe.js";
@@ -49,6 +50,11 @@ export interface BackoffOptions {
 export interface SecureClientOptions extends ValidateOptions {
   /** Connect even when validation found errors (they are still emitted as `diagnosis`). @default false */
   allowConfigErrors?: boolean;
+  /**
+   * What `validateConfig(config, options)` returned for this very config, to connect without validating it again
+   * (a fleet validates every device first, then connects them all). @default validated here
+   */
+  validation?: ValidationResult;
   backoff?: BackoffOptions;
   /** QoS 1/2 messages outstanding at once (in flight plus queued); `publish()` waits beyond it. @default 1000 */
   maxInflight?: number;
@@ -69,6 +75,9 @@ export interface SecureClientOptions extends ValidateOptions {
    */
   watchCredentials?: boolean;
 }
+
+/** Recently seen broker chains, summarized, by the leaf's SHA-256 fingerprint (bounded; read only). */
+const peerChains = new Map<string, CertificateSummary[]>();
 
 /** Security event mnemonics for failed connections, by diagnosis code. */
 const FAILURE_EVENTS: Partial<
@@ -273,7 +282,17 @@ export class SecureClient extends EventEmitter<{
   #recordTls(socket: TLSSocket): void {
     if (typeof socket.getProtocol !== "function") return;
     const sessionReused = socket.isSessionReused();
-    const presented = summarizeChain(socket.getPeerCertificate(true));
+    // Clients of one broker see one chain: summarize it once (the detailed peer chain is costly to build).
+    const leaf = socket.getPeerCertificate(false);
+    const fingerprint = "fingerprint256" in leaf ? leaf.fingerprint256 : undefined;
+    let presented = fingerprint ? peerChains.get(fingerprint) : undefined;
+    if (!presented) {
+      presented = summarizeChain(socket.getPeerCertificate(true));
+      if (fingerprint && presented.length > 0) {
+        peerChains.set(fingerprint, presented);
+        if (peerChains.size > 64) peerChains.delete(peerChains.keys().next().value!);
+      }
+    }
     this.#tlsInfo = {
       protocol: socket.getProtocol() ?? undefined,
       cipher: socket.getCipher()?.name,
@@ -522,11 +541,9 @@ export class SecureClient extends EventEmitter<{
   #checkExpiry(): void {
     const days = this.#resolved.config.security.expiryWarningDays;
     const now = Date.now();
-    const own = this.#resolved.keyStore?.chain[0]
-      ? inspectCertificate(this.#resolved.keyStore.chain[0])
-      : undefined;
+    const own = this.#resolved.keyStore?.leaf;
     const certificates = [
-      ...(own ? [{ role: "client certificate", subject: own.subject.oneLine, validTo: own.notAfter }] : []),
+      ...(own ? [{ role: "client certificate", subject: own.subject, validTo: own.notAfter }] : []),
       ...(this.#tlsInfo?.peerChain[0]
         ? [
             {
@@ -726,7 +743,7 @@ export async function connectSecure(
   config: unknown,
   options: SecureClientOptions = {},
 ): Promise<SecureClient> {
-  const validation = validateConfig(config, options);
+  const validation = options.validation ?? validateConfig(config, options);
   if (!validation.resolved || (!validation.ok && !options.allowConfigErrors)) {
     const errors = validation.findings.filter((f) => f.severity === "error");
     throw new MqttTlsError(

@@ -82,7 +82,7 @@ describe("secret scan", () => {
 
     const text =
       JSON.stringify(seen, (_k, v: unknown) =>
-        v instanceof Error ? { message: v.message, stack: v.stack, ...v } : v,
+        v instanceof Error ? { ...v, message: v.message, stack: v.stack } : v,
       ) + jsonLines;
     expect(events.length).toBeGreaterThanOrEqual(2);
     expect(jsonLines).toContain("HANDSHAKE");

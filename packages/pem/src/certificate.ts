@@ -246,8 +246,7 @@ export class ParsedCertificate {
   constructor(der: Buffer) {
     this.der = der;
     try {
-      this.node = new X509Certificate(der);
-      this.asn = AsnParser.parse(der, Certificate);
+      ({ node: this.node, asn: this.asn } = decodeDer(der));
     } catch (cause) {
       throw new PemError(
         "PEM_MALFORMED",
@@ -521,6 +520,23 @@ export function certificateDer(input: CertificateInput): Buffer {
   });
 }
 
+/**
+ * Node's and the ASN.1 view of recently read certificates, by DER: the CA and intermediates of a fleet of
+ * configurations are decoded once. Bounded; both views are only read. Each ParsedCertificate stays its own object.
+ */
+const decodedDer = new Map<string, { node: X509Certificate; asn: Certificate }>();
+const DECODED_MAX = 512;
+
+function decodeDer(der: Buffer): { node: X509Certificate; asn: Certificate } {
+  const key = der.toString("base64");
+  const known = decodedDer.get(key);
+  if (known) return known;
+  const decoded = { node: new X509Certificate(der), asn: AsnParser.parse(der, Certificate) };
+  decodedDer.set(key, decoded);
+  if (decodedDer.size > DECODED_MAX) decodedDer.delete(decodedDer.keys().next().value!);
+  return decoded;
+}
+
 /** Reads the first certificate of `input`; throws a {@link PemError} with the finding's code when there is none. */
 export function parseCertificate(input: CertificateInput): ParsedCertificate {
   return new ParsedCertificate(certificateDer(input));
@@ -538,5 +554,24 @@ export function parseCertificate(input: CertificateInput): ParsedCertificate {
  * @throws {PemError} `NOT_PEM`, `PEM_MALFORMED` or `PEM_UNEXPECTED_BLOCK` when the input holds no certificate.
  */
 export function inspectCertificate(input: CertificateInput): CertificateInfo {
-  return parseCertificate(input).info();
+  const der = certificateDer(input);
+  const key = der.toString("base64");
+  const known = described.get(key);
+  if (known) {
+    // Most recently used last: the oldest entry is the first to go.
+    described.delete(key);
+    described.set(key, known);
+    return known;
+  }
+  const info = new ParsedCertificate(der).info();
+  described.set(key, info);
+  if (described.size > DESCRIBED_MAX) described.delete(described.keys().next().value!);
+  return info;
 }
+
+/**
+ * Descriptions of recently inspected certificates, by DER: a fleet of configurations shares its CA and
+ * intermediates, and a rule set looks at each certificate several times. Bounded; the info is read-only.
+ */
+const described = new Map<string, CertificateInfo>();
+const DESCRIBED_MAX = 512;

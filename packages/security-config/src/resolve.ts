@@ -1,5 +1,6 @@
 import {
   buildChain,
+  inspectCertificate,
   inspectCrl,
   isPemError,
   loadTrustStore,
@@ -46,6 +47,8 @@ export interface ResolvedKeyStore {
   readonly passphrase: string | undefined;
   readonly key: PrivateKeyInfo | undefined;
   readonly source: string;
+  /** The end-entity certificate's subject and expiry, read once here (expiry monitors need nothing else). */
+  readonly leaf: { readonly subject: string; readonly notAfter: Date } | undefined;
 }
 
 /** A configuration with every default applied, `env:` values substituted and every file read. */
@@ -273,12 +276,14 @@ export function resolveFiles(
       if (loaded) {
         try {
           const contents = readPkcs12(loaded.bytes, ks.passphrase ?? "");
+          const leaf = contents.certificates[0] ? inspectCertificate(contents.certificates[0]) : undefined;
           keyStore = {
             chain: contents.certificates,
             keyPem: contents.key,
             passphrase: undefined,
             key: contents.key ? readPrivateKey(contents.key) : undefined,
             source: loaded.source,
+            leaf: leaf ? { subject: leaf.subject.oneLine, notAfter: leaf.notAfter } : undefined,
           };
         } catch (error) {
           const finding = fromError(error, "security.keyStore.pkcs12", loaded.source);
@@ -301,6 +306,7 @@ export function resolveFiles(
       const certificate = load(ks.certificate, "security.keyStore.certificate", baseDir, findings);
       const privateKey = load(ks.privateKey, "security.keyStore.privateKey", baseDir, findings);
       let chain: string[] = [];
+      let leaf: ResolvedKeyStore["leaf"];
       if (certificate) {
         const parsed = parsePem(certificate.bytes, { source: certificate.source });
         findings.push(...fromPem(parsed.findings, "security.keyStore.certificate"));
@@ -320,6 +326,8 @@ export function resolveFiles(
           );
           findings.push(...fromPem(relevant, "security.keyStore.certificate"));
           chain = built.pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g) ?? [];
+          if (built.chain[0])
+            leaf = { subject: built.chain[0].subject.oneLine, notAfter: built.chain[0].notAfter };
         } else if (parsed.findings.length === 0) {
           findings.push({
             code: "PEM_UNEXPECTED_BLOCK",
@@ -346,6 +354,7 @@ export function resolveFiles(
           passphrase: ks.passphrase,
           key,
           source: certificate?.source ?? privateKey!.source,
+          leaf,
         };
       }
     }

@@ -64,8 +64,13 @@ interface NamedCertificate {
   readonly anchor: boolean;
 }
 
+/** The certificates of each resolved configuration, read once for every rule that looks at them. */
+const certificatesOf = new WeakMap<RuleContext["resolved"], NamedCertificate[]>();
+
 /** Every certificate the configuration uses: the trust store's anchors and the key store's chain. */
 function certificates({ resolved }: RuleContext): NamedCertificate[] {
+  const cached = certificatesOf.get(resolved);
+  if (cached) return cached;
   const out: NamedCertificate[] = [];
   for (const anchor of resolved.trustStore?.store.anchors ?? []) {
     const info = anchor.info();
@@ -85,6 +90,7 @@ function certificates({ resolved }: RuleContext): NamedCertificate[] {
       anchor: false,
     });
   });
+  certificatesOf.set(resolved, out);
   return out;
 }
 

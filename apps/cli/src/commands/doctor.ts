@@ -1,5 +1,5 @@
 import { asDevice, profileRule } from "@proj/adapter-kit";
-import { probe, type CertificateSummary } from "@proj/mqtt-tls";
+import type { CertificateSummary } from "@proj/mqtt-tls";
 import { createFinding, hasErrors, type Finding } from "@proj/pem";
 import { loadConfig } from "@proj/security-config";
 import { readFile } from "node:fs/promises";
@@ -114,6 +114,8 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       progress(io)(
         `Connecting to ${url}${adapter ? ` as ${adapter.name} would` : ""} (deadline ${Math.round(timeoutMs / 100) / 10} s)`,
       );
+      // The MQTT stack loads only for a live check: --offline starts faster.
+      const { probe } = await import("@proj/mqtt-tls");
       const result = await probe(target, {
         baseDir: dirname(path),
         env: io.env,
