@@ -397,6 +397,7 @@ describe("mqtt-tls pki, broker, pub and sub", () => {
     broker.child.kill("SIGTERM");
     expect(await broker.exited).toBe(0);
     expect(broker.output()).toContain("broker stopped");
+    outputs.push(broker.output(), subscriber.output());
   });
 
   it.skipIf(mosquittoSkipReason())("publishes and subscribes through Mosquitto", async () => {
@@ -415,6 +416,7 @@ describe("mqtt-tls pki, broker, pub and sub", () => {
     ).toBe(0);
     expect(await subscriber.exited).toBe(0);
     expect(subscriber.output()).toContain("line1/state RUNNING");
+    outputs.push(subscriber.output());
     const timedOut = await mqttTls(["sub", "-c", config, "-t", "silent/#", "--count", "1", "--timeout", "1"]);
     expect(timedOut.code).toBe(1);
     expect(timedOut.stderr).toContain("received 0 of 1 message(s) within 1 s");
