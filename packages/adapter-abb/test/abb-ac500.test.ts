@@ -1,11 +1,5 @@
 import { describeAdapterContract, describeSimulator } from "@proj/adapter-kit/testing";
-import {
-  createTestPki,
-  mosquittoSkipReason,
-  startMosquitto,
-  startTestBroker,
-  type TestPki,
-} from "@proj/test-broker";
+import { createTestPki, mutualTlsTargets, type TestPki } from "@proj/test-broker";
 import { afterAll, beforeAll } from "vitest";
 import { abbAc500 } from "../src/index.js";
 
@@ -15,31 +9,8 @@ beforeAll(async () => {
 });
 afterAll(() => pki.cleanup());
 
-const mutual = (url: string) => ({
-  broker: { url },
-  security: {
-    trustStore: [pki.caFile],
-    sendClientCertificate: true,
-    keyStore: { certificate: pki.client.files.chain, privateKey: pki.client.files.key },
-  },
-});
-
 describeAdapterContract(abbAc500);
-
-describeSimulator(abbAc500, [
-  {
-    name: "the embedded aedes broker (mutual TLS)",
-    start: async () => {
-      const broker = await startTestBroker({ pki, requireClientCert: true });
-      return { config: mutual(broker.url), baseDir: pki.dir, [Symbol.asyncDispose]: () => broker.close() };
-    },
-  },
-  {
-    name: "Mosquitto (mutual TLS)",
-    skip: mosquittoSkipReason(),
-    start: async () => {
-      const broker = await startMosquitto({ pki, requireCertificate: true });
-      return { config: mutual(broker.url), baseDir: pki.dir, [Symbol.asyncDispose]: () => broker.close() };
-    },
-  },
-]);
+describeSimulator(
+  abbAc500,
+  mutualTlsTargets(() => pki),
+);

@@ -1,5 +1,5 @@
 import { validateConfig } from "@proj/security-config";
-import { createTestPki, startTestBroker, type TestPki } from "@proj/test-broker";
+import { createTestPki, mutualTlsTargets, startTestBroker, type TestPki } from "@proj/test-broker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   checkAgainstProfile,
@@ -71,15 +71,10 @@ const mutual = (url: string) => ({
 });
 
 describeAdapterContract(acme);
-describeSimulator(acme, [
-  {
-    name: "the embedded broker",
-    start: async () => {
-      const broker = await startTestBroker({ pki, requireClientCert: true });
-      return { config: mutual(broker.url), baseDir: pki.dir, [Symbol.asyncDispose]: () => broker.close() };
-    },
-  },
-]);
+describeSimulator(
+  acme,
+  mutualTlsTargets(() => pki),
+);
 
 describe("defineAdapter", () => {
   it("refuses an adapter that breaks the contract, naming every problem", () => {

@@ -5,6 +5,7 @@ import { validateConfig } from "@proj/security-config";
 import {
   createTestPki,
   mosquittoSkipReason,
+  mutualTlsTargets,
   startMosquitto,
   startTestBroker,
   type TestPki,
@@ -34,23 +35,10 @@ const mutual = (url: string, extra: Record<string, unknown> = {}) => ({
 
 describeAdapterContract(nexto);
 
-describeSimulator(nexto, [
-  {
-    name: "the embedded aedes broker (mutual TLS)",
-    start: async () => {
-      const broker = await startTestBroker({ pki, requireClientCert: true });
-      return { config: mutual(broker.url), baseDir: pki.dir, [Symbol.asyncDispose]: () => broker.close() };
-    },
-  },
-  {
-    name: "Mosquitto (mutual TLS)",
-    skip: mosquittoSkipReason(),
-    start: async () => {
-      const broker = await startMosquitto({ pki, requireCertificate: true });
-      return { config: mutual(broker.url), baseDir: pki.dir, [Symbol.asyncDispose]: () => broker.close() };
-    },
-  },
-]);
+describeSimulator(
+  nexto,
+  mutualTlsTargets(() => pki, { clientId: "line1-nx3004" }),
+);
 
 describe("Altus Nexto", () => {
   it("speaks TLS 1.2 where the configuration and the broker would allow TLS 1.3", async () => {

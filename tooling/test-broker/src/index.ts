@@ -34,3 +34,5 @@ export { probeMqtt } from "./probe.js";
 export type { ProbeOptions, ProbeResult } from "./probe.js";
 export { startFaultProxy } from "./proxy/fault-proxy.js";
 export type { Fault, FaultProxy, FaultProxyOptions } from "./proxy/fault-proxy.js";
+export { mutualTlsTargets } from "./targets.js";
+export type { MutualTlsTarget } from "./targets.js";

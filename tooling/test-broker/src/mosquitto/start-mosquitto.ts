@@ -263,6 +263,13 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     };
     child.stdout.on("data", append);
     child.stderr.on("data", append);
+    let closed = false;
+    const allOutput = new Promise<void>((resolve) =>
+      child.once("close", () => {
+        closed = true;
+        resolve();
+      }),
+    );
     let spawnError: NodeJS.ErrnoException | undefined;
     const spawnFailed = new Promise<false>((resolve) =>
       child.once("error", (error) => {
@@ -293,6 +300,8 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     }
     if (!listening) {
       await stop(child);
+      // Its last words may still be in the pipes when the exit is seen: the error must carry them.
+      if (!closed) await allOutput;
       lastError = new MosquittoError(
         child.exitCode === null
           ? `mosquitto did not listen within ${timeoutMs} ms`
