@@ -283,6 +283,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     )
     .option("--duration <s>", "seconds of publishing", integer("--duration", 1, 3600), 10)
     .option("--qos <n>", "0 or 1", integer("--qos", 0, 1), 0)
+    .option("--reconnect", "then drop every connection once and measure the reconnect and TLS session reuse")
     .option("--json", "print one JSON document on stdout")
     .addHelpText(
       "after",

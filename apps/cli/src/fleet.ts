@@ -20,6 +20,11 @@ export interface FleetOptions {
   /** Seconds of publishing once every device has had its turn to connect. */
   durationSeconds: number;
   qos?: 0 | 1;
+  /**
+   * After publishing, drop every connection once (as a network blip would) and measure the reconnect: how long
+   * until all are back, and how many resumed their TLS session.
+   */
+  reconnect?: boolean;
   /** Called as devices connect or fail (for a progress bar). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -37,7 +42,9 @@ export interface FleetReport {
   /** From the first start to the last CONNACK. */
   connectAllMs: number;
   handshakesPerSecond: number;
-  /** Connections that resumed a TLS session, of all connections. */
+  /** With `reconnect`: from dropping every connection to the last one back. */
+  reconnectAllMs?: number;
+  /** Connections that resumed a TLS session, of all connections (after `reconnect`, of the reconnections). */
   sessionReuse: { resumed: number; total: number; rate: number };
   messages: number;
   messagesPerSecond: number;
@@ -147,6 +154,25 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   for (const timer of timers) clearInterval(timer);
   const publishMs = performance.now() - publishStart;
 
+  let reconnectAllMs: number | undefined;
+  if (options.reconnect && clients.length > 0) {
+    const reconnectStart = performance.now();
+    await Promise.all(
+      clients.map(async (client) => {
+        const back = new Promise<void>((resolve) => {
+          const onState = (state: string) => {
+            if (state !== "connected") return;
+            client.off("state", onState);
+            resolve();
+          };
+          client.on("state", onState);
+        });
+        client.mqtt.stream.destroy();
+        await back;
+      }),
+    );
+    reconnectAllMs = performance.now() - reconnectStart;
+  }
   const resumed = clients.filter((c) => c.tlsInfo?.sessionReused).length;
   await Promise.all(clients.map((client) => client.end(true)));
   const sorted = connectTimes.sort((a, b) => a - b);
@@ -169,6 +195,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       total: clients.length,
       rate: clients.length ? round(resumed / clients.length) : 0,
     },
+    ...(reconnectAllMs !== undefined ? { reconnectAllMs: round(reconnectAllMs) } : {}),
     messages,
     messagesPerSecond: round(messages / (publishMs / 1000)),
     memoryPerConnectionKiB: clients.length ? round((rssAfter - rssBefore) / 1024 / clients.length) : 0,

@@ -454,13 +454,22 @@ describe("mqtt-tls fleet", () => {
       "1",
       "--duration",
       "2",
+      "--reconnect",
       "--json",
     ]);
     expect(result.code).toBe(0);
     const { fleet } = jsonDocument(result.stdout) as {
-      fleet: { connected: number; messages: number; failures: object; connectMs: { p50: number } };
+      fleet: {
+        connected: number;
+        messages: number;
+        failures: object;
+        connectMs: { p50: number };
+        reconnectAllMs?: number;
+      };
     };
-    expect(fleet).toMatchObject({ connected: 20, failures: {} });
+    // After the reconnect wave every device resumed its TLS session.
+    expect(fleet).toMatchObject({ connected: 20, failures: {}, sessionReuse: { resumed: 20, total: 20 } });
+    expect(fleet.reconnectAllMs).toBeGreaterThan(0);
     expect(fleet.messages).toBeGreaterThan(20 * 5);
     expect(fleet.connectMs.p50).toBeGreaterThan(0);
     // Each device had its own certificate: the broker bound every clientId to its CN.

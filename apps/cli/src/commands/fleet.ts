@@ -12,6 +12,7 @@ export interface FleetCommandOptions {
   ramp?: number;
   duration?: number;
   qos?: number;
+  reconnect?: boolean;
   json?: boolean;
   color?: boolean;
 }
@@ -45,6 +46,7 @@ export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<nu
     rampSeconds: options.ramp ?? Math.max(1, options.devices / 200),
     durationSeconds: options.duration ?? 10,
     qos: options.qos === 1 ? 1 : 0,
+    reconnect: options.reconnect === true,
     onProgress: (done, total) => {
       const step = Math.floor((done / total) * 10);
       if (io.isTty) io.stderr(`\r${bar(done, total)} connected or failed`);
@@ -67,6 +69,12 @@ export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<nu
           `${report.connectMs.p50} / ${report.connectMs.p90} / ${report.connectMs.p99} ms (max ${report.connectMs.max})`,
         ],
         ["connect all", `${report.connectAllMs} ms, ${report.handshakesPerSecond} handshakes/s`],
+        ...(report.reconnectAllMs !== undefined
+          ? ([["reconnect all", `${report.reconnectAllMs} ms after dropping every connection`]] as [
+              string,
+              string,
+            ][])
+          : []),
         ["session reuse", `${report.sessionReuse.resumed}/${report.sessionReuse.total} resumed`],
         ["messages", `${report.messages} (${report.messagesPerSecond}/s)`],
         ["memory", `${report.memoryPerConnectionKiB} KiB per connection (RSS)`],
