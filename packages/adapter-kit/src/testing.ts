@@ -1,5 +1,5 @@
 import { validateConfig, type TlsVersion } from "@proj/security-config";
-import { generateKeyPairSync, type KeyObject } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -19,41 +19,31 @@ export interface ContractOptions {
 
 const ALL_TLS: readonly TlsVersion[] = ["TLSv1.2", "TLSv1.3"];
 
-function keyPem(kind: "rsa1024" | "rsa2048" | "rsa4096" | "p256" | "p384" | "p521" | "ed25519"): string {
-  const pem = (pair: { privateKey: KeyObject }) =>
-    pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string;
-  switch (kind) {
-    case "rsa1024":
-    case "rsa2048":
-    case "rsa4096":
-      return pem(generateKeyPairSync("rsa", { modulusLength: Number(kind.slice(3)) }));
-    case "p256":
-    case "p384":
-    case "p521": {
-      const namedCurve = { p256: "prime256v1", p384: "secp384r1", p521: "secp521r1" }[kind];
-      return pem(generateKeyPairSync("ec", { namedCurve }));
-    }
-    case "ed25519":
-      return pem(generateKeyPairSync("ed25519"));
-  }
+type KeyKind = "rsa1024" | "rsa2048" | "rsa4096" | "p256" | "p384" | "p521" | "ed25519";
+const CURVES: Partial<Record<KeyKind, string>> = { p256: "prime256v1", p384: "secp384r1", p521: "secp521r1" };
+const rsaBits = (kind: KeyKind) => (kind.startsWith("rsa") ? Number(kind.slice(3)) : undefined);
+
+function keyPem(kind: KeyKind): string {
+  const bits = rsaBits(kind);
+  const curve = CURVES[kind];
+  const pair =
+    bits !== undefined
+      ? generateKeyPairSync("rsa", { modulusLength: bits })
+      : curve !== undefined
+        ? generateKeyPairSync("ec", { namedCurve: curve })
+        : generateKeyPairSync("ed25519");
+  return pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string;
 }
 
 /** A key the profile takes, and one it does not (when there is one among the usual shapes). */
 function keysFor(profile: DeviceProfile): { supported: string; unsupported: string | undefined } {
-  const candidates = ["rsa2048", "p256", "rsa4096", "p384", "ed25519", "rsa1024", "p521"] as const;
-  const fits = (kind: (typeof candidates)[number]) =>
+  const candidates: readonly KeyKind[] = ["rsa2048", "p256", "rsa4096", "p384", "ed25519", "rsa1024", "p521"];
+  const fits = (kind: KeyKind) =>
     profile.keyTypes.some((k) => {
-      if (k.type === "rsa")
-        return (
-          kind.startsWith("rsa") &&
-          Number(kind.slice(3)) >= k.minBits &&
-          Number(kind.slice(3)) <= (k.maxBits ?? Infinity)
-        );
-      if (k.type === "ec")
-        return (
-          { p256: "prime256v1", p384: "secp384r1", p521: "secp521r1" }[kind as "p256"] !== undefined &&
-          k.curves.includes({ p256: "prime256v1", p384: "secp384r1", p521: "secp521r1" }[kind as "p256"])
-        );
+      const bits = rsaBits(kind);
+      const curve = CURVES[kind];
+      if (k.type === "rsa") return bits !== undefined && bits >= k.minBits && bits <= (k.maxBits ?? Infinity);
+      if (k.type === "ec") return curve !== undefined && k.curves.includes(curve);
       return kind === "ed25519";
     });
   const good = candidates.find(fits);
