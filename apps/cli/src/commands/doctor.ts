@@ -2,10 +2,10 @@ import { asDevice, profileRule } from "@proj/adapter-kit";
 import type { CertificateSummary } from "@proj/mqtt-tls";
 import { createFinding, hasErrors, type Finding } from "@proj/pem";
 import { loadConfig } from "@proj/security-config";
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { ConfigUnreadable, readConfigFile } from "../config-file.js";
 import { deviceById } from "../devices.js";
-import { CliError, isCliError } from "../errors.js";
+import { isCliError, type CliError } from "../errors.js";
 import { colorsFor, formatFindings, progress, summarize, type CliIo } from "../io.js";
 
 export interface DoctorOptions {
@@ -32,24 +32,6 @@ export interface DoctorReport {
   };
 }
 
-function unreadable(
-  path: string,
-  error: unknown,
-  code: "FILE_NOT_FOUND" | "FILE_UNREADABLE",
-): CliError & { finding: Finding } {
-  const message =
-    code === "FILE_NOT_FOUND"
-      ? `The configuration file ${path} does not exist.`
-      : `The configuration file ${path} cannot be read: ${(error as Error).message}.`;
-  const cliError = new CliError("CONFIG_UNREADABLE", message, {
-    remedy: "Point -c to the JSON configuration file.",
-    cause: error,
-  });
-  return Object.assign(cliError, {
-    finding: createFinding(code, "error", message, { remedy: "Point -c to the JSON configuration file." }),
-  });
-}
-
 /**
  * `mqtt-tls doctor`: static findings, the device profile check, then (unless offline) one live TLS + MQTT connect
  * with its diagnosis, all within the deadline. Returns the exit code: 0 no error and connected, 1 a problem,
@@ -68,19 +50,14 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
     return error.exitCode;
   };
 
-  let raw: unknown;
+  let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse((await readFile(path, "utf8")).replace(/^\uFEFF/, ""));
+    raw = await readConfigFile(path, options.config);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const e = unreadable(options.config, error, code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE");
-    return fail(e, e.finding);
+    if (error instanceof ConfigUnreadable) return fail(error, error.finding);
+    throw error;
   }
-  const deviceId =
-    options.device ??
-    (raw !== null && typeof raw === "object" && typeof (raw as { device?: unknown }).device === "string"
-      ? (raw as { device: string }).device
-      : undefined);
+  const deviceId = options.device ?? (typeof raw.device === "string" ? raw.device : undefined);
   let adapter;
   try {
     adapter = deviceId === undefined ? undefined : deviceById(deviceId);

@@ -1,6 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { CliError } from "../errors.js";
+import { readConfigFile } from "../config-file.js";
 import { runFleet, type FleetOptions, type FleetReport } from "../fleet.js";
 import { colorsFor, table, type CliIo } from "../io.js";
 
@@ -27,14 +26,7 @@ function bar(done: number, total: number): string {
 export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<number> {
   const c = colorsFor(io, options.color === false);
   const path = resolve(io.cwd, options.config);
-  let config: FleetOptions["config"];
-  try {
-    config = JSON.parse((await readFile(path, "utf8")).replace(/^\uFEFF/, "")) as typeof config;
-  } catch (error) {
-    throw new CliError("CONFIG_UNREADABLE", `cannot read ${options.config}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
+  const config = (await readConfigFile(path, options.config)) as FleetOptions["config"];
   io.stderr(`… issuing or reusing ${options.devices} device certificates in ${options.pki}/fleet\n`);
   let lastShown = -1;
   const report: FleetReport = await runFleet({

@@ -1,7 +1,7 @@
 import { connectSecure, isMqttTlsError, type SecureClient } from "@proj/mqtt-tls";
-import { loadConfig } from "@proj/security-config";
-import { readFile } from "node:fs/promises";
+import { validateConfig } from "@proj/security-config";
 import { dirname, resolve } from "node:path";
+import { readConfigFile } from "../config-file.js";
 import { CliError } from "../errors.js";
 import { colorsFor, formatFindings, type CliIo, type Colors } from "../io.js";
 
@@ -27,19 +27,15 @@ export interface SubOptions extends Common {
 
 async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureClient | number> {
   const path = resolve(io.cwd, options.config);
-  const validation = await loadConfig(path, { env: io.env });
+  const raw = await readConfigFile(path, options.config);
+  if (options.clientId !== undefined) raw.broker = { ...(raw.broker as object), clientId: options.clientId };
+  const validation = validateConfig(raw, { baseDir: dirname(path), env: io.env });
   if (!validation.resolved) {
     io.stderr(formatFindings(validation.findings, c));
-    if (validation.findings.some((f) => f.code === "FILE_NOT_FOUND" || f.code === "FILE_UNREADABLE"))
-      throw new CliError("CONFIG_UNREADABLE", `cannot read ${options.config}`);
     return 1;
   }
-  const raw = JSON.parse((await readFile(path, "utf8")).replace(/^\uFEFF/, "")) as {
-    broker: Record<string, unknown>;
-  };
-  if (options.clientId !== undefined) raw.broker = { ...raw.broker, clientId: options.clientId };
   try {
-    return await connectSecure(raw, { baseDir: dirname(path), env: io.env });
+    return await connectSecure(raw, { baseDir: dirname(path), env: io.env, validation });
   } catch (error) {
     if (!isMqttTlsError(error)) throw error;
     io.stderr(
