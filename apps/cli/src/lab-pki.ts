@@ -117,7 +117,8 @@ function serial(): string {
   return bytes.toString("hex");
 }
 
-function pem(label: string, der: ArrayBuffer | Buffer): string {
+/** DER bytes in PEM armour with `label` (64-column base64, trailing newline). */
+export function armorPem(label: string, der: ArrayBuffer | Buffer): string {
   const lines =
     Buffer.from(der instanceof Buffer ? der : new Uint8Array(der))
       .toString("base64")
@@ -222,7 +223,7 @@ export async function initLabPki(options: {
     extensions: [new x509.BasicConstraintsExtension(true, undefined, true), usage],
   });
   const files = [
-    await writePublic(join(dir, "ca.crt"), pem("CERTIFICATE", root.rawData)),
+    await writePublic(join(dir, "ca.crt"), armorPem("CERTIFICATE", root.rawData)),
     await writeSecret(join(dir, "ca.key"), rootKey),
   ];
   let intermediateSubject: string | undefined;
@@ -238,7 +239,7 @@ export async function initLabPki(options: {
       extensions: [new x509.BasicConstraintsExtension(true, 0, true), usage],
     });
     files.push(
-      await writePublic(join(dir, "intermediate-ca.crt"), pem("CERTIFICATE", cert.rawData)),
+      await writePublic(join(dir, "intermediate-ca.crt"), armorPem("CERTIFICATE", cert.rawData)),
       await writeSecret(join(dir, "intermediate-ca.key"), key),
     );
   }
@@ -250,7 +251,7 @@ export async function initLabPki(options: {
     caFile: join(dir, "ca.crt"),
     files,
     subjects: {
-      root: new X509Certificate(pem("CERTIFICATE", root.rawData)).subject.replaceAll("\n", ", "),
+      root: new X509Certificate(armorPem("CERTIFICATE", root.rawData)).subject.replaceAll("\n", ", "),
       intermediate: intermediateSubject,
     },
   };
@@ -325,7 +326,7 @@ export async function issueLabLeaf(options: {
   const days = options.days ?? 365;
   const cert = await sign({ subject: `CN=${name}`, key, issuer, days, extensions });
   const base = name.replace(/[^A-Za-z0-9._-]+/g, "_");
-  const leafPem = pem("CERTIFICATE", cert.rawData);
+  const leafPem = armorPem("CERTIFICATE", cert.rawData);
   const out = options.outDir ?? dir;
   await mkdir(out, { recursive: true });
   const certFile = await writePublic(join(out, `${base}.crt`), leafPem);

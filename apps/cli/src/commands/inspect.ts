@@ -17,6 +17,7 @@ import {
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { armorPem } from "../lab-pki.js";
 import { colorsFor, formatFindings, summarize, table, type CliIo, type Colors } from "../io.js";
 
 export interface InspectOptions {
@@ -84,10 +85,6 @@ const DER_LABELS: Record<string, string> = {
   "public-key": "PUBLIC KEY",
   csr: "CERTIFICATE REQUEST",
 };
-
-function armor(label: string, der: Buffer): string {
-  return `-----BEGIN ${label}-----\n${(der.toString("base64").match(/.{1,64}/g) ?? []).join("\n")}\n-----END ${label}-----\n`;
-}
 
 function keyName(info: CertificateInfo["publicKey"]): string {
   if (info.type === "rsa" || info.type === "rsa-pss") return `RSA ${info.bits ?? "?"} bits`;
@@ -170,7 +167,7 @@ function blocksOf(
       parsed.format === "der" ? bytes : Buffer.from(bytes.toString("latin1").replace(/\s+/g, ""), "base64");
     // Reading DER is what inspect is for: the conversion hint stays, as a note.
     findings.push(...parsed.findings.map((f) => ({ ...f, severity: "info" as const })));
-    return { format: parsed.format, blocks: parsePem(armor(DER_LABELS[parsed.derKind]!, der)).blocks };
+    return { format: parsed.format, blocks: parsePem(armorPem(DER_LABELS[parsed.derKind]!, der)).blocks };
   }
   findings.push(...parsed.findings);
   return { format: parsed.format, blocks: parsed.blocks };

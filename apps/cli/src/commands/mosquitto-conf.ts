@@ -40,16 +40,11 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
   const trustFiles = [security.trustStore ?? []].flat().filter((entry) => !entry.includes("-----BEGIN "));
   if (top && resolved.trustStore) {
     const issued = new X509Certificate(top);
-    const issuer = resolved.trustStore.pems.find((pem) => {
-      try {
-        return (
-          issued.checkIssued(new X509Certificate(pem)) ||
-          new X509Certificate(pem).fingerprint256 === issued.fingerprint256
-        );
-      } catch {
-        return false;
-      }
-    });
+    // The trust store is already indexed: ask it for the candidates, then check the signature.
+    const { store } = resolved.trustStore;
+    const issuer =
+      store.anchors.some((anchor) => anchor.der.equals(issued.raw)) ||
+      store.issuersOf(issued.raw).some((anchor) => issued.checkIssued(new X509Certificate(anchor.der)));
     if (issuer && trustFiles.length === 1)
       cafile = isAbsolute(trustFiles[0]!) ? trustFiles[0] : resolve(resolved.baseDir, trustFiles[0]!);
     else cafileComment = `cafile: the CA that issued ${issued.issuer.replaceAll("\n", ", ")}`;

@@ -1,4 +1,5 @@
 import { connectSecure, isMqttTlsError, type SecureClient } from "@proj/mqtt-tls";
+import { createFinding, isFindingCode } from "@proj/pem";
 import { validateConfig } from "@proj/security-config";
 import { dirname, resolve } from "node:path";
 import { readConfigFile } from "../config-file.js";
@@ -38,21 +39,18 @@ async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureCli
     return await connectSecure(raw, { baseDir: dirname(path), env: io.env, validation });
   } catch (error) {
     if (!isMqttTlsError(error)) throw error;
-    io.stderr(
-      formatFindings(
-        error.findings.length > 0
-          ? error.findings
-          : [
-              {
-                code: error.code as never,
-                severity: "error",
-                message: error.message,
-                ...(error.remedy ? { remedy: error.remedy } : {}),
-              },
-            ],
-        c,
-      ),
-    );
+    const findings =
+      error.findings.length > 0
+        ? error.findings
+        : [
+            createFinding(
+              isFindingCode(error.code) ? error.code : "BROKER_UNREACHABLE",
+              "error",
+              error.message,
+              { remedy: error.remedy },
+            ),
+          ];
+    io.stderr(formatFindings(findings, c));
     return 1;
   }
 }
