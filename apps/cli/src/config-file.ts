@@ -1,4 +1,4 @@
-import { createFinding, type Finding } from "@proj/pem";
+import { createFinding, type Finding } from "@proj/findings";
 import { readFile } from "node:fs/promises";
 import { CliError } from "./errors.js";
 

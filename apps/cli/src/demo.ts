@@ -1,12 +1,13 @@
+import { renderFindings } from "@proj/findings";
 import { simulateDevice } from "@proj/adapter-kit";
 import { nexto } from "@proj/adapter-nexto";
 import { connectSecure } from "@proj/mqtt-tls";
-import type { Finding } from "@proj/pem";
+import type { Finding } from "@proj/findings";
 import { createTestPki, startTestBroker } from "@proj/test-broker";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { doctor, type DoctorReport } from "./commands/doctor.js";
-import { colorsFor, formatFindings, type CliIo } from "./io.js";
+import { colorsFor, type CliIo } from "./io.js";
 
 /** The result of {@link runDemo}. */
 export interface DemoResult {
@@ -122,7 +123,7 @@ export async function runDemo(
     await doctor({ config: file, json: true }, { ...io, stdout: (text) => (json += text) });
     const report = JSON.parse(json) as DoctorReport;
     const errors = report.findings.filter((f) => f.severity === "error");
-    indent(formatFindings(errors, c));
+    indent(renderFindings(errors, c));
     return errors;
   };
   step(5, "A broken configuration: the PLC trusts another site's CA");

@@ -1,3 +1,4 @@
+import { CodedError, codedErrorGuard } from "@proj/findings";
 /** Codes a {@link CliError} carries, each with the exit code it ends the process with. */
 export const CLI_ERROR_CODES = {
   /** A command line the program cannot act on (exit 2). */
@@ -25,17 +26,10 @@ export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
  * throw new CliError("USAGE", "pki issue needs server or client");
  * ```
  */
-export class CliError extends Error {
+export class CliError extends CodedError<CliErrorCode> {
   override readonly name = "CliError";
-  readonly code: CliErrorCode;
-  readonly remedy: string | undefined;
 
-  constructor(code: CliErrorCode, message: string, options: { remedy?: string; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.remedy = options.remedy;
-  }
-
+  /** 2 for a usage error or an unreadable configuration, 1 for a failed check or connection. */
   get exitCode(): 1 | 2 {
     return this.code === "FAILED" ? 1 : 2;
   }
@@ -49,10 +43,4 @@ export class CliError extends Error {
  * if (isCliError(error)) process.exitCode = error.exitCode;
  * ```
  */
-export function isCliError(error: unknown): error is CliError {
-  return (
-    error instanceof Error &&
-    error.name === "CliError" &&
-    typeof (error as { code?: unknown }).code === "string"
-  );
-}
+export const isCliError: (error: unknown) => error is CliError = codedErrorGuard<CliError>("CliError");

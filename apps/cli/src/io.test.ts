@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { colorsFor, summarize, type CliIo } from "./io.js";
+import { colorsFor, type CliIo } from "./io.js";
 
 const io = (isTty: boolean, env: NodeJS.ProcessEnv = {}): CliIo => ({
   stdout: () => undefined,
@@ -18,16 +18,3 @@ describe("colour", () => {
   });
 });
 
-describe("summarize", () => {
-  it("counts findings by severity in words", () => {
-    const f = (severity: "error" | "warning" | "info") => ({
-      code: "TLS_DISABLED" as const,
-      severity,
-      message: "m",
-    });
-    expect(summarize([])).toBe("no problems");
-    expect(summarize([f("error"), f("warning"), f("warning"), f("info")])).toBe(
-      "1 error, 2 warnings, 1 note",
-    );
-  });
-});

@@ -6,7 +6,7 @@ import {
   type DeviceFile,
   type FactSource,
 } from "@proj/adapter-kit";
-import { createFinding, type Finding } from "@proj/pem";
+import { createFinding, type Finding } from "@proj/findings";
 import { defineRule, type ResolvedConfig, type SecurityConfigInput } from "@proj/security-config";
 import { geoScadaItemSchema, type GeoScadaBrokerItem } from "./item.js";
 

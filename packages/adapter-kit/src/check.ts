@@ -1,4 +1,5 @@
-import { createFinding, inspectCertificate, type Finding } from "@proj/pem";
+import { createFinding, type Finding } from "@proj/findings";
+import { inspectCertificate } from "@proj/pem";
 import { X509Certificate } from "node:crypto";
 import {
   defineRule,

@@ -1,4 +1,4 @@
-import type { Finding } from "@proj/pem";
+import { CodedError, codedErrorGuard } from "@proj/findings";
 
 /** Codes an {@link AdapterError} carries. */
 export const ADAPTER_ERROR_CODES = {
@@ -27,20 +27,8 @@ export type AdapterErrorCode = keyof typeof ADAPTER_ERROR_CODES;
  * try { registry.require("acme-plc"); } catch (error) { if (isAdapterError(error)) console.error(error.code, error.message); }
  * ```
  */
-export class AdapterError extends Error {
+export class AdapterError extends CodedError<AdapterErrorCode> {
   override readonly name = "AdapterError";
-  readonly code: AdapterErrorCode;
-  readonly findings: readonly Finding[];
-
-  constructor(
-    code: AdapterErrorCode,
-    message: string,
-    options: { findings?: readonly Finding[]; cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.findings = options.findings ?? [];
-  }
 }
 
 /**
@@ -51,10 +39,4 @@ export class AdapterError extends Error {
  * if (isAdapterError(error) && error.code === "UNKNOWN_DEVICE") console.error(error.message);
  * ```
  */
-export function isAdapterError(error: unknown): error is AdapterError {
-  return (
-    error instanceof Error &&
-    error.name === "AdapterError" &&
-    typeof (error as { code?: unknown }).code === "string"
-  );
-}
+export const isAdapterError: (error: unknown) => error is AdapterError = codedErrorGuard<AdapterError>("AdapterError");

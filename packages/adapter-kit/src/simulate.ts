@@ -1,4 +1,4 @@
-import type { Finding } from "@proj/pem";
+import type { Finding } from "@proj/findings";
 import type { SecureClient, SecureClientOptions, TlsInfo } from "@proj/mqtt-tls";
 import type { SecurityConfig, TlsVersion } from "@proj/security-config";
 import { randomBytes } from "node:crypto";

@@ -1,4 +1,4 @@
-import { createFinding, type Finding, type FindingCode } from "@proj/pem";
+import { createFinding, type Finding, type FindingCode } from "@proj/findings";
 import {
   toTlsOptions,
   validateConfig,

@@ -1,4 +1,5 @@
-import { createFinding, inspectCertificate, verifyChain, type Finding, type FindingCode } from "@proj/pem";
+import { createFinding, type Finding, type FindingCode } from "@proj/findings";
+import { inspectCertificate, verifyChain } from "@proj/pem";
 import type { BrokerUrl, ResolvedConfig } from "@proj/security-config";
 import type { PeerCertificate } from "node:tls";
 

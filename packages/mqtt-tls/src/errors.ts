@@ -1,4 +1,4 @@
-import type { Finding, FindingCode } from "@proj/pem";
+import { CodedError, codedErrorGuard, type FindingCode } from "@proj/findings";
 
 /** Codes an {@link MqttTlsError} carries: a live finding code, or CONFIG_INVALID when validation refused. */
 export const MQTT_TLS_ERROR_CODES = {
@@ -16,22 +16,8 @@ export type MqttTlsErrorCode = FindingCode | keyof typeof MQTT_TLS_ERROR_CODES;
  * try { await connectSecure(config); } catch (error) { if (isMqttTlsError(error)) console.error(error.code, error.remedy); }
  * ```
  */
-export class MqttTlsError extends Error {
+export class MqttTlsError extends CodedError<MqttTlsErrorCode> {
   override readonly name = "MqttTlsError";
-  readonly code: MqttTlsErrorCode;
-  readonly remedy: string | undefined;
-  readonly findings: readonly Finding[];
-
-  constructor(
-    code: MqttTlsErrorCode,
-    message: string,
-    options: { remedy?: string | undefined; findings?: readonly Finding[]; cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.remedy = options.remedy;
-    this.findings = options.findings ?? [];
-  }
 }
 
 /**
@@ -42,10 +28,4 @@ export class MqttTlsError extends Error {
  * if (isMqttTlsError(error) && error.code === "CLIENT_CERT_REJECTED") renewCertificate();
  * ```
  */
-export function isMqttTlsError(error: unknown): error is MqttTlsError {
-  return (
-    error instanceof Error &&
-    error.name === "MqttTlsError" &&
-    typeof (error as { code?: unknown }).code === "string"
-  );
-}
+export const isMqttTlsError: (error: unknown) => error is MqttTlsError = codedErrorGuard<MqttTlsError>("MqttTlsError");

@@ -1,4 +1,4 @@
-import type { Finding } from "@proj/pem";
+import type { Finding } from "@proj/findings";
 import {
   toTlsOptions,
   validateConfig,

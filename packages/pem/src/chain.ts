@@ -2,7 +2,7 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import type { Name } from "@peculiar/asn1-x509";
 import { OID, ParsedCertificate, type CertificateInfo } from "./certificate.js";
 import { isPemError } from "./errors.js";
-import { createFinding, hasErrors, type Finding, type FindingCode } from "./findings.js";
+import { createFinding, hasErrors, type Finding, type FindingCode } from "@proj/findings";
 import { ipToBytes, matchesDnsName, nameConstraintViolation, readNameConstraints } from "./names.js";
 import { parsePem } from "./parse-pem.js";
 

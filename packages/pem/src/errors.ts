@@ -1,4 +1,4 @@
-import type { FindingCode } from "./findings.js";
+import { CodedError, codedErrorGuard, type FindingCode } from "@proj/findings";
 
 /** The codes a {@link PemError} can carry: a subset of the finding catalogue. */
 export const PEM_ERROR_CODES = {
@@ -17,8 +17,9 @@ export const PEM_ERROR_CODES = {
 export type PemErrorCode = keyof typeof PEM_ERROR_CODES;
 
 /**
- * The one error class of `@proj/pem`. `code` is a finding code, `remedy` says what to do, and the original
- * Node/OpenSSL/forge error is kept as `cause`. Messages never contain key bytes or passphrases.
+ * The one error class of `@proj/pem` (a `CodedError` of `@proj/findings`). `code` is a finding code, `remedy` says
+ * what to do, and the original Node/OpenSSL/forge error is kept as `cause`. Messages never contain key bytes or
+ * passphrases.
  *
  * @example
  * ```ts
@@ -29,16 +30,8 @@ export type PemErrorCode = keyof typeof PEM_ERROR_CODES;
  * }
  * ```
  */
-export class PemError extends Error {
+export class PemError extends CodedError<PemErrorCode> {
   override readonly name = "PemError";
-  readonly code: PemErrorCode;
-  readonly remedy: string | undefined;
-
-  constructor(code: PemErrorCode, message: string, options: { remedy?: string; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.remedy = options.remedy;
-  }
 }
 
 /**
@@ -49,10 +42,4 @@ export class PemError extends Error {
  * try { readPrivateKey(pem); } catch (error) { if (isPemError(error)) console.log(error.code, error.remedy); }
  * ```
  */
-export function isPemError(error: unknown): error is PemError {
-  return (
-    error instanceof Error &&
-    error.name === "PemError" &&
-    typeof (error as { code?: unknown }).code === "string"
-  );
-}
+export const isPemError: (error: unknown) => error is PemError = codedErrorGuard<PemError>("PemError");

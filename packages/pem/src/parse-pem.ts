@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { classifyDer, firstValueLength, readAsn1, type DerKind } from "./der.js";
-import { createFinding, type Finding } from "./findings.js";
+import { createFinding, type Finding } from "@proj/findings";
 
 /** What a PEM block holds, from its label. */
 export type PemBlockType =

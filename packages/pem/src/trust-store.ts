@@ -6,7 +6,7 @@ import {
   type CertificateInput,
 } from "./certificate.js";
 import { readAsn1 } from "./der.js";
-import { createFinding, type Finding } from "./findings.js";
+import { createFinding, type Finding } from "@proj/findings";
 import { parsePem } from "./parse-pem.js";
 
 type Asn1 = forge.asn1.Asn1;

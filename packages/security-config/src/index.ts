@@ -9,4 +9,4 @@ export { RULES, defineRule } from "./rules.js";
 export type { Rule, RuleContext } from "./rules.js";
 export { PinMismatchError, toTlsOptions } from "./tls-options.js";
 export { redact } from "./redact.js";
-export type { Finding, FindingCode, Severity } from "@proj/pem";
+export type { Finding, FindingCode, Severity } from "@proj/findings";

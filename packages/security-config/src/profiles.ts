@@ -1,4 +1,5 @@
-import { STRONG_EC_CURVES, type FindingCode, type Severity } from "@proj/pem";
+import { type FindingCode, type Severity } from "@proj/findings";
+import { STRONG_EC_CURVES } from "@proj/pem";
 import type { TlsVersion } from "./schema.js";
 
 /** A rule's severity under a profile; `off` drops its findings. */

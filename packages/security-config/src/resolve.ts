@@ -1,18 +1,5 @@
-import {
-  buildChain,
-  inspectCertificate,
-  inspectCrl,
-  isPemError,
-  loadTrustStore,
-  parsePem,
-  readPkcs12,
-  readPrivateKey,
-  type CrlInfo,
-  type Finding,
-  type FindingCode,
-  type PrivateKeyInfo,
-  type TrustStore,
-} from "@proj/pem";
+import { type Finding, type FindingCode } from "@proj/findings";
+import { buildChain, inspectCertificate, inspectCrl, isPemError, loadTrustStore, parsePem, readPkcs12, readPrivateKey, type CrlInfo, type PrivateKeyInfo, type TrustStore } from "@proj/pem";
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { SecurityConfig } from "./schema.js";

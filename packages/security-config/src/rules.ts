@@ -1,4 +1,5 @@
-import { inspectCertificate, type CertificateInfo, type FindingCode } from "@proj/pem";
+import { type FindingCode } from "@proj/findings";
+import { inspectCertificate, type CertificateInfo } from "@proj/pem";
 import { X509Certificate } from "node:crypto";
 import type { Profile } from "./profiles.js";
 import type { RawFinding, ResolvedConfig } from "./resolve.js";

@@ -1,4 +1,4 @@
-import { createFinding, hasErrors, type Finding, type FindingCode } from "@proj/pem";
+import { createFinding, hasErrors, type Finding, type FindingCode } from "@proj/findings";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve as resolvePath } from "node:path";
 import type { z } from "zod";

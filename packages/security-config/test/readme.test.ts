@@ -1,4 +1,4 @@
-import { FINDING_CODES } from "@proj/pem";
+import { FINDING_CODES } from "@proj/findings";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BASELINE, IEC_62351_3, RULES } from "../src/index.js";

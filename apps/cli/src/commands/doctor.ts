@@ -1,12 +1,12 @@
 import { asDevice, profileRule } from "@proj/adapter-kit";
 import type { CertificateSummary } from "@proj/mqtt-tls";
-import { createFinding, hasErrors, type Finding } from "@proj/pem";
+import { type Finding, createFinding, hasErrors, renderFindings, summarizeFindings } from "@proj/findings";
 import { loadConfig } from "@proj/security-config";
 import { dirname, resolve } from "node:path";
 import { ConfigUnreadable, readConfigFile } from "../config-file.js";
 import { deviceById } from "../devices.js";
 import { isCliError, type CliError } from "../errors.js";
-import { colorsFor, formatFindings, progress, summarize, type CliIo } from "../io.js";
+import { colorsFor, progress, type CliIo } from "../io.js";
 
 export interface DoctorOptions {
   config: string;
@@ -128,7 +128,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
   );
   io.stdout(
     findings.length > 0
-      ? formatFindings(findings, c)
+      ? renderFindings(findings, c)
       : `${c.green("✔")} The configuration has no findings.\n\n`,
   );
   if (connection) {
@@ -150,6 +150,6 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
   } else {
     io.stdout(`${c.dim("Live check skipped (--offline).")}\n`);
   }
-  io.stdout(`\n${ok ? c.green("OK") : c.red("NOT OK")}: ${summarize(findings)}.\n`);
+  io.stdout(`\n${ok ? c.green("OK") : c.red("NOT OK")}: ${summarizeFindings(findings)}.\n`);
   return ok ? 0 : 1;
 }

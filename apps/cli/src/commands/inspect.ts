@@ -1,24 +1,28 @@
 import {
-  buildChain,
+  type Finding,
   createFinding,
   hasErrors,
+  isFindingCode,
+  renderFindings,
+  summarizeFindings,
+} from "@proj/findings";
+import {
+  buildChain,
   inspectCertificate,
   inspectCrl,
-  isFindingCode,
   isPemError,
   keyMatchesCertificate,
   parsePem,
   readPkcs12,
   readPrivateKey,
   type CertificateInfo,
-  type Finding,
   type PemBlock,
 } from "@proj/pem";
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { armorPem } from "../lab-pki.js";
-import { colorsFor, formatFindings, summarize, table, type CliIo, type Colors } from "../io.js";
+import { colorsFor, table, type CliIo, type Colors } from "../io.js";
 
 export interface InspectOptions {
   files: string[];
@@ -303,8 +307,8 @@ export async function inspect(options: InspectOptions, io: CliIo): Promise<numbe
     return ok ? 0 : 1;
   }
   for (const file of files) io.stdout(renderFile(file, c));
-  if (findings.length > 0) io.stdout(`\n${formatFindings(findings, c)}`);
-  io.stdout(`${ok ? c.green("OK") : c.red("NOT OK")}: ${summarize(findings)}.\n`);
+  if (findings.length > 0) io.stdout(`\n${renderFindings(findings, c)}`);
+  io.stdout(`${ok ? c.green("OK") : c.red("NOT OK")}: ${summarizeFindings(findings)}.\n`);
   return ok ? 0 : 1;
 }
 

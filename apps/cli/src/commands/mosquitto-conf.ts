@@ -1,8 +1,9 @@
+import { renderFindings } from "@proj/findings";
 import { loadConfig } from "@proj/security-config";
 import { X509Certificate } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { CliError } from "../errors.js";
-import { colorsFor, formatFindings, type CliIo } from "../io.js";
+import { colorsFor, type CliIo } from "../io.js";
 import { mosquittoListener } from "../mosquitto.js";
 
 export interface MosquittoConfOptions {
@@ -23,7 +24,7 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
   const { resolved, findings } = await loadConfig(path, { env: io.env });
   if (!resolved) {
     const unreadable = findings.some((f) => f.code === "FILE_NOT_FOUND" || f.code === "FILE_UNREADABLE");
-    io.stderr(formatFindings(findings, c));
+    io.stderr(renderFindings(findings, c));
     if (unreadable) throw new CliError("CONFIG_UNREADABLE", `cannot read ${options.config}`);
     return 1;
   }

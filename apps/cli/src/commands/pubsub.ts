@@ -1,10 +1,10 @@
 import { connectSecure, isMqttTlsError, type SecureClient } from "@proj/mqtt-tls";
-import { createFinding, isFindingCode } from "@proj/pem";
+import { createFinding, isFindingCode, renderFindings } from "@proj/findings";
 import { validateConfig } from "@proj/security-config";
 import { dirname, resolve } from "node:path";
 import { readConfigFile } from "../config-file.js";
 import { CliError } from "../errors.js";
-import { colorsFor, formatFindings, type CliIo, type Colors } from "../io.js";
+import { colorsFor, type CliIo, type Colors } from "../io.js";
 
 interface Common {
   config: string;
@@ -32,7 +32,7 @@ async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureCli
   if (options.clientId !== undefined) raw.broker = { ...(raw.broker as object), clientId: options.clientId };
   const validation = validateConfig(raw, { baseDir: dirname(path), env: io.env });
   if (!validation.resolved) {
-    io.stderr(formatFindings(validation.findings, c));
+    io.stderr(renderFindings(validation.findings, c));
     return 1;
   }
   try {
@@ -50,7 +50,7 @@ async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureCli
               { remedy: error.remedy },
             ),
           ];
-    io.stderr(formatFindings(findings, c));
+    io.stderr(renderFindings(findings, c));
     return 1;
   }
 }

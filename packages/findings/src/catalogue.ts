@@ -1,0 +1,315 @@
+/** How serious a finding is: an error stops a connection or breaks the profile, a warning weakens it, an info notes. */
+export type Severity = "error" | "warning" | "info";
+
+/** One entry of the catalogue: what a code means, how serious it is unless a profile says otherwise, what to do. */
+export interface CatalogueEntry {
+  /** What the code means, in one sentence. */
+  readonly meaning: string;
+  /** Severity when no profile sets one. */
+  readonly severity: Severity;
+  /** The remedy a finding gets when the check that raised it has no more precise one. */
+  readonly remedy?: string;
+  /** The IEC 62351-3 requirement the code is about, where there is one. */
+  readonly iec?: string;
+}
+
+const TRUST = "Put the CA that issued the broker's certificate into the trust store.";
+const REISSUE =
+  "Issue the certificate again with a current tool (SHA-256, RSA 2048+ or EC P-256+, version 3).";
+
+/**
+ * The closed catalogue of finding codes: every code any package of this project emits, with its meaning, default
+ * severity and remedy. Codes are public API: new ones may be added, none renamed.
+ */
+export const FINDING_CATALOGUE = {
+  // Configuration and files
+  TLS_DISABLED: {
+    meaning: "TLS is switched off: credentials and data cross the network in clear text.",
+    severity: "warning",
+    remedy:
+      'Set "enableTls": true with a trust store and connect to the broker\'s TLS port (mqtts://, 8883).',
+    iec: "IEC 62351-3: TLS protects the communication",
+  },
+  SERVER_CERT_CHECK_DISABLED: {
+    meaning: "The client does not authenticate the broker's certificate.",
+    severity: "warning",
+    remedy: "Set checkServerCertificate to true and put the broker's CA into the trust store.",
+    iec: "IEC 62351-3: mutual authentication",
+  },
+  CLIENT_CERT_DISABLED: {
+    meaning: "The client sends no certificate, so the broker cannot authenticate it by certificate.",
+    severity: "info",
+  },
+  MUTUAL_AUTH_REQUIRED: {
+    meaning: "The profile requires both server and client certificate authentication.",
+    severity: "error",
+    iec: "IEC 62351-3: mutual authentication",
+  },
+  FIELD_IGNORED: { meaning: "A field is set but has no effect with the current settings.", severity: "info" },
+  TRUST_STORE_MISSING: {
+    meaning: "The broker's certificate is checked but no trust store is configured.",
+    severity: "error",
+    remedy: TRUST,
+  },
+  TRUST_STORE_EMPTY: { meaning: "The trust store holds no certificate.", severity: "error", remedy: TRUST },
+  KEY_STORE_MISSING: {
+    meaning: "A client certificate is to be sent but no key store is configured.",
+    severity: "error",
+  },
+  FILE_NOT_FOUND: {
+    meaning: "A referenced file does not exist.",
+    severity: "error",
+    remedy: "Check the path: relative paths are read from the configuration file's folder.",
+  },
+  FILE_UNREADABLE: {
+    meaning: "A referenced file exists but cannot be read.",
+    severity: "error",
+    remedy: "Check the file's permissions for the user this runs as.",
+  },
+  NOT_PEM_DER: { meaning: "The file is DER (binary) where PEM (text) is required.", severity: "error" },
+  NOT_PEM_PKCS12: {
+    meaning: "The file is a PKCS#12 (.p12/.pfx) bundle where PEM is required.",
+    severity: "error",
+  },
+  NOT_PEM_PKCS7: { meaning: "The file is a PKCS#7 (.p7b) bundle where PEM is required.", severity: "error" },
+  NOT_PEM_BASE64: { meaning: "The file holds base64 without the PEM BEGIN/END lines.", severity: "error" },
+  NOT_PEM: { meaning: "The file is empty or not a certificate, key or CRL at all.", severity: "error" },
+  PEM_MALFORMED: { meaning: "A PEM block is truncated or garbled.", severity: "error" },
+  PEM_UNKNOWN_BLOCK: { meaning: "A PEM block of a kind this tool does not use.", severity: "info" },
+  PEM_UNEXPECTED_BLOCK: {
+    meaning: "A PEM block of the wrong kind for where it is used (e.g. a key in a trust store).",
+    severity: "error",
+  },
+  KEY_ENCRYPTED_NO_PASSPHRASE: {
+    meaning: "The private key is encrypted and no passphrase was given.",
+    severity: "error",
+    remedy: 'Add "passphrase": "env:KEY_PASSPHRASE" to the key store and set that variable.',
+  },
+  KEY_PASSPHRASE_WRONG: {
+    meaning: "The passphrase does not decrypt the private key (or PKCS#12 bundle).",
+    severity: "error",
+  },
+  KEY_UNSUPPORTED: {
+    meaning: "The private key is of a kind or encryption that cannot be used.",
+    severity: "error",
+  },
+  KEY_CERT_MISMATCH: { meaning: "The private key does not belong to the certificate.", severity: "error" },
+  CERT_EXPIRED: {
+    meaning: "A certificate's validity has ended.",
+    severity: "error",
+    remedy: "Renew the certificate and install the new one.",
+  },
+  CERT_NOT_YET_VALID: {
+    meaning: "A certificate's validity has not started.",
+    severity: "error",
+    remedy: "Check this device's clock, or wait until the certificate is valid.",
+  },
+  CERT_EXPIRES_SOON: {
+    meaning: "A certificate expires within the warning period.",
+    severity: "warning",
+    remedy: "Renew it before then; plan the rollout to every device.",
+  },
+  CHAIN_INCOMPLETE: {
+    meaning: "An intermediate certificate between the leaf and a trusted root is missing.",
+    severity: "warning",
+    iec: "IEC 62351-3: the full chain is exchanged",
+  },
+  CHAIN_ORDER: { meaning: "The certificates are not in leaf-to-root order.", severity: "warning" },
+  CHAIN_UNTRUSTED: {
+    meaning: "The chain ends at a certificate the trust store does not hold.",
+    severity: "error",
+  },
+  CHAIN_TOO_LONG: { meaning: "The chain has more intermediates than allowed.", severity: "error" },
+  CERT_SIGNATURE_INVALID: {
+    meaning: "A certificate's signature does not verify with its issuer's key.",
+    severity: "error",
+  },
+  CERT_NAME_MISMATCH: {
+    meaning: "The certificate does not name the host or address it is used for.",
+    severity: "error",
+  },
+  CERT_NO_SAN: {
+    meaning: "A server certificate without a subjectAltName (modern clients ignore the CN).",
+    severity: "error",
+    remedy: "Issue it again with subjectAltName=DNS:<host>,IP:<address>.",
+  },
+  CERT_V1: {
+    meaning: "A version 1 certificate (no extensions): not acceptable in a TLS chain.",
+    severity: "error",
+    remedy: REISSUE,
+  },
+  CERT_SERIAL_INVALID: {
+    meaning: "A serial number that is zero, negative or longer than 20 bytes.",
+    severity: "error",
+    remedy: REISSUE,
+  },
+  CERT_NAME_INVALID: { meaning: "An empty or malformed subject or issuer name.", severity: "error" },
+  CERT_EXTENSION_INVALID: {
+    meaning: "An extension that is malformed, duplicated, unknown and critical, or wrongly marked.",
+    severity: "error",
+  },
+  CERT_CA_AS_LEAF: { meaning: "An end-entity certificate that says it is a CA.", severity: "error" },
+  KEY_USAGE_INVALID: { meaning: "Key usage bits that do not fit the certificate's role.", severity: "error" },
+  PATH_LEN_EXCEEDED: { meaning: "A CA's pathLenConstraint is exceeded.", severity: "error" },
+  NAME_CONSTRAINTS_VIOLATED: {
+    meaning: "A name outside what a CA's name constraints allow.",
+    severity: "error",
+  },
+  WEAK_KEY: {
+    meaning: "A key that is too small or of a forbidden kind.",
+    severity: "warning",
+    remedy: "Issue a new key and certificate: RSA 2048/3072 or EC P-256/P-384.",
+    iec: "IEC 62351-3: RSA 2048 bits or more, EC P-256 or stronger",
+  },
+  WEAK_SIGNATURE: {
+    meaning: "A signature made with a weak or forbidden algorithm (MD5, SHA-1, DSA).",
+    severity: "warning",
+    remedy: "Have it issued again with SHA-256 or stronger.",
+    iec: "IEC 62351-3: SHA-256 or stronger",
+  },
+  CERT_TOO_LARGE: {
+    meaning: "A certificate larger than the size limit.",
+    severity: "warning",
+    remedy: "Issue it with fewer extensions and names, or a smaller key.",
+    iec: "IEC 62351-3: certificates up to 8192 bytes DER",
+  },
+  EKU_MISMATCH: {
+    meaning: "The extended key usage does not allow the certificate's purpose.",
+    severity: "error",
+  },
+  NOT_A_CA: { meaning: "A certificate used as an issuer is not a CA.", severity: "warning" },
+  TLS_VERSION_TOO_LOW: {
+    meaning: "A TLS version below what the profile allows.",
+    severity: "warning",
+    iec: "IEC 62351-3: TLS 1.2 minimum",
+  },
+  URL_SCHEME_MISMATCH: { meaning: "The broker URL's scheme contradicts the TLS setting.", severity: "error" },
+  URL_CREDENTIALS: {
+    meaning: "The broker URL carries a user name or password, which ends up in logs and process lists.",
+    severity: "warning",
+    remedy: 'Move them to "username" and "password" (with "env:NAME" for the password).',
+  },
+  ENV_VAR_MISSING: {
+    meaning: "A value refers to an environment variable that is not set.",
+    severity: "error",
+  },
+  UNKNOWN_FIELD: {
+    meaning: "A configuration field that does not exist.",
+    severity: "warning",
+    remedy: "Check the spelling against the JSON Schema; a misspelt field falls back to its default.",
+  },
+  DEVICE_UNSUPPORTED: { meaning: "The device cannot do what the configuration asks.", severity: "error" },
+  FIELD_INVALID: {
+    meaning: "A configuration field has a value of the wrong type or outside its range.",
+    severity: "error",
+  },
+  PIN_MALFORMED: {
+    meaning: "A pinnedCertificates entry is not of the form sha256/<base64 SHA-256 of the SPKI>.",
+    severity: "error",
+  },
+  SERVER_NAME_OVERRIDE: {
+    meaning: "The name checked in the broker's certificate is not the host of the URL.",
+    severity: "info",
+  },
+  SESSION_RENEWAL_INVALID: {
+    meaning: "TLS session renewal intervals break the profile's limits.",
+    severity: "warning",
+    iec: "IEC 62351-3: renegotiate at most every 24 h, resumption interval below it",
+  },
+  CRL_MISSING: {
+    meaning: "No CRL is configured, so revoked broker certificates are not noticed.",
+    severity: "warning",
+    iec: "IEC 62351-3: revocation checked with CRLs",
+  },
+  CRL_EXPIRED: {
+    meaning: "A CRL is past its nextUpdate: revocations since then are unknown.",
+    severity: "warning",
+    remedy: "Download the current CRL from the CA.",
+    iec: "IEC 62351-3: an unreachable or stale CRL is a warning, never a drop",
+  },
+  CRL_STALE: {
+    meaning: "A CRL is older than the profile allows.",
+    severity: "warning",
+    remedy: "Download the current CRL from the CA, and refresh it more often (crlRefreshHours).",
+    iec: "IEC 62351-3: an unreachable or stale CRL is a warning, never a drop",
+  },
+  // Live connection
+  BROKER_UNREACHABLE: {
+    meaning: "No TCP connection to the broker.",
+    severity: "error",
+    remedy: "Check the broker address and port, that the broker runs, and the firewall.",
+  },
+  BROKER_NODE_DOWN: {
+    meaning: "One entry of a broker list is unreachable while others work.",
+    severity: "warning",
+  },
+  NOT_TLS: {
+    meaning: "The broker does not speak TLS on that port.",
+    severity: "error",
+    remedy: "Use the broker's TLS port (usually 8883).",
+  },
+  TLS_EXPECTED: { meaning: "The broker expects TLS and received plain MQTT.", severity: "error" },
+  SERVER_CERT_UNTRUSTED: {
+    meaning: "The broker's certificate does not chain to the trust store.",
+    severity: "error",
+    remedy: TRUST,
+  },
+  SERVER_CERT_EXPIRED: { meaning: "The broker's certificate has expired.", severity: "error" },
+  SERVER_NAME_MISMATCH: {
+    meaning: "The broker's certificate does not name the host connected to.",
+    severity: "error",
+  },
+  SERVER_CERT_REVOKED: { meaning: "The broker's certificate is revoked.", severity: "error" },
+  PINNED_CERT_MISMATCH: { meaning: "The broker's key is not one of the pinned keys.", severity: "error" },
+  CLIENT_CERT_REQUIRED: {
+    meaning: "The broker requires a client certificate and none was sent.",
+    severity: "error",
+  },
+  CLIENT_CERT_REJECTED: { meaning: "The broker refused the client certificate.", severity: "error" },
+  CLIENT_CERT_REVOKED: {
+    meaning: "The broker says the client certificate is revoked (TLS alert 44).",
+    severity: "error",
+    remedy: "Issue a new key and certificate for this client and install them.",
+  },
+  CLIENT_IDENTITY_UNKNOWN: {
+    meaning: "The broker maps the client certificate to a user that does not exist.",
+    severity: "error",
+  },
+  TLS_VERSION_MISMATCH: { meaning: "Client and broker share no TLS version.", severity: "error" },
+  CIPHER_MISMATCH: { meaning: "Client and broker share no cipher suite.", severity: "error" },
+  MQTT_CONNECT_REFUSED: { meaning: "The broker refused the MQTT CONNECT.", severity: "error" },
+  MQTT_VERSION_UNSUPPORTED: {
+    meaning: "The broker closes or refuses an MQTT 5 CONNECT; MQTT 3.1.1 works.",
+    severity: "error",
+    remedy: 'Set "protocolVersion": 4 (MQTT 3.1.1).',
+  },
+  QOS_DOWNGRADED: { meaning: "The broker granted a lower QoS than asked for.", severity: "warning" },
+  CONNECT_TIMEOUT: { meaning: "No answer within the deadline.", severity: "error" },
+} as const satisfies Record<string, CatalogueEntry>;
+
+/** A stable, SCREAMING_SNAKE finding code from {@link FINDING_CATALOGUE}. */
+export type FindingCode = keyof typeof FINDING_CATALOGUE;
+
+/**
+ * What each code means, by code: the catalogue's `meaning` column.
+ *
+ * @example
+ * ```ts
+ * FINDING_CODES.CHAIN_INCOMPLETE; // "An intermediate certificate between the leaf and a trusted root is missing."
+ * ```
+ */
+export const FINDING_CODES = Object.fromEntries(
+  Object.entries(FINDING_CATALOGUE).map(([code, entry]) => [code, entry.meaning]),
+) as { readonly [Code in FindingCode]: (typeof FINDING_CATALOGUE)[Code]["meaning"] };
+
+/**
+ * Whether `value` is a code of the catalogue.
+ *
+ * @example
+ * ```ts
+ * isFindingCode("CHAIN_INCOMPLETE"); // true
+ * ```
+ */
+export function isFindingCode(value: unknown): value is FindingCode {
+  return typeof value === "string" && Object.hasOwn(FINDING_CATALOGUE, value);
+}
