@@ -5,6 +5,13 @@ import { isPemError } from "./errors.js";
 import { createFinding, hasErrors, type Finding, type FindingCode } from "@proj/findings";
 import { ipToBytes, matchesDnsName, nameConstraintViolation, readNameConstraints } from "./names.js";
 import { parsePem } from "./parse-pem.js";
+import {
+  BASELINE_POLICY,
+  keyWeakness,
+  signatureWeakness,
+  validityProblem,
+  type CertificatePolicy,
+} from "./policy.js";
 
 /** Runs `work`; a coded PemError raised while reading a certificate becomes the one finding of the result. */
 function neverThrows<T>(work: () => T, fail: (finding: Finding) => T): T {
@@ -32,8 +39,13 @@ export interface VerifyChainInput {
   peerName?: { kind: "DNS" | "IP"; value: string };
   /** @default "server" */
   purpose?: "server" | "client";
-  /** Most intermediates allowed between leaf and anchor (self-issued ones not counted). */
+  /** Most intermediates allowed between leaf and anchor (self-issued ones not counted). @default `policy.maxChainDepth` when a policy is given, else unlimited */
   maxDepth?: number;
+  /**
+   * The limits of the security profile (key sizes, curves, hashes, certificate size, chain depth); the `baseline`
+   * profile's when not given. `@proj/security-config` profiles carry one as `profile.parameters`.
+   */
+  policy?: Partial<CertificatePolicy>;
   /** @default true: the lint rules (a strict verifier's refusals beyond OpenSSL's) are errors, else warnings. */
   strict?: boolean;
 }
@@ -52,6 +64,7 @@ interface Context {
   readonly peerName: VerifyChainInput["peerName"];
   readonly maxDepth: number | undefined;
   readonly strict: boolean;
+  readonly policy: CertificatePolicy;
 }
 
 /** A path, leaf first; the last certificate is the trust anchor. */
@@ -60,8 +73,8 @@ type Rule = (path: Path, context: Context, finding: FindingFactory) => Finding[]
 type FindingFactory = (kind: "core" | "lint", code: FindingCode, message: string, remedy?: string) => Finding;
 
 const PURPOSE_EKU = { server: "serverAuth", client: "clientAuth" } as const;
+/** How far path building searches: a bound on work, not a policy limit (the policy's maxChainDepth is that). */
 const MAX_DEPTH_LIMIT = 8;
-const MAX_CERT_BYTES = 8192;
 
 /** Extensions a verifier understands; any other one marked critical makes the certificate unusable. */
 const KNOWN_EXTENSIONS = new Set<string>([
@@ -109,27 +122,18 @@ const issuers = (path: Path): number[] => path.map((_, i) => i).filter((i) => i 
 
 const ruleValidity: Rule = (path, { time }, finding) =>
   path.flatMap((cert, i) => {
-    if (time < cert.notBefore) {
-      return [
-        finding(
-          "core",
-          "CERT_NOT_YET_VALID",
-          `${role(path, i)} is valid only from ${cert.notBefore.toISOString()}.`,
-          "Check the clock of this device, or wait until the certificate is valid.",
-        ),
-      ];
-    }
-    if (time > cert.notAfter) {
-      return [
-        finding(
-          "core",
-          "CERT_EXPIRED",
-          `${role(path, i)} expired on ${cert.notAfter.toISOString()}.`,
-          "Renew the certificate and install the new one.",
-        ),
-      ];
-    }
-    return [];
+    const problem = validityProblem(cert, time);
+    if (!problem) return [];
+    return [
+      finding(
+        "core",
+        problem.code,
+        `${role(path, i)} ${problem.text}.`,
+        problem.code === "CERT_EXPIRED"
+          ? "Renew the certificate and install the new one."
+          : "Check the clock of this device, or wait until the certificate is valid.",
+      ),
+    ];
   });
 
 const ruleSignatureAlgorithmMatch: Rule = (path, _context, finding) =>
@@ -573,80 +577,45 @@ const ruleVersionAndSerial: Rule = (path, _context, finding) =>
     return out;
   });
 
-/**
- * Named curves (Node's names) strong enough for TLS certificates: P-256, P-384, P-521 and the Brainpool curves of
- * the same sizes.
- */
-export const STRONG_EC_CURVES: readonly string[] = [
-  "prime256v1",
-  "secp384r1",
-  "secp521r1",
-  "brainpoolP256r1",
-  "brainpoolP384r1",
-  "brainpoolP512r1",
-];
-const STRONG_CURVES = new Set(STRONG_EC_CURVES);
-
-const ruleKeyStrength: Rule = (path, _context, finding) =>
+const ruleKeyStrength: Rule = (path, { policy }, finding) =>
   path.flatMap((cert, i) => {
-    const key = cert.publicKey;
-    const weak =
-      key.type === "dsa"
-        ? "a DSA key"
-        : key.type === "unknown"
-          ? "a key of an unknown type"
-          : (key.type === "rsa" || key.type === "rsa-pss") && (key.bits ?? 0) < 2048
-            ? `an RSA key of ${key.bits} bits`
-            : key.type === "ec" && !STRONG_CURVES.has(key.curve ?? "")
-              ? `an EC key on ${key.curve ?? "an unknown curve"}`
-              : undefined;
+    const weak = keyWeakness(cert.publicKey, policy);
     return weak
       ? [
           finding(
             "lint",
             "WEAK_KEY",
-            `${role(path, i)} has ${weak}; RSA 2048+, P-256+ or Ed25519 are required.`,
+            `${role(path, i)} has a key that is ${weak}.`,
             "Issue it again with an RSA 2048/3072 or EC P-256/P-384 key.",
           ),
         ]
       : [];
   });
 
-const ruleSignatureStrength: Rule = (path, _context, finding) =>
+const ruleSignatureStrength: Rule = (path, { policy }, finding) =>
   // The anchor's own signature is never relied on; every other signature is.
   path.slice(0, path.length > 1 ? -1 : 0).flatMap((cert, i) => {
-    const { algorithm, hash, oid } = cert.signature;
-    const weak =
-      hash === "MD5" || hash === "MD2"
-        ? `${algorithm} (broken)`
-        : hash === "SHA-1"
-          ? `${algorithm} (SHA-1 is deprecated)`
-          : algorithm.startsWith("dsa")
-            ? `${algorithm} (DSA is not allowed)`
-            : algorithm === oid
-              ? `an unknown algorithm ${oid}`
-              : undefined;
+    const weak = signatureWeakness(cert.signature, policy);
     if (!weak) return [];
     // OpenSSL 3 (security level 1, as Node ships it) refuses MD5 and SHA-1 signatures itself.
-    const kind = hash === "MD5" || hash === "MD2" || hash === "SHA-1" ? "core" : "lint";
     return [
       finding(
-        kind,
+        weak.refusedByOpenSsl ? "core" : "lint",
         "WEAK_SIGNATURE",
-        `${role(path, i)} is signed with ${weak}.`,
+        `${role(path, i)} is signed with ${weak.why}.`,
         "Issue it again with SHA-256 or stronger.",
       ),
     ];
   });
 
-const ruleSize: Rule = (path, _context, finding) =>
+const ruleSize: Rule = (path, { policy }, finding) =>
   path.flatMap((cert, i) =>
-    cert.der.length > MAX_CERT_BYTES
+    cert.der.length > policy.maxCertBytes
       ? [
           finding(
             "lint",
             "CERT_TOO_LARGE",
-            `${role(path, i)} is ${cert.der.length} bytes; at most ${MAX_CERT_BYTES} are allowed.`,
+            `${role(path, i)} is ${cert.der.length} bytes; at most ${policy.maxCertBytes} are allowed.`,
           ),
         ]
       : [],
@@ -838,8 +807,9 @@ function verifyChainUnsafe(input: VerifyChainInput): VerifyChainResult {
     time: input.time ?? new Date(),
     purpose: input.purpose ?? "server",
     peerName: input.peerName,
-    maxDepth: input.maxDepth,
+    maxDepth: input.maxDepth ?? input.policy?.maxChainDepth,
     strict: input.strict ?? true,
+    policy: { ...BASELINE_POLICY, ...input.policy },
   };
   const inputFindings: Finding[] = [];
   const [leaf] = readAll([input.leaf], "leaf", inputFindings);

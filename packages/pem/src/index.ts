@@ -17,7 +17,15 @@ export { keyMatchesCertificate, readPrivateKey } from "./keys.js";
 export type { PrivateKeyEncoding, PrivateKeyInfo } from "./keys.js";
 export { readPkcs12 } from "./pkcs12.js";
 export type { Pkcs12Contents } from "./pkcs12.js";
-export { STRONG_EC_CURVES, buildChain, verifyChain } from "./chain.js";
+export { buildChain, verifyChain } from "./chain.js";
+export {
+  BASELINE_POLICY,
+  STRONG_EC_CURVES,
+  keyWeakness,
+  signatureWeakness,
+  validityProblem,
+} from "./policy.js";
+export type { CertificatePolicy, PolicySeverity, ValidityProblem } from "./policy.js";
 export type { BuildChainResult, VerifyChainInput, VerifyChainResult } from "./chain.js";
 export { isValidDnsName, matchesDnsName } from "./names.js";
 export { loadTrustStore } from "./trust-store.js";

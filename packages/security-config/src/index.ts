@@ -1,6 +1,6 @@
 export { configJsonSchema, configSchema } from "./schema.js";
 export type { SecurityConfig, SecurityConfigInput, TlsVersion } from "./schema.js";
-export { BASELINE, IEC_62351_3, PROFILES, defineProfile } from "./profiles.js";
+export { BASELINE, IEC_62351_3, PROFILES, defineProfile, severityOf } from "./profiles.js";
 export type { Profile, ProfileDefinition, ProfileParameters, ProfileSeverity } from "./profiles.js";
 export { loadConfig, validateConfig } from "./validate.js";
 export type { ValidateOptions, ValidationResult } from "./validate.js";

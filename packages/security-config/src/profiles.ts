@@ -1,23 +1,15 @@
-import { type FindingCode, type Severity } from "@proj/findings";
-import { STRONG_EC_CURVES } from "@proj/pem";
+import { FINDING_CATALOGUE, type FindingCode } from "@proj/findings";
+import { BASELINE_POLICY, type CertificatePolicy, type PolicySeverity } from "@proj/pem";
 import type { TlsVersion } from "./schema.js";
 
 /** A rule's severity under a profile; `off` drops its findings. */
-export type ProfileSeverity = Severity | "off";
+export type ProfileSeverity = PolicySeverity;
 
-/** The tunable limits a profile sets. */
-export interface ProfileParameters {
-  /** RSA keys below this are WEAK_KEY. */
-  readonly minRsaBits: number;
-  /** Named curves (Node's names) an EC key may use. */
-  readonly allowedCurves: readonly string[];
-  /** Whether Ed25519/Ed448 keys are acceptable. */
-  readonly allowEdwards: boolean;
-  /** Severity of a SHA-1 signature, and of MD5/MD2. */
-  readonly sha1Signature: ProfileSeverity;
-  readonly md5Signature: ProfileSeverity;
-  /** Certificates larger than this (DER bytes) are CERT_TOO_LARGE. */
-  readonly maxCertBytes: number;
+/**
+ * The limits a profile sets: the certificate policy of `@proj/pem` (key sizes and curves, hashes, certificate size,
+ * chain depth, CRL age), which `verifyChain` applies to the broker's chain, plus the TLS and session limits.
+ */
+export interface ProfileParameters extends CertificatePolicy {
   /** TLS versions below this are TLS_VERSION_TOO_LOW. */
   readonly minTlsVersion: TlsVersion;
   /** Both certificate checks must be on (MUTUAL_AUTH_REQUIRED). */
@@ -30,6 +22,7 @@ export interface ProfileParameters {
 export interface Profile {
   readonly id: string;
   readonly description: string;
+  /** Severities that differ from the catalogue's defaults (`FINDING_CATALOGUE` of `@proj/findings`). */
   readonly severities: Readonly<Partial<Record<FindingCode, ProfileSeverity>>>;
   readonly parameters: ProfileParameters;
   /** Where a requirement comes from, by code (IEC 62351-3 clause summaries and their public sources). */
@@ -41,58 +34,13 @@ export const BASELINE: Profile = {
   id: "baseline",
   description:
     "Secure defaults for an MQTT client: TLS on, the broker authenticated, modern keys and versions.",
+  // Every other code has the catalogue's default severity (@proj/findings).
   severities: {
-    UNKNOWN_FIELD: "warning",
-    FIELD_INVALID: "error",
-    ENV_VAR_MISSING: "error",
-    FILE_NOT_FOUND: "error",
-    FILE_UNREADABLE: "error",
-    NOT_PEM: "error",
-    NOT_PEM_DER: "error",
-    NOT_PEM_PKCS12: "error",
-    NOT_PEM_PKCS7: "error",
-    NOT_PEM_BASE64: "error",
-    PEM_MALFORMED: "error",
-    PEM_UNEXPECTED_BLOCK: "error",
-    PEM_UNKNOWN_BLOCK: "info",
-    KEY_UNSUPPORTED: "error",
-    TLS_DISABLED: "warning",
-    FIELD_IGNORED: "info",
-    URL_SCHEME_MISMATCH: "error",
-    SERVER_CERT_CHECK_DISABLED: "warning",
-    TRUST_STORE_MISSING: "error",
-    TRUST_STORE_EMPTY: "error",
-    NOT_A_CA: "warning",
-    CLIENT_CERT_DISABLED: "info",
-    KEY_STORE_MISSING: "error",
     MUTUAL_AUTH_REQUIRED: "off",
-    KEY_ENCRYPTED_NO_PASSPHRASE: "error",
-    KEY_PASSPHRASE_WRONG: "error",
-    KEY_CERT_MISMATCH: "error",
-    CHAIN_ORDER: "warning",
-    CHAIN_INCOMPLETE: "warning",
-    CERT_SIGNATURE_INVALID: "error",
-    EKU_MISMATCH: "error",
-    CERT_EXPIRED: "error",
-    CERT_NOT_YET_VALID: "error",
-    CERT_EXPIRES_SOON: "warning",
-    WEAK_KEY: "warning",
-    WEAK_SIGNATURE: "warning",
-    CERT_TOO_LARGE: "warning",
-    TLS_VERSION_TOO_LOW: "warning",
-    SESSION_RENEWAL_INVALID: "warning",
     CRL_MISSING: "off",
-    CRL_EXPIRED: "warning",
-    PIN_MALFORMED: "error",
-    SERVER_NAME_OVERRIDE: "info",
   },
   parameters: {
-    minRsaBits: 2048,
-    allowedCurves: STRONG_EC_CURVES,
-    allowEdwards: true,
-    sha1Signature: "warning",
-    md5Signature: "error",
-    maxCertBytes: 8192,
+    ...BASELINE_POLICY,
     minTlsVersion: "TLSv1.2",
     requireMutualAuth: false,
     maxRenegotiationHours: 24,
@@ -123,15 +71,9 @@ export const IEC_62351_3: Profile = {
     CRL_MISSING: "warning",
   },
   parameters: {
-    minRsaBits: 2048,
-    allowedCurves: STRONG_EC_CURVES,
+    ...BASELINE.parameters,
     allowEdwards: false,
-    sha1Signature: "warning",
-    md5Signature: "error",
-    maxCertBytes: 8192,
-    minTlsVersion: "TLSv1.2",
     requireMutualAuth: true,
-    maxRenegotiationHours: 24,
   },
   sources: {
     TLS_DISABLED:
@@ -194,4 +136,17 @@ export function defineProfile(definition: ProfileDefinition): Profile {
     parameters: { ...base.parameters, ...definition.parameters },
     sources: { ...base.sources, ...definition.sources },
   };
+}
+
+/**
+ * The severity a profile gives a code: its own setting, else the catalogue's default.
+ *
+ * @example
+ * ```ts
+ * severityOf(BASELINE, "TLS_DISABLED"); // "warning"
+ * severityOf(IEC_62351_3, "TLS_DISABLED"); // "error"
+ * ```
+ */
+export function severityOf(profile: Profile, code: FindingCode): ProfileSeverity {
+  return profile.severities[code] ?? FINDING_CATALOGUE[code].severity;
 }

@@ -1,5 +1,17 @@
 import { type Finding, type FindingCode } from "@proj/findings";
-import { buildChain, inspectCertificate, inspectCrl, isPemError, loadTrustStore, parsePem, readPkcs12, readPrivateKey, type CrlInfo, type PrivateKeyInfo, type TrustStore } from "@proj/pem";
+import {
+  buildChain,
+  inspectCertificate,
+  inspectCrl,
+  isPemError,
+  loadTrustStore,
+  parsePem,
+  readPkcs12,
+  readPrivateKey,
+  type CrlInfo,
+  type PrivateKeyInfo,
+  type TrustStore,
+} from "@proj/pem";
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { SecurityConfig } from "./schema.js";

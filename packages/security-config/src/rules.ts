@@ -1,5 +1,11 @@
-import { type FindingCode } from "@proj/findings";
-import { inspectCertificate, type CertificateInfo } from "@proj/pem";
+import { FINDING_CATALOGUE, type FindingCode } from "@proj/findings";
+import {
+  inspectCertificate,
+  keyWeakness,
+  signatureWeakness,
+  validityProblem,
+  type CertificateInfo,
+} from "@proj/pem";
 import { X509Certificate } from "node:crypto";
 import type { Profile } from "./profiles.js";
 import type { RawFinding, ResolvedConfig } from "./resolve.js";
@@ -38,7 +44,6 @@ export function defineRule(rule: Rule): Rule {
 }
 
 const TLS_ORDER = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
-const DAY = 86_400_000;
 
 /** Security fields that the grey-out reports when TLS is off. */
 const TLS_FIELDS = [
@@ -333,38 +338,18 @@ const validity = defineRule({
   name: "validity",
   codes: ["CERT_EXPIRED", "CERT_NOT_YET_VALID", "CERT_EXPIRES_SOON"],
   check: (context) => {
-    const { now } = context;
     const warningDays = context.resolved.config.security.expiryWarningDays;
     return certificates(context).flatMap(({ info, role, path }): RawFinding[] => {
-      if (now < info.notBefore)
-        return [
-          {
-            code: "CERT_NOT_YET_VALID" as const,
-            path,
-            message: `The ${role} is valid only from ${info.notBefore.toISOString()}.`,
-            remedy: "Check this device's clock, or wait until the certificate is valid.",
-          },
-        ];
-      if (now > info.notAfter)
-        return [
-          {
-            code: "CERT_EXPIRED" as const,
-            path,
-            message: `The ${role} expired on ${info.notAfter.toISOString()}.`,
-            remedy: "Renew the certificate and install the new one.",
-          },
-        ];
-      const daysLeft = Math.floor((info.notAfter.getTime() - now.getTime()) / DAY);
-      if (daysLeft < warningDays)
-        return [
-          {
-            code: "CERT_EXPIRES_SOON" as const,
-            path,
-            message: `The ${role} expires in ${daysLeft} day(s), on ${info.notAfter.toISOString()}.`,
-            remedy: "Renew it before then; plan the rollout to every device.",
-          },
-        ];
-      return [];
+      const problem = validityProblem(info, context.now, warningDays);
+      if (!problem) return [];
+      return [
+        {
+          code: problem.code,
+          path,
+          message: `The ${role} ${problem.text}.`,
+          remedy: FINDING_CATALOGUE[problem.code].remedy,
+        },
+      ];
     });
   },
 });
@@ -372,65 +357,41 @@ const validity = defineRule({
 const keyStrength = defineRule({
   name: "keyStrength",
   codes: ["WEAK_KEY"],
-  check: (context) => {
-    const { parameters, id } = context.profile;
-    const keys = certificates(context).map(({ info, role, path }) => ({
-      key: info.publicKey,
-      role: `${role}'s key`,
-      path,
-    }));
-    return keys.flatMap(({ key, role, path }) => {
-      const weak =
-        (key.type === "rsa" || key.type === "rsa-pss") && (key.bits ?? 0) < parameters.minRsaBits
-          ? `RSA ${key.bits} bits (at least ${parameters.minRsaBits} required)`
-          : key.type === "ec" && !parameters.allowedCurves.includes(key.curve ?? "")
-            ? `EC on ${key.curve ?? "an unknown curve"} (allowed: ${parameters.allowedCurves.join(", ")})`
-            : (key.type === "ed25519" || key.type === "ed448") && !parameters.allowEdwards
-              ? `${key.type}, which the ${id} profile does not list`
-              : key.type === "dsa" || key.type === "unknown"
-                ? `${key.type === "dsa" ? "DSA" : "an unknown key type"}`
-                : undefined;
+  check: (context) =>
+    certificates(context).flatMap(({ info, role, path }) => {
+      const weak = keyWeakness(info.publicKey, context.profile.parameters);
       return weak
         ? [
             {
               code: "WEAK_KEY" as const,
               path,
-              message: `The ${role} is ${weak}.`,
-              remedy: "Issue a new key and certificate: RSA 2048/3072 or EC P-256/P-384.",
+              message: `The ${role}'s key is ${weak}, under the ${context.profile.id} profile.`,
+              remedy: FINDING_CATALOGUE.WEAK_KEY.remedy,
             },
           ]
         : [];
-    });
-  },
+    }),
 });
 
 const signatureStrength = defineRule({
   name: "signatureStrength",
   codes: ["WEAK_SIGNATURE"],
-  check: (context) => {
-    const { parameters } = context.profile;
-    return certificates(context).flatMap(({ info, role, path, anchor }) => {
+  check: (context) =>
+    certificates(context).flatMap(({ info, role, path, anchor }) => {
       // A trust anchor's own signature is never relied on.
       if (anchor && info.selfSigned) return [];
-      const { hash, algorithm } = info.signature;
-      const severity =
-        hash === "MD5" || hash === "MD2"
-          ? parameters.md5Signature
-          : hash === "SHA-1"
-            ? parameters.sha1Signature
-            : undefined;
-      if (severity === undefined || severity === "off") return [];
+      const weak = signatureWeakness(info.signature, context.profile.parameters);
+      if (!weak || weak.severity === "off") return [];
       return [
         {
           code: "WEAK_SIGNATURE" as const,
           path,
-          severity,
-          message: `The ${role} is signed with ${algorithm} (${hash}).`,
-          remedy: "Have it issued again with SHA-256 or stronger.",
+          severity: weak.severity,
+          message: `The ${role} is signed with ${weak.why}.`,
+          remedy: FINDING_CATALOGUE.WEAK_SIGNATURE.remedy,
         },
       ];
-    });
-  },
+    }),
 });
 
 const certificateSize = defineRule({
@@ -445,7 +406,7 @@ const certificateSize = defineRule({
               code: "CERT_TOO_LARGE" as const,
               path,
               message: `The ${role} is ${info.derSize} bytes; the ${context.profile.id} profile allows ${limit}.`,
-              remedy: "Issue it with fewer extensions and names, or a smaller key.",
+              remedy: FINDING_CATALOGUE.CERT_TOO_LARGE.remedy,
             },
           ]
         : [],
@@ -510,8 +471,8 @@ const sessionRenewal = defineRule({
 
 const revocation = defineRule({
   name: "revocation",
-  codes: ["CRL_MISSING", "CRL_EXPIRED"],
-  check: ({ resolved, now }) => {
+  codes: ["CRL_MISSING", "CRL_EXPIRED", "CRL_STALE"],
+  check: ({ resolved, now, profile }) => {
     const { security } = resolved.config;
     if (!security.checkServerCertificate) return [];
     if (security.crl.length === 0) {
@@ -524,18 +485,29 @@ const revocation = defineRule({
         },
       ];
     }
-    return resolved.crls.flatMap(({ info, path }) =>
-      info.nextUpdate && info.nextUpdate < now
-        ? [
-            {
-              code: "CRL_EXPIRED" as const,
-              path,
-              message: `The CRL of "${info.issuer}" was due for renewal on ${info.nextUpdate.toISOString()}: revocations since then are unknown.`,
-              remedy: "Download the current CRL from the CA.",
-            },
-          ]
-        : [],
-    );
+    const maxAgeHours = profile.parameters.maxCrlAgeHours;
+    return resolved.crls.flatMap(({ info, path }): RawFinding[] => {
+      if (info.nextUpdate && info.nextUpdate < now)
+        return [
+          {
+            code: "CRL_EXPIRED",
+            path,
+            message: `The CRL of "${info.issuer}" was due for renewal on ${info.nextUpdate.toISOString()}: revocations since then are unknown.`,
+            remedy: FINDING_CATALOGUE.CRL_EXPIRED.remedy,
+          },
+        ];
+      const ageHours = (now.getTime() - info.thisUpdate.getTime()) / 3_600_000;
+      if (maxAgeHours !== undefined && ageHours > maxAgeHours)
+        return [
+          {
+            code: "CRL_STALE",
+            path,
+            message: `The CRL of "${info.issuer}" was issued ${Math.floor(ageHours)} hour(s) ago; the ${profile.id} profile allows ${maxAgeHours}.`,
+            remedy: FINDING_CATALOGUE.CRL_STALE.remedy,
+          },
+        ];
+      return [];
+    });
   },
 });
 

@@ -2,7 +2,7 @@ import { createFinding, hasErrors, type Finding, type FindingCode } from "@proj/
 import { readFile } from "node:fs/promises";
 import { dirname, resolve as resolvePath } from "node:path";
 import type { z } from "zod";
-import { PROFILES, type Profile } from "./profiles.js";
+import { PROFILES, severityOf, type Profile } from "./profiles.js";
 import { resolveFiles, substituteEnv, type RawFinding, type ResolvedConfig } from "./resolve.js";
 import { RULES, type Rule } from "./rules.js";
 import { configSchema, type SecurityConfig } from "./schema.js";
@@ -115,7 +115,7 @@ function chooseProfile(
 }
 
 function judge(raw: RawFinding, profile: Profile): Finding | undefined {
-  const severity = raw.severity ?? profile.severities[raw.code] ?? "error";
+  const severity = raw.severity ?? severityOf(profile, raw.code);
   if (severity === "off") return undefined;
   return createFinding(raw.code, severity, raw.message, {
     path: raw.path,
