@@ -25,7 +25,10 @@ export function orderFindings(findings: readonly Finding[]): Finding[] {
   const causeOf = new Map<Finding, Finding>();
   for (const item of items) {
     if (item.causedBy === undefined) continue;
-    const cause = items.find((other) => other !== item && other.code === item.causedBy);
+    // Of several findings with the cause's code, the one whose path is closest to this one's.
+    const cause = items
+      .filter((other) => other !== item && other.code === item.causedBy)
+      .sort((a, b) => sharedPrefix(b.path, item.path) - sharedPrefix(a.path, item.path))[0];
     if (!cause || leadsTo(cause, item, causeOf)) delete item.causedBy;
     else causeOf.set(item, cause);
   }
@@ -70,6 +73,13 @@ export function orderFindings(findings: readonly Finding[]): Finding[] {
   // Anything left (a consequence whose cause sits in another group but was itself skipped) keeps its place.
   for (const item of items) place(item);
   return out;
+}
+
+function sharedPrefix(a: string | undefined, b: string | undefined): number {
+  if (a === undefined || b === undefined) return 0;
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
 }
 
 function leadsTo(from: Finding, to: Finding, causeOf: ReadonlyMap<Finding, Finding>): boolean {

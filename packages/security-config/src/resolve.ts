@@ -1,4 +1,8 @@
-import { type Finding, type FindingCode } from "@proj/findings";
+import type { Finding, FindingCode } from "@proj/findings";
+import type { RawFinding } from "./raw-finding.js";
+import type { FileTable, LoadedFile } from "./files.js";
+
+export type { RawFinding } from "./raw-finding.js";
 import {
   buildChain,
   inspectCertificate,
@@ -12,19 +16,7 @@ import {
   type PrivateKeyInfo,
   type TrustStore,
 } from "@proj/pem";
-import { readFileSync, statSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
 import type { SecurityConfig } from "./schema.js";
-
-/** A finding before the profile gives it a severity. */
-export interface RawFinding {
-  code: FindingCode;
-  message: string;
-  path?: string;
-  remedy?: string;
-  /** Overrides the profile's severity (e.g. SHA-1 vs MD5 under WEAK_SIGNATURE). */
-  severity?: Finding["severity"];
-}
 
 /** One broker URL, taken apart. */
 export interface BrokerUrl {
@@ -61,9 +53,6 @@ export interface ResolvedConfig {
   readonly crls: readonly { readonly info: CrlInfo; readonly path: string }[];
   readonly baseDir: string;
 }
-
-const FILE_REMEDY =
-  "Check the path: relative paths are read from the config file's folder (or baseDir for an object).";
 
 /** The codes resolution can report. */
 export const RESOLVE_CODES: readonly FindingCode[] = [
@@ -125,54 +114,20 @@ export function substituteEnv(
   return value;
 }
 
-interface Loaded {
-  readonly bytes: Buffer;
-  /** The file path, or "inline PEM" for a value that is PEM itself. */
-  readonly source: string;
-}
-
-/** Reads a path-or-inline-PEM value; problems become findings and `undefined`. */
-function load(value: string, path: string, baseDir: string, findings: RawFinding[]): Loaded | undefined {
-  if (value.includes("-----BEGIN ")) return { bytes: Buffer.from(value), source: `inline PEM at ${path}` };
-  const file = isAbsolute(value) ? value : join(baseDir, value);
-  try {
-    if (statSync(file).isDirectory()) {
-      findings.push({
-        code: "FILE_UNREADABLE",
-        path,
-        message: `${path}: ${value} is a folder, not a file.`,
-        remedy: FILE_REMEDY,
-      });
-      return undefined;
-    }
-    const bytes = readFileSync(file);
-    return { bytes, source: value };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    findings.push(
-      code === "ENOENT"
-        ? {
-            code: "FILE_NOT_FOUND",
-            path,
-            message: `${path}: the file ${value} does not exist (looked for ${file}).`,
-            remedy: FILE_REMEDY,
-          }
-        : {
-            code: "FILE_UNREADABLE",
-            path,
-            message: `${path}: the file ${value} cannot be read (${code ?? "error"}).`,
-            remedy: "Check the file's permissions for the user this runs as.",
-          },
-    );
-    return undefined;
-  }
+/** The file read for a configuration path; a problem reading it becomes a finding and `undefined`. */
+function take(files: FileTable, path: string, findings: RawFinding[]): LoadedFile | undefined {
+  const entry = files.get(path);
+  if (entry === undefined) return undefined;
+  if ("bytes" in entry) return entry;
+  findings.push(entry);
+  return undefined;
 }
 
 /** Findings of @proj/pem as this package's, under their own config path when they carry one. */
 function fromPem(findings: readonly Finding[], path: string): RawFinding[] {
   return findings.map((f) => ({
     code: f.code,
-    message: `${f.path ?? path}: ${f.message}`,
+    message: f.message,
     path: f.path ?? path,
     ...(f.remedy ? { remedy: f.remedy } : {}),
   }));
@@ -183,7 +138,7 @@ function fromError(error: unknown, path: string, source: string): RawFinding {
   return {
     code: error.code,
     path,
-    message: `${path} (${source}): ${error.message}.`,
+    message: `${source}: ${error.message}.`,
     ...(error.remedy ? { remedy: error.remedy } : {}),
   };
 }
@@ -196,7 +151,7 @@ function parseUrl(raw: string, findings: RawFinding[], path: string): BrokerUrl 
     findings.push({
       code: "FIELD_INVALID",
       path,
-      message: `${path}: "${raw}" is not a URL.`,
+      message: `"${raw}" is not a URL.`,
       remedy: "Write it as mqtts://host:8883 (or mqtt://, ws://, wss://).",
     });
     return undefined;
@@ -206,7 +161,7 @@ function parseUrl(raw: string, findings: RawFinding[], path: string): BrokerUrl 
     findings.push({
       code: "FIELD_INVALID",
       path,
-      message: `${path}: the scheme ${scheme}:// is not an MQTT transport.`,
+      message: `The scheme ${scheme}:// is not an MQTT transport.`,
       remedy: "Use mqtts:// (TLS) or wss:// (TLS over WebSocket).",
     });
     return undefined;
@@ -228,6 +183,7 @@ export function resolveFiles(
   explicitSecurityFields: ReadonlySet<string>,
   baseDir: string,
   findings: RawFinding[],
+  files: FileTable,
 ): ResolvedConfig {
   const { security } = config;
   const urlList = Array.isArray(config.broker.url) ? config.broker.url : [config.broker.url];
@@ -244,7 +200,7 @@ export function resolveFiles(
     );
     const perFile: RawFinding[][] = entries.map(() => []);
     const items = entries.flatMap((entry, i) => {
-      const loaded = load(entry, paths[i]!, baseDir, perFile[i]!);
+      const loaded = take(files, paths[i]!, perFile[i]!);
       return loaded ? [{ content: loaded.bytes, source: loaded.source, path: paths[i]! }] : [];
     });
     // One pass reads and indexes every file; each finding carries its file's config path and is reported
@@ -271,7 +227,7 @@ export function resolveFiles(
         remedy: "Give either { pkcs12, passphrase } or { certificate, privateKey, passphrase }.",
       });
     } else if (ks.pkcs12 !== undefined) {
-      const loaded = load(ks.pkcs12, "security.keyStore.pkcs12", baseDir, findings);
+      const loaded = take(files, "security.keyStore.pkcs12", findings);
       if (loaded) {
         try {
           const contents = readPkcs12(loaded.bytes, ks.passphrase ?? "");
@@ -288,7 +244,7 @@ export function resolveFiles(
           const finding = fromError(error, "security.keyStore.pkcs12", loaded.source);
           if (finding.code === "KEY_PASSPHRASE_WRONG" && ks.passphrase === undefined) {
             finding.code = "KEY_ENCRYPTED_NO_PASSPHRASE";
-            finding.message = `security.keyStore.pkcs12 (${loaded.source}): the bundle is protected and no passphrase was given.`;
+            finding.message = `${loaded.source}: the bundle is protected and no passphrase was given.`;
             finding.remedy = 'Add "passphrase": "env:P12_PASSPHRASE" to the key store.';
           }
           findings.push(finding);
@@ -302,28 +258,41 @@ export function resolveFiles(
         remedy: "Give { certificate, privateKey, passphrase? } or { pkcs12, passphrase? }.",
       });
     } else {
-      const certificate = load(ks.certificate, "security.keyStore.certificate", baseDir, findings);
-      const privateKey = load(ks.privateKey, "security.keyStore.privateKey", baseDir, findings);
+      const certificate = take(files, "security.keyStore.certificate", findings);
+      const privateKey = take(files, "security.keyStore.privateKey", findings);
       let chain: string[] = [];
       let leaf: ResolvedKeyStore["leaf"];
       if (certificate) {
         const parsed = parsePem(certificate.bytes, { source: certificate.source });
         findings.push(...fromPem(parsed.findings, "security.keyStore.certificate"));
         if (parsed.blocks.some((b) => b.type === "certificate")) {
+          // The client's chain is the broker's to judge: the trust store here is for the broker's chain, and the
+          // root of the client's chain (or even its intermediate) may be one only the broker holds. Its order and
+          // whether its certificates belong together are checked; completeness is not.
           const built = buildChain(
             parsed.blocks.filter((b) => b.type === "certificate").map((b) => b.pem),
-            {
-              source: certificate.source,
-              ...(trustStore ? { trusted: trustStore.pems } : {}),
-            },
+            { source: certificate.source },
           );
-          // The broker, not this client, holds the root of a client chain: a chain that reaches an intermediate is
-          // complete as far as can be seen here, and whether the broker trusts its root is the broker's business.
-          // Only a bare leaf whose issuer is nowhere in sight is reported (a warning: it may be a root the broker has).
-          const relevant = built.findings.filter(
-            (f) => f.code !== "CHAIN_UNTRUSTED" && !(f.code === "CHAIN_INCOMPLETE" && built.chain.length > 1),
+          findings.push(
+            ...fromPem(
+              built.findings.filter((f) => f.code !== "CHAIN_INCOMPLETE" && f.code !== "CHAIN_UNTRUSTED"),
+              "security.keyStore.certificate",
+            ),
           );
-          findings.push(...fromPem(relevant, "security.keyStore.certificate"));
+          const top = built.chain.at(-1);
+          // A bare leaf whose issuer the trust store holds as a root is complete for a broker of the same CA.
+          const issuedByKnownRoot =
+            top !== undefined &&
+            (trustStore?.store.issuersOf(top.pem).some((anchor) => anchor.info().selfSigned) ?? false);
+          if (built.chain.length === 1 && top && !top.selfSigned && !issuedByKnownRoot) {
+            findings.push({
+              code: "CHAIN_INCOMPLETE",
+              severity: "info",
+              path: "security.keyStore.certificate",
+              message: `${certificate.source} holds only the client certificate; its issuer "${top.issuer.oneLine}" is not in it. Brokers usually hold only the root CA.`,
+              remedy: `If "${top.issuer.oneLine}" is an intermediate CA, append its certificate after the client certificate in ${certificate.source}.`,
+            });
+          }
           chain = built.pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g) ?? [];
           if (built.chain[0])
             leaf = { subject: built.chain[0].subject.oneLine, notAfter: built.chain[0].notAfter };
@@ -331,7 +300,7 @@ export function resolveFiles(
           findings.push({
             code: "PEM_UNEXPECTED_BLOCK",
             path: "security.keyStore.certificate",
-            message: `security.keyStore.certificate (${certificate.source}) holds no certificate.`,
+            message: `${certificate.source} holds no certificate.`,
             remedy: "Point it to the client certificate (PEM), followed by its intermediates.",
           });
         }
@@ -363,7 +332,7 @@ export function resolveFiles(
   if (security.enableTls && security.checkServerCertificate) {
     security.crl.forEach((entry, i) => {
       const path = `security.crl[${i}]`;
-      const loaded = load(entry, path, baseDir, findings);
+      const loaded = take(files, path, findings);
       if (!loaded) return;
       try {
         crls.push({ info: inspectCrl(loaded.bytes), path });

@@ -123,3 +123,11 @@ export function configJsonSchema(): Record<string, unknown> {
     title: "mqtt-tls security configuration",
   };
 }
+
+/** The fields of each object of the configuration, by its path ("" for the top): what "did you mean" offers. */
+export const CONFIG_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  "": Object.keys(configSchema.shape),
+  broker: Object.keys(brokerSchema.shape),
+  security: Object.keys(securitySchema.shape),
+  "security.keyStore": Object.keys(keyStoreSchema.shape),
+};

@@ -55,12 +55,15 @@ describe("validateConfig: parse and normalize", () => {
       broker: { url: "mqtts://localhost", port: 8883 },
       security: { trustStor: ["ca.pem"], checkServerCertificate: true },
     });
-    expect(result.findings.map((f) => [f.code, f.path])).toEqual([
-      ["UNKNOWN_FIELD", "broker.port"],
-      ["UNKNOWN_FIELD", "security.trustStor"],
-      ["TRUST_STORE_MISSING", "security.trustStore"],
-      ["CLIENT_CERT_DISABLED", "security.sendClientCertificate"],
+    // The misspelt field is the cause of the missing trust store: it leads, raised to an error, with the fix.
+    expect(result.findings.map((f) => [f.code, f.path, f.severity, f.causedBy])).toEqual([
+      ["UNKNOWN_FIELD", "security.trustStor", "error", undefined],
+      ["TRUST_STORE_MISSING", "security.trustStore", "error", "UNKNOWN_FIELD"],
+      ["UNKNOWN_FIELD", "broker.port", "warning", undefined],
+      ["CLIENT_CERT_DISABLED", "security.sendClientCertificate", "info", undefined],
     ]);
+    expect(result.findings[0]!.message).toContain("did you mean trustStore?");
+    expect(result.findings[0]!.remedy).toContain('Rename it to "trustStore"');
     expect(
       validateConfig({ broker: { url: "mqtts://x" }, extra: 1 }, { profile: "iec62351-3" }).findings[0],
     ).toMatchObject({ code: "UNKNOWN_FIELD", severity: "error" });
@@ -118,11 +121,13 @@ describe("validateConfig: parse and normalize", () => {
     );
     expect(result.findings.map((f) => [f.code, f.path])).toEqual([
       ["NOT_PEM_DER", "security.trustStore[0]"],
+      ["TRUST_STORE_EMPTY", "security.trustStore"],
       ["NOT_PEM_PKCS12", "security.trustStore[1]"],
       ["FILE_NOT_FOUND", "security.trustStore[2]"],
-      ["TRUST_STORE_EMPTY", "security.trustStore"],
       ["CLIENT_CERT_DISABLED", "security.sendClientCertificate"],
     ]);
+    // An empty trust store only follows from the files that could not be used.
+    expect(result.findings[1]!.causedBy).toBe("NOT_PEM_DER");
     expect(result.findings[0]!.remedy).toBe(`openssl x509 -inform der -in root-ca.der -out root-ca.pem`);
   });
 

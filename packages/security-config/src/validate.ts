@@ -1,11 +1,20 @@
-import { createFinding, hasErrors, type Finding, type FindingCode } from "@proj/findings";
-import { readFile } from "node:fs/promises";
+import { createFinding, hasErrors, orderFindings, type Finding, type FindingCode } from "@proj/findings";
 import { dirname, resolve as resolvePath } from "node:path";
 import type { z } from "zod";
 import { PROFILES, severityOf, type Profile } from "./profiles.js";
+import {
+  FILE_LIMITS,
+  fileReferences,
+  readBoundedFile,
+  readReferences,
+  readReferencesSync,
+  type FileReference,
+  type FileTable,
+} from "./files.js";
+import { parseJsonText } from "./json.js";
 import { resolveFiles, substituteEnv, type RawFinding, type ResolvedConfig } from "./resolve.js";
 import { RULES, type Rule } from "./rules.js";
-import { configSchema, type SecurityConfig } from "./schema.js";
+import { CONFIG_FIELDS, configSchema, type SecurityConfig } from "./schema.js";
 
 /** Options of {@link validateConfig} and {@link loadConfig}. */
 export interface ValidateOptions {
@@ -21,7 +30,7 @@ export interface ValidateOptions {
   rules?: readonly Rule[];
 }
 
-/** The result of {@link validateConfig}: never thrown, always answered. */
+/** The result of {@link loadConfig} (and of the deprecated {@link validateConfig}): never thrown, always answered. */
 export interface ValidationResult {
   /** No error finding. */
   readonly ok: boolean;
@@ -58,6 +67,41 @@ function removeAt(target: unknown, segments: readonly PropertyKey[], key: string
   if (node && typeof node === "object") delete node[key];
 }
 
+/** The field an UNKNOWN_FIELD finding most likely meant, as a config path. */
+const nearField = new WeakMap<RawFinding, string>();
+
+/** Damerau-Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function knownFields(segments: readonly PropertyKey[]): readonly string[] {
+  return CONFIG_FIELDS[segments.map(String).join(".")] ?? [];
+}
+
+/** The known field closest to a misspelt one (case, a typo or two), if one is close enough. */
+function closestField(key: string, fields: readonly string[]): string | undefined {
+  let best: { field: string; score: number } | undefined;
+  for (const field of fields) {
+    const score =
+      field.toLowerCase() === key.toLowerCase() ? 0 : distance(key.toLowerCase(), field.toLowerCase());
+    if (score <= Math.max(1, Math.floor(field.length / 4)) && (!best || score < best.score))
+      best = { field, score };
+  }
+  return best?.field;
+}
+
 /** Parses with the strict schema; unknown keys become findings and are taken out, so the rest is still checked. */
 function parse(input: unknown, findings: RawFinding[]): SecurityConfig | undefined {
   const candidate: unknown = structuredClone(input);
@@ -82,13 +126,16 @@ function parse(input: unknown, findings: RawFinding[]): SecurityConfig | undefin
     for (const issue of unknown) {
       for (const key of issue.keys) {
         const path = pathOf([...issue.path, key]);
+        const near = closestField(key, knownFields(issue.path));
         findings.push({
           code: "UNKNOWN_FIELD",
           path,
-          message: `${path} is not a configuration field and is ignored.`,
-          remedy:
-            "Check the spelling against the JSON Schema; a misspelt security field falls back to its default.",
+          message: `${path} is not a configuration field and is ignored${near ? `: did you mean ${near}?` : "."}`,
+          remedy: near
+            ? `Rename it to "${near}"; until then ${pathOf([...issue.path, near])} keeps its default.`
+            : "Check the spelling against the JSON Schema; a misspelt field falls back to its default.",
         });
+        if (near) nearField.set(findings.at(-1)!, pathOf([...issue.path, near]));
         removeAt(candidate, issue.path, key);
       }
     }
@@ -121,31 +168,58 @@ function judge(raw: RawFinding, profile: Profile): Finding | undefined {
     path: raw.path,
     remedy: raw.remedy,
     iec: profile.sources[raw.code],
+    causedBy: raw.causedBy,
   });
 }
 
+const LOADED = Symbol.for("@proj/security-config.loaded");
+
 /**
- * Checks a configuration through parse → normalize → rules: unknown and invalid fields, `env:` variables, every
- * referenced file read through `@proj/pem`, then each rule, with severities from the profile (`baseline`,
- * `iec62351-3`, or one made with `defineProfile`). It never throws: bad input becomes findings.
+ * A configuration read once: the input, every `env:` value and file resolved, certificates and keys decoded, and
+ * the findings of every rule under the profile. `probe`, `connectSecure`, the CLI's commands and the fleet take it
+ * as it is: nothing reads or validates the same file twice.
+ */
+export interface LoadedConfig extends ValidationResult {
+  /** The configuration object as written (before defaults and `env:`), e.g. for a device adapter's `asDevice`. */
+  readonly input: unknown;
+  /** The configuration file, when it was read from one. */
+  readonly file: string | undefined;
+  /** The options it was loaded with (to reload it after a certificate rotation). */
+  readonly options: Readonly<ValidateOptions>;
+}
+
+/**
+ * Whether a value is a configuration already loaded by {@link loadConfig} (works across duplicate installs).
  *
  * @example
  * ```ts
- * const { ok, findings, resolved } = validateConfig(
- *   { broker: { url: "mqtts://broker.local:8883" }, security: { trustStore: ["certs/ca.pem"] } },
- *   { profile: "iec62351-3", baseDir: "/etc/plant" },
- * );
- * for (const f of findings) console.log(f.severity, f.code, f.message);
+ * const loaded = isLoadedConfig(value) ? value : await loadConfig(value);
  * ```
  */
-export function validateConfig(input: unknown, options: ValidateOptions = {}): ValidationResult {
+export function isLoadedConfig(value: unknown): value is LoadedConfig {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[LOADED] === true;
+}
+
+interface Prepared {
+  readonly input: unknown;
+  readonly raw: RawFinding[];
+  readonly profile: Profile;
+  readonly config: SecurityConfig | undefined;
+  readonly explicit: ReadonlySet<string>;
+  readonly refs: readonly FileReference[];
+  readonly baseDir: string;
+}
+
+/** Parse and normalize: `env:` values, the profile, the strict schema, and which files the rest needs. */
+function prepare(input: unknown, options: ValidateOptions): Prepared {
   const raw: RawFinding[] = [];
   const env = options.env ?? process.env;
   const withEnv = substituteEnv(input, env, raw);
-  const rawSecurity = (withEnv as { security?: Record<string, unknown> } | undefined)?.security;
+  const isObject = withEnv !== null && typeof withEnv === "object" && !Array.isArray(withEnv);
+  const rawSecurity = isObject ? (withEnv as { security?: Record<string, unknown> }).security : undefined;
   const profile = chooseProfile(options.profile, rawSecurity?.profile, raw);
-  const config = withEnv !== null && typeof withEnv === "object" ? parse(withEnv, raw) : undefined;
-  if (config === undefined && !(withEnv !== null && typeof withEnv === "object")) {
+  const config = isObject ? parse(withEnv, raw) : undefined;
+  if (!isObject) {
     raw.push({
       code: "FIELD_INVALID",
       message: "The configuration must be a JSON object with broker and security.",
@@ -153,74 +227,183 @@ export function validateConfig(input: unknown, options: ValidateOptions = {}): V
         'Start from { "broker": { "url": "mqtts://host:8883" }, "security": { "trustStore": ["ca.pem"] } }.',
     });
   }
+  // What the user set: an undefined value or an empty list has no effect to report.
+  const isSet = (value: unknown) => value !== undefined && !(Array.isArray(value) && value.length === 0);
+  const explicit = new Set(
+    Object.entries(rawSecurity ?? {}).flatMap(([key, value]) => (isSet(value) ? [key] : [])),
+  );
+  const refs = config ? fileReferences(config) : [];
+  return { input, raw, profile, config, explicit, refs, baseDir: resolvePath(options.baseDir ?? ".") };
+}
+
+/** Resolve and check: the files already read, then every rule, then the profile's severities. */
+function finish(prepared: Prepared, files: FileTable, options: ValidateOptions, file?: string): LoadedConfig {
+  const { raw, profile, config } = prepared;
   let resolved: ResolvedConfig | undefined;
   if (config) {
-    // What the user set: an undefined value or an empty list has no effect to report.
-    const isSet = (value: unknown) => value !== undefined && !(Array.isArray(value) && value.length === 0);
-    const explicit = new Set(
-      Object.entries(rawSecurity ?? {}).flatMap(([key, value]) => (isSet(value) ? [key] : [])),
-    );
-    resolved = resolveFiles(config, explicit, resolvePath(options.baseDir ?? "."), raw);
-    const now = options.now ?? new Date();
-    for (const rule of [...RULES, ...(options.rules ?? [])]) {
-      if (!config.security.enableTls && !rule.whenTlsDisabled) continue;
-      for (const finding of rule.check({ resolved, profile, now })) {
-        if (!rule.codes.includes(finding.code)) {
-          throw new Error(`rule ${rule.name} emitted ${finding.code}, which it does not declare`);
-        }
-        raw.push(finding);
+    resolved = resolveFiles(config, prepared.explicit, prepared.baseDir, raw, files);
+    raw.push(...runRules([...RULES, ...(options.rules ?? [])], resolved, profile, options.now ?? new Date()));
+  }
+  const findings = orderFindings(relate(raw).flatMap((f) => judge(f, profile) ?? []));
+  const result: LoadedConfig = {
+    ok: !hasErrors(findings),
+    findings,
+    resolved,
+    profile,
+    input: prepared.input,
+    file,
+    options,
+  };
+  Object.defineProperty(result, LOADED, { value: true, enumerable: false });
+  return result;
+}
+
+function runRules(
+  rules: readonly Rule[],
+  resolved: ResolvedConfig,
+  profile: Profile,
+  now: Date,
+): RawFinding[] {
+  const out: RawFinding[] = [];
+  for (const rule of rules) {
+    if (!resolved.config.security.enableTls && !rule.whenTlsDisabled) continue;
+    for (const finding of rule.check({ resolved, profile, now })) {
+      if (!rule.codes.includes(finding.code)) {
+        throw new TypeError(`rule ${rule.name} emitted ${finding.code}, which it does not declare`);
       }
+      out.push(finding);
     }
   }
-  const findings = raw.flatMap((f) => judge(f, profile) ?? []);
-  return { ok: !hasErrors(findings), findings, resolved, profile };
+  return out;
 }
 
 /**
- * Reads a JSON configuration file and validates it, with relative paths read from the file's folder. A missing
- * or unreadable file, or one that is not JSON, is a finding like any other.
+ * Links findings that only follow from another one of the same report (`causedBy`), so the report leads with the
+ * cause: a rule's consequence of a misspelt field, of a file that could not be read, of an unusable key.
+ */
+function relate(raw: RawFinding[]): RawFinding[] {
+  const unknownNear = new Map(
+    raw.flatMap((f) => {
+      const near = nearField.get(f);
+      return near === undefined ? [] : [[near, f] as const];
+    }),
+  );
+  const unreadable = raw.filter(
+    (f) => FILE_PROBLEMS.has(f.code) && f.path?.startsWith("security.trustStore"),
+  );
+  for (const finding of raw) {
+    if (finding.causedBy !== undefined) continue;
+    const misspelt = finding.path === undefined ? undefined : unknownNear.get(finding.path);
+    if (misspelt && finding !== misspelt) finding.causedBy = "UNKNOWN_FIELD";
+    else if (finding.code === "TRUST_STORE_EMPTY" && unreadable[0]) finding.causedBy = unreadable[0].code;
+  }
+  return raw;
+}
+
+/** Codes that say a file could not be used at all. */
+const FILE_PROBLEMS: ReadonlySet<FindingCode> = new Set<FindingCode>([
+  "FILE_NOT_FOUND",
+  "FILE_UNREADABLE",
+  "NOT_PEM",
+  "NOT_PEM_DER",
+  "NOT_PEM_PKCS12",
+  "NOT_PEM_PKCS7",
+  "NOT_PEM_BASE64",
+  "PEM_MALFORMED",
+]);
+
+/**
+ * Reads and checks a configuration once, without blocking: from a JSON file (relative paths read from its folder;
+ * a BOM is fine; a syntax error names its line and column) or from an object (relative paths from `baseDir`). It
+ * goes parse → normalize → rules: unknown fields (with the field meant, when one is close), `env:` variables, every
+ * referenced file (regular files only, bounded in size) read once through `@proj/pem`, then each rule, with
+ * severities from the profile. It never throws: bad input becomes findings, ordered so the cause leads. The
+ * result is what `probe`, `connectSecure` and every command take.
  *
  * @example
  * ```ts
- * const { ok, findings, resolved } = await loadConfig("config/line1-plc.json", { profile: "iec62351-3" });
+ * const loaded = await loadConfig("config/line1-plc.json", { profile: "iec62351-3" });
+ * for (const f of loaded.findings) console.log(f.severity, f.code, f.message);
  * ```
  */
 export async function loadConfig(
-  path: string,
-  options: Omit<ValidateOptions, "baseDir"> = {},
-): Promise<ValidationResult> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return failed(
-      options,
-      code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE",
-      code === "ENOENT"
-        ? `The configuration file ${path} does not exist.`
-        : `The configuration file ${path} cannot be read (${code ?? "error"}).`,
-    );
+  source: string | object,
+  options: ValidateOptions = {},
+): Promise<LoadedConfig> {
+  if (typeof source !== "string") {
+    const prepared = prepare(source, options);
+    return finish(prepared, await readReferences(prepared.refs, prepared.baseDir), options);
   }
-  let input: unknown;
-  try {
-    input = JSON.parse(text.replace(/^\uFEFF/, ""));
-  } catch (error) {
+  const file = resolvePath(source);
+  const read = await readBoundedFile(file, "config", source);
+  const withBase = { ...options, baseDir: dirname(file) };
+  if (!("bytes" in read)) return failed(withBase, read.code, read.message, file);
+  const parsed = parseJsonText(read.bytes.toString("utf8"));
+  if (!parsed.ok)
     return failed(
-      options,
+      withBase,
       "FILE_UNREADABLE",
-      `The configuration file ${path} is not valid JSON: ${(error as Error).message}.`,
+      `The configuration file ${source} is not valid JSON: ${parsed.error}.`,
+      file,
     );
-  }
-  return validateConfig(input, { ...options, baseDir: dirname(resolvePath(path)) });
+  const prepared = prepare(parsed.value, withBase);
+  return finish(prepared, await readReferences(prepared.refs, prepared.baseDir), withBase, file);
 }
 
-function failed(options: ValidateOptions, code: FindingCode, message: string): ValidationResult {
+/**
+ * Runs more rules (a device adapter's, say) on a configuration already loaded, without reading or checking
+ * anything again: their findings are added under the same profile.
+ *
+ * @example
+ * ```ts
+ * const checked = withRules(await loadConfig("plc.json"), [profileRule(nexto.profile, nexto.name)]);
+ * ```
+ */
+export function withRules(loaded: LoadedConfig, rules: readonly Rule[]): LoadedConfig {
+  if (!loaded.resolved || rules.length === 0) return loaded;
+  const added = runRules(rules, loaded.resolved, loaded.profile, loaded.options.now ?? new Date()).flatMap(
+    (f) => judge(f, loaded.profile) ?? [],
+  );
+  const findings = orderFindings([...loaded.findings, ...added]);
+  const result: LoadedConfig = {
+    ...loaded,
+    ok: !hasErrors(findings),
+    findings,
+    options: { ...loaded.options, rules: [...(loaded.options.rules ?? []), ...rules] },
+  };
+  Object.defineProperty(result, LOADED, { value: true, enumerable: false });
+  return result;
+}
+
+/**
+ * The same checks as {@link loadConfig} for an object, synchronously: it blocks the event loop while it reads the
+ * files.
+ *
+ * @deprecated Use `await loadConfig(config, options)`, which reads without blocking and returns the object every
+ * other function takes. This synchronous form goes in the next minor version.
+ * @example
+ * ```ts
+ * const { ok, findings } = validateConfig({ broker: { url: "mqtts://broker.local:8883" } });
+ * ```
+ */
+export function validateConfig(input: unknown, options: ValidateOptions = {}): LoadedConfig {
+  const prepared = prepare(input, options);
+  return finish(prepared, readReferencesSync(prepared.refs, prepared.baseDir), options);
+}
+
+function failed(options: ValidateOptions, code: FindingCode, message: string, file: string): LoadedConfig {
   const profile = chooseProfile(options.profile, undefined, []);
-  return {
+  const result: LoadedConfig = {
     ok: false,
-    findings: [createFinding(code, "error", message, { remedy: "Point -c to the JSON configuration file." })],
+    findings: [createFinding(code, "error", message)],
     resolved: undefined,
     profile,
+    input: undefined,
+    file,
+    options,
   };
+  Object.defineProperty(result, LOADED, { value: true, enumerable: false });
+  return result;
 }
+
+export { FILE_LIMITS };

@@ -1,0 +1,237 @@
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
+import { open } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import type { RawFinding } from "./raw-finding.js";
+import type { SecurityConfig } from "./schema.js";
+
+/**
+ * The largest file of each kind that is read, in bytes: a bound so that a path to `/dev/zero`, a huge log or a
+ * wrong file cannot exhaust memory. A system CA bundle is about 200 KiB; a CRL of a large CA a few MiB.
+ */
+export const FILE_LIMITS = {
+  /** A configuration file. */
+  config: 1024 * 1024,
+  /** A certificate, or a certificate and its intermediates. */
+  certificate: 1024 * 1024,
+  /** A trust-store file (one CA or a whole bundle). */
+  bundle: 8 * 1024 * 1024,
+  /** A private key. */
+  key: 256 * 1024,
+  /** A PKCS#12 bundle. */
+  pkcs12: 1024 * 1024,
+  /** A CRL. */
+  crl: 32 * 1024 * 1024,
+} as const;
+
+/** Which kind of file a configuration field names. */
+export type FileKind = keyof typeof FILE_LIMITS;
+
+const KIND_NAMES: Readonly<Record<FileKind, string>> = {
+  config: "a configuration file",
+  certificate: "a certificate file",
+  bundle: "a trust-store file",
+  key: "a private key file",
+  pkcs12: "a PKCS#12 file",
+  crl: "a CRL file",
+};
+
+/** One file (or inline PEM) a configuration refers to. */
+export interface FileReference {
+  /** The configuration path, e.g. `security.trustStore[0]`. */
+  readonly path: string;
+  /** The value as written: a path, or inline PEM. */
+  readonly value: string;
+  readonly kind: FileKind;
+}
+
+/** A file as read: its bytes and where they came from. */
+export interface LoadedFile {
+  readonly bytes: Buffer;
+  /** The path as written, or `inline PEM at <config path>`. */
+  readonly source: string;
+}
+
+/** What reading every reference gave: the bytes, or the finding that says why not, by configuration path. */
+export type FileTable = ReadonlyMap<string, LoadedFile | RawFinding>;
+
+const FILE_REMEDY =
+  "Check the path: relative paths are read from the configuration file's folder (or baseDir for an object).";
+
+/**
+ * Every file a parsed configuration refers to, honouring the grey-out: nothing is read for a section that is off
+ * (TLS disabled, the broker not checked, no client certificate sent).
+ */
+export function fileReferences(config: SecurityConfig): FileReference[] {
+  const { security } = config;
+  const refs: FileReference[] = [];
+  if (!security.enableTls) return refs;
+  if (security.checkServerCertificate && security.trustStore !== undefined) {
+    const entries = Array.isArray(security.trustStore) ? security.trustStore : [security.trustStore];
+    entries.forEach((value, i) =>
+      refs.push({
+        path: Array.isArray(security.trustStore) ? `security.trustStore[${i}]` : "security.trustStore",
+        value,
+        kind: "bundle",
+      }),
+    );
+  }
+  const ks = security.keyStore;
+  if (security.sendClientCertificate && ks) {
+    if (ks.pkcs12 !== undefined) {
+      if (ks.certificate === undefined && ks.privateKey === undefined)
+        refs.push({ path: "security.keyStore.pkcs12", value: ks.pkcs12, kind: "pkcs12" });
+    } else if (ks.certificate !== undefined && ks.privateKey !== undefined) {
+      refs.push({ path: "security.keyStore.certificate", value: ks.certificate, kind: "certificate" });
+      refs.push({ path: "security.keyStore.privateKey", value: ks.privateKey, kind: "key" });
+    }
+  }
+  if (security.checkServerCertificate)
+    security.crl.forEach((value, i) => refs.push({ path: `security.crl[${i}]`, value, kind: "crl" }));
+  return refs;
+}
+
+function describeNonFile(stats: Stats): string {
+  if (stats.isDirectory()) return "a folder";
+  if (stats.isFIFO()) return "a named pipe (FIFO)";
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return "a device";
+  if (stats.isSocket()) return "a socket";
+  return "not a regular file";
+}
+
+function tooLarge(ref: FileReference, size: number): RawFinding {
+  return {
+    code: "FILE_UNREADABLE",
+    path: ref.path,
+    message: `The file ${ref.value} is ${size > FILE_LIMITS[ref.kind] * 4 ? "far " : ""}larger than ${KIND_NAMES[ref.kind]} can be (${FILE_LIMITS[ref.kind]} bytes at most): it is not the file meant here.`,
+    remedy: FILE_REMEDY,
+  };
+}
+
+function notRegular(ref: FileReference, stats: Stats): RawFinding {
+  return {
+    code: "FILE_UNREADABLE",
+    path: ref.path,
+    message: `${ref.value} is ${describeNonFile(stats)}, not a file: only regular files are read.`,
+    remedy: FILE_REMEDY,
+  };
+}
+
+function failure(ref: FileReference, file: string, error: unknown): RawFinding {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ENOTDIR"
+    ? {
+        code: "FILE_NOT_FOUND",
+        path: ref.path,
+        message: `The file ${ref.value} does not exist (looked for ${file}).`,
+        remedy: FILE_REMEDY,
+      }
+    : {
+        code: "FILE_UNREADABLE",
+        path: ref.path,
+        message: `The file ${ref.value} cannot be read (${code ?? "error"}).`,
+        remedy: "Check the file's permissions for the user this runs as.",
+      };
+}
+
+function inline(ref: FileReference): LoadedFile | undefined {
+  return ref.value.includes("-----BEGIN ")
+    ? { bytes: Buffer.from(ref.value), source: `inline PEM at ${ref.path}` }
+    : undefined;
+}
+
+const fileOf = (ref: FileReference, baseDir: string) =>
+  isAbsolute(ref.value) ? ref.value : join(baseDir, ref.value);
+
+/**
+ * Reads one referenced file without blocking: only a regular file, and at most its kind's limit (a file that
+ * grows while it is read is cut there and reported). A FIFO, a device or a folder is a finding, never a wait.
+ */
+async function readOne(ref: FileReference, baseDir: string): Promise<LoadedFile | RawFinding> {
+  const literal = inline(ref);
+  if (literal) return literal;
+  const file = fileOf(ref, baseDir);
+  let handle;
+  try {
+    // O_NONBLOCK: opening a FIFO with no writer must not wait; it is refused below as not a regular file.
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    return failure(ref, file, error);
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) return notRegular(ref, stats);
+    const limit = FILE_LIMITS[ref.kind];
+    if (stats.size > limit) return tooLarge(ref, stats.size);
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > limit) return tooLarge(ref, length);
+    }
+    return { bytes: Buffer.from(buffer.subarray(0, length)), source: ref.value };
+  } catch (error) {
+    return failure(ref, file, error);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** The same as {@link readOne}, blocking: only for the deprecated synchronous `validateConfig`. */
+function readOneSync(ref: FileReference, baseDir: string): LoadedFile | RawFinding {
+  const literal = inline(ref);
+  if (literal) return literal;
+  const file = fileOf(ref, baseDir);
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    return failure(ref, file, error);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return notRegular(ref, stats);
+    const limit = FILE_LIMITS[ref.kind];
+    if (stats.size > limit) return tooLarge(ref, stats.size);
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > limit) return tooLarge(ref, length);
+    }
+    return { bytes: Buffer.from(buffer.subarray(0, length)), source: ref.value };
+  } catch (error) {
+    return failure(ref, file, error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads every reference once, concurrently, without blocking the event loop. */
+export async function readReferences(refs: readonly FileReference[], baseDir: string): Promise<FileTable> {
+  const read = await Promise.all(refs.map(async (ref) => [ref.path, await readOne(ref, baseDir)] as const));
+  return new Map(read);
+}
+
+/** Reads every reference once, blocking (the deprecated synchronous `validateConfig` only). */
+export function readReferencesSync(refs: readonly FileReference[], baseDir: string): FileTable {
+  return new Map(refs.map((ref) => [ref.path, readOneSync(ref, baseDir)] as const));
+}
+
+/**
+ * Reads a whole file of a kind, bounded and only if it is a regular file (the configuration file itself); a problem
+ * comes back as a finding without a configuration path.
+ */
+export async function readBoundedFile(
+  file: string,
+  kind: FileKind,
+  shownAs = file,
+): Promise<LoadedFile | RawFinding> {
+  const result = await readOne({ path: "", value: file, kind }, "");
+  if ("bytes" in result) return { ...result, source: shownAs };
+  const { path: _path, ...finding } = result;
+  return { ...finding, message: finding.message.replaceAll(file, shownAs) };
+}
