@@ -1,34 +1,41 @@
 import { createFinding, type Finding } from "@proj/findings";
-import { readFile } from "node:fs/promises";
+import type { LoadedConfig } from "@proj/security-config";
 import { CliError } from "./errors.js";
 
-/** A configuration file that could not be read as JSON: exit 2, with the finding `--json` prints. */
+const REMEDY = "Point -c to the JSON configuration file.";
+
+/** A configuration file that could not be read as a JSON object: exit 2, with the finding `--json` prints. */
 export class ConfigUnreadable extends CliError {
   readonly finding: Finding;
-  constructor(file: string, cause: unknown) {
-    const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
-    const message = missing
-      ? `The configuration file ${file} does not exist.`
-      : `The configuration file ${file} cannot be read: ${(cause as Error).message}.`;
-    const remedy = "Point -c to the JSON configuration file.";
-    super("CONFIG_UNREADABLE", message, { remedy, cause });
-    this.finding = createFinding(missing ? "FILE_NOT_FOUND" : "FILE_UNREADABLE", "error", message, {
-      remedy,
-    });
+  constructor(finding: Finding) {
+    // A file that is there but broken is fixed in the file (the library says how); anything else is fixed in -c.
+    const remedy = finding.remedy ?? REMEDY;
+    super("CONFIG_UNREADABLE", finding.message, { remedy });
+    this.finding = { ...finding, remedy };
   }
 }
 
 /**
- * Reads a JSON configuration file (a leading BOM is fine) as the object the library takes.
- * @throws {ConfigUnreadable} when it is missing, unreadable or not JSON.
+ * Why a loaded configuration file is no configuration at all (missing, unreadable, not JSON, not an object), as the
+ * CLI reports it; `undefined` when it is one (whatever its findings).
  */
-export async function readConfigFile(path: string, shownAs = path): Promise<Record<string, unknown>> {
-  try {
-    const value: unknown = JSON.parse((await readFile(path, "utf8")).replace(/^\uFEFF/, ""));
-    if (value === null || typeof value !== "object" || Array.isArray(value))
-      throw new Error("it holds no JSON object");
-    return value as Record<string, unknown>;
-  } catch (error) {
-    throw new ConfigUnreadable(shownAs, error);
-  }
+export function configUnreadable(loaded: LoadedConfig, shownAs: string): ConfigUnreadable | undefined {
+  const input = loaded.input;
+  if (input !== null && typeof input === "object" && !Array.isArray(input)) return undefined;
+  const cause = loaded.findings.find((f) => f.severity === "error");
+  return new ConfigUnreadable(
+    cause && input === undefined
+      ? cause
+      : createFinding("FILE_UNREADABLE", "error", `The configuration file ${shownAs} holds no JSON object.`),
+  );
+}
+
+/**
+ * Loads a configuration file for a command that cannot go on without one.
+ * @throws {ConfigUnreadable} when it is missing, unreadable, not JSON or not an object.
+ */
+export function requireConfig(loaded: LoadedConfig, shownAs: string): LoadedConfig {
+  const unreadable = configUnreadable(loaded, shownAs);
+  if (unreadable) throw unreadable;
+  return loaded;
 }

@@ -1,5 +1,5 @@
 import { connectSecure, isMqttTlsError, type SecureClient } from "@proj/mqtt-tls";
-import { validateConfig } from "@proj/security-config";
+import { loadConfig } from "@proj/security-config";
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { issueLabLeaf } from "./lab-pki.js";
@@ -94,18 +94,20 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const identities = await fleetCertificates(options.pkiDir, options.devices);
   // Every device's configuration is checked before the first one starts: the clock below measures connections.
   const validateStart = performance.now();
-  const devices = identities.map((identity) => {
-    const config = {
-      ...options.config,
-      broker: { ...options.config.broker, clientId: identity.name },
-      security: {
-        ...options.config.security,
-        sendClientCertificate: true,
-        keyStore: { certificate: identity.certificate, privateKey: identity.privateKey },
-      },
-    };
-    return { config, validation: validateConfig(config, { baseDir: options.baseDir }) };
-  });
+  const devices = await Promise.all(
+    identities.map(async (identity) => {
+      const config = {
+        ...options.config,
+        broker: { ...options.config.broker, clientId: identity.name },
+        security: {
+          ...options.config.security,
+          sendClientCertificate: true,
+          keyStore: { certificate: identity.certificate, privateKey: identity.privateKey },
+        },
+      };
+      return { config, validation: await loadConfig(config, { baseDir: options.baseDir }) };
+    }),
+  );
   const validateMs = performance.now() - validateStart;
   const clients: SecureClient[] = [];
   const connectTimes: number[] = [];
@@ -117,13 +119,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const spacing = options.devices > 1 ? (options.rampSeconds * 1000) / options.devices : 0;
 
   await Promise.all(
-    devices.map(async ({ config, validation }, i) => {
+    devices.map(async ({ validation }, i) => {
       await new Promise((resolve) => setTimeout(resolve, i * spacing));
       const t0 = performance.now();
       try {
-        const client = await connectSecure(config, {
-          baseDir: options.baseDir,
-          validation,
+        const client = await connectSecure(validation, {
           backoff: { minMs: 200, maxMs: 2000 },
         });
         const now = performance.now();

@@ -17,4 +17,3 @@ describe("colour", () => {
     expect(colorsFor(io(false)).red("x")).toBe("x");
   });
 });
-

@@ -173,7 +173,8 @@ describe("mqtt-tls doctor", () => {
     await writeFile(join(work, "broken.json"), "{ not json");
     const broken = await mqttTls(["doctor", "-c", "broken.json"]);
     expect(broken.code).toBe(2);
-    expect(broken.stderr).toMatch(/cannot be read/);
+    expect(broken.stderr).toMatch(/broken\.json is not valid JSON: line 1, column 3/);
+    expect(broken.stderr).toMatch(/Correct the JSON at that line and column/);
   });
 
   it("predicts offline that a Nexto cannot reach a TLS-1.3-only broker, and the live check as the PLC confirms it", async () => {

@@ -7,7 +7,12 @@ import {
   type FactSource,
 } from "@proj/adapter-kit";
 import { createFinding, type Finding } from "@proj/findings";
-import { defineRule, type ResolvedConfig, type SecurityConfigInput } from "@proj/security-config";
+import {
+  defaultPort,
+  defineRule,
+  type ResolvedConfig,
+  type SecurityConfigInput,
+} from "@proj/security-config";
 import { geoScadaItemSchema, type GeoScadaBrokerItem } from "./item.js";
 
 const SECURITY_HELP: FactSource = {
@@ -168,7 +173,7 @@ function toDeviceConfig(config: SecurityConfigInput): DeviceConfigResult<GeoScad
   }
   const item: GeoScadaBrokerItem = {
     host: url.hostname.replace(/^\[|\]$/g, ""),
-    port: url.port ? Number(url.port) : enableTls ? 8883 : 1883,
+    port: defaultPort(url.href),
     clientId: config.broker.clientId ?? "",
     ...(config.broker.username !== undefined ? { username: config.broker.username } : {}),
     ...(config.broker.password !== undefined ? { password: config.broker.password } : {}),

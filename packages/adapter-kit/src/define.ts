@@ -1,6 +1,10 @@
 import type { Finding } from "@proj/findings";
 import {
+  isLoadedConfig,
+  loadConfig,
   validateConfig,
+  withRules,
+  type LoadedConfig,
   type ResolvedConfig,
   type Rule,
   type SecurityConfigInput,
@@ -153,9 +157,41 @@ export function defineAdapter<const T extends Adapter>(adapter: T): T {
 }
 
 /**
+ * The checks a device adds to a configuration: its profile (`DEVICE_UNSUPPORTED`) and its own rules.
+ *
+ * @example
+ * ```ts
+ * const checked = withRules(await loadConfig("plc.json"), deviceRules(nexto));
+ * ```
+ */
+export function deviceRules(adapter: Adapter): Rule[] {
+  return [profileRule(adapter.profile, adapter.name, `device:${adapter.id}`), ...(adapter.rules ?? [])];
+}
+
+/**
+ * `loadConfig` with the device's profile check and its own rules added: every built-in finding plus the device's
+ * `DEVICE_UNSUPPORTED` gaps. Takes a path, an object, or a configuration already loaded (nothing is read again).
+ * Never throws.
+ *
+ * @example
+ * ```ts
+ * const { ok, findings } = await loadForDevice("config/plc.json", nexto);
+ * ```
+ */
+export async function loadForDevice(
+  config: unknown,
+  adapter: Adapter,
+  options: ValidateOptions = {},
+): Promise<LoadedConfig> {
+  const loaded = isLoadedConfig(config) ? config : await loadConfig(config as object | string, options);
+  return withRules(loaded, deviceRules(adapter));
+}
+
+/**
  * `validateConfig` with the device's profile check and its own rules added: every built-in finding plus the
  * device's `DEVICE_UNSUPPORTED` gaps. Never throws.
  *
+ * @deprecated Use `await loadForDevice(config, adapter, options)`, which reads files without blocking.
  * @example
  * ```ts
  * const { ok, findings } = validateForDevice(config, nexto, { baseDir: "config" });
@@ -166,12 +202,5 @@ export function validateForDevice(
   adapter: Adapter,
   options: ValidateOptions = {},
 ): ValidationResult {
-  return validateConfig(config, {
-    ...options,
-    rules: [
-      ...(options.rules ?? []),
-      profileRule(adapter.profile, adapter.name, `device:${adapter.id}`),
-      ...(adapter.rules ?? []),
-    ],
-  });
+  return validateConfig(config, { ...options, rules: [...(options.rules ?? []), ...deviceRules(adapter)] });
 }

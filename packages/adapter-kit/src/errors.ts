@@ -39,4 +39,5 @@ export class AdapterError extends CodedError<AdapterErrorCode> {
  * if (isAdapterError(error) && error.code === "UNKNOWN_DEVICE") console.error(error.message);
  * ```
  */
-export const isAdapterError: (error: unknown) => error is AdapterError = codedErrorGuard<AdapterError>("AdapterError");
+export const isAdapterError: (error: unknown) => error is AdapterError =
+  codedErrorGuard<AdapterError>("AdapterError");

@@ -1,9 +1,17 @@
 import type { Finding } from "@proj/findings";
 import type { SecureClient, SecureClientOptions, TlsInfo } from "@proj/mqtt-tls";
-import type { SecurityConfig, TlsVersion } from "@proj/security-config";
+import {
+  isLoadedConfig,
+  loadConfig,
+  withRules,
+  withSettings,
+  type LoadedConfig,
+  type SecurityConfig,
+  type TlsVersion,
+} from "@proj/security-config";
 import { randomBytes } from "node:crypto";
 import { deviceFindings, sortTls, tlsRange } from "./check.js";
-import { validateForDevice, type Adapter, type SimulatedTag, type SimulationSpec } from "./define.js";
+import { deviceRules, type Adapter, type SimulatedTag, type SimulationSpec } from "./define.js";
 import { AdapterError } from "./errors.js";
 
 /** Options of {@link simulateDevice}. */
@@ -136,13 +144,44 @@ export function asDevice(
  * @throws {AdapterError} `DEVICE_UNSUPPORTED` (the device could not load its files) or `CONFIG_INVALID`.
  * @throws {MqttTlsError} the diagnosis of the connection (e.g. `TLS_VERSION_MISMATCH`, `CLIENT_CERT_REJECTED`).
  */
+/**
+ * {@link asDevice} for a configuration already loaded: the same settings changed, nothing read again.
+ *
+ * @example
+ * ```ts
+ * const { loaded: asNexto } = loadedAsDevice(nexto, await loadConfig("plc.json"));
+ * await probe(asNexto); // connects with TLS 1.2 only
+ * ```
+ */
+export function loadedAsDevice(
+  adapter: Adapter,
+  loaded: LoadedConfig,
+  clientId?: string,
+): { loaded: LoadedConfig; behaviour: DeviceBehaviour | undefined } {
+  if (!loaded.resolved) return { loaded, behaviour: undefined };
+  const behaviour = deviceBehaviour(adapter, loaded.resolved.config);
+  const device = withSettings(loaded, {
+    broker: { protocolVersion: behaviour.protocolVersion, ...(clientId === undefined ? {} : { clientId }) },
+    security: {
+      minTlsVersion: behaviour.tlsVersions[0]!,
+      maxTlsVersion: behaviour.tlsVersions.at(-1)!,
+      ciphers: behaviour.ciphers,
+      alpn: behaviour.alpn === null ? null : [...behaviour.alpn],
+      ...(behaviour.checksCrl ? {} : { crl: [] as const }),
+    },
+  });
+  return { loaded: device, behaviour };
+}
+
 export async function simulateDevice(
   adapter: Adapter,
   config: unknown,
   options: SimulateOptions = {},
 ): Promise<SimulatedDevice> {
-  const validation = validateForDevice(config, adapter, options);
-  if (!validation.resolved || config === null || typeof config !== "object") {
+  // Loaded once: the device's findings are added to it, and the device's settings applied to it, without reading again.
+  const base = isLoadedConfig(config) ? config : await loadConfig(config as object | string, options);
+  const validation = withRules(base, deviceRules(adapter));
+  if (!validation.resolved || base.resolved === undefined) {
     throw new AdapterError("CONFIG_INVALID", "the configuration could not be read", {
       findings: validation.findings,
     });
@@ -166,7 +205,7 @@ export async function simulateDevice(
     options.clientId ??
     validation.resolved.config.broker.clientId ??
     `${adapter.id}-sim-${randomBytes(3).toString("hex")}`;
-  const { config: effective, behaviour } = asDevice(adapter, config, validation.resolved.config, clientId);
+  const { loaded: effective, behaviour } = loadedAsDevice(adapter, base, clientId);
 
   const spec: SimulationSpec = {
     topicTemplate:
@@ -182,7 +221,7 @@ export async function simulateDevice(
 
   // Loaded on first use: checking configurations against a device needs no MQTT client.
   const { connectSecure } = await import("@proj/mqtt-tls");
-  const client = await connectSecure(effective, { ...options, rules: [] });
+  const client = await connectSecure(effective, options);
   let round = 0;
   let published = 0;
   let stopped = false;
@@ -230,7 +269,7 @@ export async function simulateDevice(
     client,
     clientId,
     findings: validation.findings,
-    behaviour,
+    behaviour: behaviour!,
     get tlsInfo() {
       return client.tlsInfo;
     },

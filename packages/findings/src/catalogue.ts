@@ -17,11 +17,7 @@ const TRUST = "Put the CA that issued the broker's certificate into the trust st
 const REISSUE =
   "Issue the certificate again with a current tool (SHA-256, RSA 2048+ or EC P-256+, version 3).";
 
-/**
- * The closed catalogue of finding codes: every code any package of this project emits, with its meaning, default
- * severity and remedy. Codes are public API: new ones may be added, none renamed.
- */
-export const FINDING_CATALOGUE = {
+const CATALOGUE = {
   // Configuration and files
   TLS_DISABLED: {
     meaning: "TLS is switched off: credentials and data cross the network in clear text.",
@@ -288,7 +284,18 @@ export const FINDING_CATALOGUE = {
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** A stable, SCREAMING_SNAKE finding code from {@link FINDING_CATALOGUE}. */
-export type FindingCode = keyof typeof FINDING_CATALOGUE;
+export type FindingCode = keyof typeof CATALOGUE;
+
+/**
+ * The closed catalogue of finding codes: every code any package of this project emits, with its meaning, default
+ * severity and remedy. Codes are public API: new ones may be added, none renamed.
+ *
+ * @example
+ * ```ts
+ * FINDING_CATALOGUE.TLS_DISABLED.severity; // "warning" unless a profile says otherwise
+ * ```
+ */
+export const FINDING_CATALOGUE: Readonly<Record<FindingCode, CatalogueEntry>> = CATALOGUE;
 
 /**
  * What each code means, by code: the catalogue's `meaning` column.
@@ -299,8 +306,8 @@ export type FindingCode = keyof typeof FINDING_CATALOGUE;
  * ```
  */
 export const FINDING_CODES = Object.fromEntries(
-  Object.entries(FINDING_CATALOGUE).map(([code, entry]) => [code, entry.meaning]),
-) as { readonly [Code in FindingCode]: (typeof FINDING_CATALOGUE)[Code]["meaning"] };
+  Object.entries(CATALOGUE).map(([code, entry]) => [code, entry.meaning]),
+) as Readonly<Record<FindingCode, string>>;
 
 /**
  * Whether `value` is a code of the catalogue.

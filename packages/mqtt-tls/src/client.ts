@@ -1,7 +1,9 @@
 import { createFinding, type Finding, type FindingCode } from "@proj/findings";
 import {
+  defaultPort,
+  isLoadedConfig,
+  loadConfig,
   toTlsOptions,
-  validateConfig,
   type BrokerUrl,
   type Profile,
   type ResolvedConfig,
@@ -51,8 +53,9 @@ export interface SecureClientOptions extends ValidateOptions {
   /** Connect even when validation found errors (they are still emitted as `diagnosis`). @default false */
   allowConfigErrors?: boolean;
   /**
-   * What `validateConfig(config, options)` returned for this very config, to connect without validating it again
-   * (a fleet validates every device first, then connects them all). @default validated here
+   * What `loadConfig(config, options)` returned for this very config, to connect without reading it again (a fleet
+   * loads every device first, then connects them all). Passing the loaded configuration itself as `config` does the
+   * same. @default loaded here
    */
   validation?: ValidationResult;
   backoff?: BackoffOptions;
@@ -250,7 +253,7 @@ export class SecureClient extends EventEmitter<{
 
   #createStream() {
     const url = this.#currentUrl();
-    const port = url.port ?? (url.scheme === "wss" ? 443 : url.scheme === "ws" ? 80 : url.tls ? 8883 : 1883);
+    const port = defaultPort(url);
     if (url.scheme === "ws" || url.scheme === "wss") {
       // mqtt.js forwards only six TLS options over wss; here every one is.
       const o = this.#tlsOptions ?? {};
@@ -395,23 +398,26 @@ export class SecureClient extends EventEmitter<{
 
   #credentialsChanged(): void {
     clearTimeout(this.#watchTimer);
-    this.#watchTimer = setTimeout(() => {
-      if (this.#ended) return;
-      const { ok, findings } = this.reloadCredentials();
-      if (ok) {
-        this.#security("certificate", "CREDENTIALS_RELOADED", "notice", {
-          files: "key store, trust store, CRLs",
-        });
-        return;
-      }
-      const errors = findings.filter((f) => f.severity === "error");
-      this.#security("certificate", "CREDENTIALS_RELOAD_FAILED", "warning", {
-        code: errors[0]?.code ?? "",
-        reason: errors[0]?.message ?? "",
-      });
-      for (const finding of errors) this.emit("diagnosis", finding);
-    }, 300);
+    this.#watchTimer = setTimeout(() => void this.#reloadChanged(), 300);
     this.#watchTimer.unref();
+  }
+
+  async #reloadChanged(): Promise<void> {
+    if (this.#ended) return;
+    const { ok, findings } = await this.reloadCredentials();
+    if (this.#ended) return;
+    if (ok) {
+      this.#security("certificate", "CREDENTIALS_RELOADED", "notice", {
+        files: "key store, trust store, CRLs",
+      });
+      return;
+    }
+    const errors = findings.filter((f) => f.severity === "error");
+    this.#security("certificate", "CREDENTIALS_RELOAD_FAILED", "warning", {
+      code: errors[0]?.code ?? "",
+      reason: errors[0]?.message ?? "",
+    });
+    for (const finding of errors) this.emit("diagnosis", finding);
   }
 
   /** Emits a security event and hands it to every sink; a failing sink never affects the connection. */
@@ -484,24 +490,27 @@ export class SecureClient extends EventEmitter<{
     clearTimeout(this.#crlTimer);
     const hours = this.#resolved.config.security.crlRefreshHours;
     if (hours === undefined || this.#resolved.config.security.crl.length === 0) return;
-    this.#crlTimer = setTimeout(() => {
-      if (this.#ended || this.#state !== "connected") return;
-      const reload = this.reloadCredentials();
-      const stale = reload.findings.filter(
-        (f) => f.code === "CRL_EXPIRED" || f.path?.startsWith("security.crl"),
-      );
-      if (!reload.ok || stale.length > 0) {
-        this.#security("certificate", "CRL_STALE", "warning", {
-          reason: (stale[0] ?? reload.findings[0])?.message ?? "the CRL could not be reloaded",
-        });
-        this.#scheduleCrlRefresh();
-        return;
-      }
-      this.#security("certificate", "CRL_RELOADED", "notice", { crls: this.#resolved.crls.length });
-      this.#plannedReconnect = true;
-      this.#socket?.destroy();
-    }, hours * 3_600_000);
+    this.#crlTimer = setTimeout(() => void this.#refreshCrls(), hours * 3_600_000);
     this.#crlTimer.unref();
+  }
+
+  async #refreshCrls(): Promise<void> {
+    if (this.#ended || this.#state !== "connected") return;
+    const reload = await this.reloadCredentials();
+    if (this.#ended) return;
+    const stale = reload.findings.filter(
+      (f) => f.code === "CRL_EXPIRED" || f.path?.startsWith("security.crl"),
+    );
+    if (!reload.ok || stale.length > 0) {
+      this.#security("certificate", "CRL_STALE", "warning", {
+        reason: (stale[0] ?? reload.findings[0])?.message ?? "the CRL could not be reloaded",
+      });
+      this.#scheduleCrlRefresh();
+      return;
+    }
+    this.#security("certificate", "CRL_RELOADED", "notice", { crls: this.#resolved.crls.length });
+    this.#plannedReconnect = true;
+    this.#socket?.destroy();
   }
 
   /**
@@ -584,11 +593,16 @@ export class SecureClient extends EventEmitter<{
    *
    * @example
    * ```ts
-   * const { ok, findings } = client.reloadCredentials();
+   * const { ok, findings } = await client.reloadCredentials();
    * ```
    */
-  reloadCredentials(): { ok: boolean; findings: Finding[] } {
-    const validation = validateConfig(this.#config, this.#options);
+  async reloadCredentials(): Promise<{ ok: boolean; findings: Finding[] }> {
+    const source = isLoadedConfig(this.#config) ? (this.#config.file ?? this.#config.input) : this.#config;
+    const options = isLoadedConfig(this.#config)
+      ? { ...this.#config.options, ...this.#options }
+      : this.#options;
+    const validation = await loadConfig(source as object | string, options);
+    if (this.#ended) return { ok: false, findings: validation.findings };
     if (!validation.resolved || !validation.ok) return { ok: false, findings: validation.findings };
     this.#resolved = validation.resolved;
     this.#profile = validation.profile;
@@ -732,7 +746,7 @@ export class SecureClient extends EventEmitter<{
  *
  * @example
  * ```ts
- * const client = await connectSecure(await readConfig("plc.json"), { baseDir: "config" });
+ * const client = await connectSecure(await loadConfig("config/plc.json"));
  * client.on("message", (topic, payload) => console.log(topic, payload.toString()));
  * await client.subscribe("plant/line1/#");
  * await client.publish("plant/line1/level", "72.4", { qos: 1 });
@@ -743,7 +757,9 @@ export async function connectSecure(
   config: unknown,
   options: SecureClientOptions = {},
 ): Promise<SecureClient> {
-  const validation = options.validation ?? validateConfig(config, options);
+  const validation = isLoadedConfig(config)
+    ? config
+    : (options.validation ?? (await loadConfig(config as object | string, options)));
   if (!validation.resolved || (!validation.ok && !options.allowConfigErrors)) {
     const errors = validation.findings.filter((f) => f.severity === "error");
     throw new MqttTlsError(

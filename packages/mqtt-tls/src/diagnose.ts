@@ -1,6 +1,6 @@
 import { createFinding, type Finding, type FindingCode } from "@proj/findings";
 import { inspectCertificate, verifyChain } from "@proj/pem";
-import type { BrokerUrl, ResolvedConfig } from "@proj/security-config";
+import { defaultPort, type BrokerUrl, type ResolvedConfig } from "@proj/security-config";
 import type { PeerCertificate } from "node:tls";
 
 /** One certificate the broker presented, summarised. */
@@ -37,6 +37,8 @@ export interface ConnectionFailure {
   /** The chain the broker presented, leaf first (when the handshake got that far). */
   readonly peerChain?: readonly CertificateSummary[];
   readonly timeoutMs?: number;
+  /** This side's TLS stack refused its own key or certificate before connecting (`code` says why). */
+  readonly localKey?: boolean;
 }
 
 const CONNACK_V3: Readonly<Record<number, string>> = {
@@ -108,7 +110,7 @@ function finding(code: FindingCode, message: string, remedy?: string): Finding {
 }
 
 function where(url: BrokerUrl): string {
-  return `${url.host}:${url.port ?? (url.tls ? 8883 : 1883)}`;
+  return `${url.host}:${defaultPort(url)}`;
 }
 
 /** Why the broker's chain is not trusted, told from the inputs (OpenSSL says the same for a wrong and a missing CA). */
@@ -160,6 +162,127 @@ function untrusted(failure: ConnectionFailure, resolved: ResolvedConfig): Findin
     `The broker's certificate "${chain[0]!.subject}" comes from "${top.issuer === top.subject ? top.subject : top.issuer}", which the trust store does not hold: it holds ${trusted.map((t) => `"${t}"`).join(", ")} (the wrong CA).`,
     `Put the root "${top.issuer}" into the trust store, if that broker is the one you mean to connect to.`,
   );
+}
+
+/** The client's own key refused by Node's TLS stack before anything was sent: a local problem, named as such. */
+function localKeyRefused(failure: ConnectionFailure): Finding {
+  const code = failure.code ?? "";
+  const path = "security.keyStore.privateKey";
+  if (/BAD_DECRYPT|INTERRUPTED_OR_CANCELLED|bad decrypt/i.test(`${code} ${failure.message ?? ""}`))
+    return createFinding(
+      "KEY_PASSPHRASE_WRONG",
+      "error",
+      "The private key could not be decrypted with the passphrase given (or none was given).",
+      {
+        path,
+        remedy: 'Set "passphrase" in the key store to the key\'s passphrase (with "env:NAME").',
+      },
+    );
+  if (/KEY_VALUES_MISMATCH/.test(code))
+    return createFinding(
+      "KEY_CERT_MISMATCH",
+      "error",
+      "The private key does not belong to the client certificate.",
+      {
+        path,
+        remedy: "Use the key the certificate was issued for.",
+      },
+    );
+  if (/KEY_TOO_SMALL|CA_MD_TOO_WEAK|EE_KEY_TOO_SMALL/.test(code))
+    return createFinding(
+      "WEAK_KEY",
+      "error",
+      `This system's OpenSSL refuses the client's key or certificate as too weak (${code}).`,
+      {
+        path: "security.keyStore",
+        remedy: "Issue a new key and certificate: RSA 2048/3072 or EC P-256/P-384.",
+      },
+    );
+  return createFinding(
+    "KEY_UNSUPPORTED",
+    "error",
+    `The client's key or certificate cannot be used (${code || failure.message || "refused"}).`,
+    {
+      path: "security.keyStore",
+      remedy: "Check the key store's files with mqtt-tls inspect.",
+    },
+  );
+}
+
+/** Codes of the configuration that explain why the broker refused the client's certificate. */
+const CLIENT_SIDE_CAUSES: ReadonlySet<FindingCode> = new Set<FindingCode>([
+  "KEY_STORE_MISSING",
+  "KEY_CERT_MISMATCH",
+  "KEY_ENCRYPTED_NO_PASSPHRASE",
+  "KEY_PASSPHRASE_WRONG",
+  "KEY_UNSUPPORTED",
+  "CERT_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "EKU_MISMATCH",
+  "CHAIN_ORDER",
+  "CHAIN_INCOMPLETE",
+  "WEAK_KEY",
+  "WEAK_SIGNATURE",
+  "FILE_NOT_FOUND",
+  "FILE_UNREADABLE",
+  "NOT_PEM",
+  "NOT_PEM_DER",
+  "NOT_PEM_PKCS12",
+  "NOT_PEM_PKCS7",
+  "NOT_PEM_BASE64",
+  "PEM_MALFORMED",
+  "PEM_UNEXPECTED_BLOCK",
+]);
+
+/** Which findings of the configuration can explain a live failure, by the failure's code. */
+function explains(live: FindingCode, finding: Finding): boolean {
+  const path = finding.path ?? "";
+  switch (live) {
+    case "CLIENT_CERT_REJECTED":
+    case "CLIENT_CERT_REQUIRED":
+    case "CLIENT_CERT_REVOKED":
+      return (
+        (path.startsWith("security.keyStore") && CLIENT_SIDE_CAUSES.has(finding.code)) ||
+        finding.code === "KEY_STORE_MISSING" ||
+        (finding.code === "CLIENT_CERT_DISABLED" && live === "CLIENT_CERT_REQUIRED")
+      );
+    case "SERVER_CERT_UNTRUSTED":
+    case "SERVER_CERT_EXPIRED":
+      return (
+        finding.severity === "error" &&
+        (path.startsWith("security.trustStore") || finding.code === "TRUST_STORE_MISSING")
+      );
+    case "SERVER_CERT_REVOKED":
+      return path.startsWith("security.crl") && finding.severity === "error";
+    case "TLS_VERSION_MISMATCH":
+      return finding.code === "DEVICE_UNSUPPORTED" && path.includes("TlsVersion");
+    default:
+      return false;
+  }
+}
+
+/**
+ * A live diagnosis linked to the finding of the configuration that explains it (`causedBy`), with a remedy that
+ * sends the reader there first: a broker that refuses a client whose key does not match its certificate, or whose
+ * chain is in the wrong order, is a consequence, not a second problem.
+ *
+ * @example
+ * ```ts
+ * const finding = explainedBy(diagnose(failure, loaded.resolved!, url), loaded.findings);
+ * finding.causedBy; // "KEY_CERT_MISMATCH"
+ * ```
+ */
+export function explainedBy(live: Finding, configuration: readonly Finding[]): Finding {
+  if (configuration.some((f) => f.code === live.code && f.path === live.path)) return live;
+  // The cause is the first finding that explains it: reports are ordered cause first.
+  const cause = configuration.find((f) => f.code !== live.code && explains(live.code, f));
+  if (!cause) return live;
+  return createFinding(live.code, live.severity, live.message, {
+    path: live.path,
+    remedy: `This follows from ${cause.code}${cause.path ? ` (${cause.path})` : ""}: fix that first.${live.remedy ? ` Then, if it persists: ${live.remedy}` : ""}`,
+    iec: live.iec,
+    causedBy: cause.code,
+  });
 }
 
 function clientCertificateRefused(
@@ -214,6 +337,7 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
   const code = failure.code ?? "";
   const text = `${code} ${failure.message ?? ""}`;
 
+  if (failure.localKey) return localKeyRefused(failure);
   if (failure.upgradeRefused !== undefined) {
     const path = new URL(url.raw).pathname;
     return finding(

@@ -28,4 +28,5 @@ export class MqttTlsError extends CodedError<MqttTlsErrorCode> {
  * if (isMqttTlsError(error) && error.code === "CLIENT_CERT_REJECTED") renewCertificate();
  * ```
  */
-export const isMqttTlsError: (error: unknown) => error is MqttTlsError = codedErrorGuard<MqttTlsError>("MqttTlsError");
+export const isMqttTlsError: (error: unknown) => error is MqttTlsError =
+  codedErrorGuard<MqttTlsError>("MqttTlsError");

@@ -1,4 +1,4 @@
-export { diagnose, summarizeChain } from "./diagnose.js";
+export { diagnose, explainedBy, summarizeChain } from "./diagnose.js";
 export type { CertificateSummary, ConnectionFailure } from "./diagnose.js";
 export { probe } from "./probe.js";
 export type { ProbeOptions, ProbeResult, TlsInfo } from "./probe.js";

@@ -1,8 +1,12 @@
 import type { Finding } from "@proj/findings";
 import {
+  checkPresentedChain,
+  defaultPort,
+  isLoadedConfig,
+  loadConfig,
   toTlsOptions,
-  validateConfig,
   type BrokerUrl,
+  type LoadedConfig,
   type ResolvedConfig,
   type ValidateOptions,
 } from "@proj/security-config";
@@ -12,7 +16,13 @@ import { connect as connectTcp, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { connect as connectTls, type TLSSocket } from "node:tls";
 import { WebSocket, createWebSocketStream } from "ws";
-import { diagnose, summarizeChain, type CertificateSummary, type ConnectionFailure } from "./diagnose.js";
+import {
+  diagnose,
+  explainedBy,
+  summarizeChain,
+  type CertificateSummary,
+  type ConnectionFailure,
+} from "./diagnose.js";
 
 /** What was negotiated on a TLS connection. */
 export interface TlsInfo {
@@ -25,9 +35,14 @@ export interface TlsInfo {
 
 /** The result of {@link probe}. */
 export interface ProbeResult {
+  /** A connection was tried (not when the configuration itself rules it out, e.g. TLS asked for on a plain URL). */
+  readonly attempted: boolean;
   /** TLS (when configured) and MQTT CONNECT both succeeded. */
   readonly connected: boolean;
-  /** The diagnosis of a failure (one finding), empty when connected. */
+  /**
+   * The diagnosis of a failure (one finding, with `causedBy` when a finding of the configuration explains it), or,
+   * when connected, what the profile says of the chain the broker presented (weak key, size, expiring soon...).
+   */
   readonly findings: Finding[];
   readonly tlsInfo: TlsInfo | undefined;
   readonly elapsedMs: number;
@@ -49,10 +64,6 @@ interface Attempt {
 }
 
 const TLS_RECORD = new Set([0x15, 0x16]);
-
-function defaultPort(url: BrokerUrl): number {
-  return url.port ?? (url.scheme === "wss" ? 443 : url.scheme === "ws" ? 80 : url.tls ? 8883 : 1883);
-}
 
 function connectPacket(resolved: ResolvedConfig): Buffer {
   const { broker } = resolved.config;
@@ -151,7 +162,18 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
 
     if (tlsOptions) {
       // Verification is done here after the handshake so the chain can be diagnosed; nothing is sent before it passes.
-      const tls: TLSSocket = connectTls({ ...tlsOptions, host, port, rejectUnauthorized: false });
+      let tls: TLSSocket;
+      try {
+        tls = connectTls({ ...tlsOptions, host, port, rejectUnauthorized: false });
+      } catch (error) {
+        // Node refuses the client's own key before any byte is sent (wrong passphrase, key and certificate apart).
+        const code = (error as NodeJS.ErrnoException).code;
+        resolve({
+          connected: false,
+          failure: { phase: "tls", code, message: (error as Error).message, localKey: true },
+        });
+        return;
+      }
       socket = tls;
       tls.once("connect", () => (phase = "tls"));
       tls.once("secureConnect", () => {
@@ -234,34 +256,50 @@ async function crossCheck(
 
 /**
  * One TLS handshake and one MQTT CONNECT/CONNACK against the configured broker, always settled within the deadline:
- * `{ connected, findings, tlsInfo, elapsedMs }`. A failure comes back as one finding with a live code and a remedy
- * (`SERVER_CERT_UNTRUSTED`, `CLIENT_CERT_REJECTED`, `TLS_EXPECTED`, `CONNECT_TIMEOUT`, ...). The broker is verified
- * before anything, credentials included, is sent. `mqtt-tls doctor` runs it after the static checks.
+ * `{ attempted, connected, findings, tlsInfo, elapsedMs }`. A failure comes back as one finding with a live code
+ * and a remedy (`SERVER_CERT_UNTRUSTED`, `CLIENT_CERT_REJECTED`, `TLS_EXPECTED`, `CONNECT_TIMEOUT`, ...), with
+ * `causedBy` when a finding of the configuration explains it; a success comes back with what the profile says of
+ * the broker's chain. The broker is verified before anything, credentials included, is sent, and nothing is sent
+ * when the URL contradicts the TLS setting. Takes a {@link LoadedConfig} as it is (or a path or an object, loaded
+ * here). `mqtt-tls doctor` runs it after the static checks.
  *
  * @example
  * ```ts
- * const result = await probe({ broker: { url: "mqtts://10.0.0.5:8883" }, security: { trustStore: ["ca.pem"], serverName: "broker.plant.local" } });
- * if (!result.connected) console.log(result.findings[0].code, result.findings[0].remedy);
+ * const loaded = await loadConfig({ broker: { url: "mqtts://10.0.0.5:8883" }, security: { trustStore: ["ca.pem"], serverName: "broker.plant.local" } });
+ * const result = await probe(loaded);
+ * if (!result.connected) console.log(result.findings[0]?.code, result.findings[0]?.remedy);
  * ```
  */
 export async function probe(config: unknown, options: ProbeOptions = {}): Promise<ProbeResult> {
-  const validation = validateConfig(config, options);
-  const resolved = validation.resolved;
+  const loaded = isLoadedConfig(config) ? config : await loadConfig(config as object | string, options);
+  const resolved = loaded.resolved;
   const url = resolved?.urls[options.urlIndex ?? 0];
   if (!resolved || !url) {
-    const findings = validation.findings.filter((f) => f.severity === "error");
-    return { connected: false, findings, tlsInfo: undefined, elapsedMs: 0, url: "" };
+    const findings = loaded.findings.filter((f) => f.severity === "error");
+    return { attempted: false, connected: false, findings, tlsInfo: undefined, elapsedMs: 0, url: "" };
   }
-  return probeResolved(resolved, url, options.timeoutMs ?? resolved.config.broker.connectTimeoutMs);
+  const mismatch = loaded.findings.find((f) => f.code === "URL_SCHEME_MISMATCH");
+  if (url.tls !== resolved.config.security.enableTls) {
+    // A plain URL while TLS is asked for would send the credentials in clear; the reverse cannot work either.
+    return {
+      attempted: false,
+      connected: false,
+      findings: mismatch ? [mismatch] : [],
+      tlsInfo: undefined,
+      elapsedMs: 0,
+      url: url.raw,
+    };
+  }
+  return probeUrl(resolved, url, options.timeoutMs ?? resolved.config.broker.connectTimeoutMs, loaded);
 }
 
 /**
- * {@link probe} for a configuration already validated and resolved.
+ * {@link probe} for one URL of a configuration already resolved, without judging the broker's chain by a profile.
  *
  * @example
  * ```ts
- * const { resolved } = validateConfig(config);
- * const result = await probeResolved(resolved!, resolved!.urls[0]!, 5000);
+ * const loaded = await loadConfig("plc.json");
+ * const result = await probeResolved(loaded.resolved!, loaded.resolved!.urls[1]!, 5000);
  * ```
  */
 export async function probeResolved(
@@ -269,15 +307,38 @@ export async function probeResolved(
   url: BrokerUrl,
   timeoutMs: number,
 ): Promise<ProbeResult> {
+  return probeUrl(resolved, url, timeoutMs, undefined);
+}
+
+async function probeUrl(
+  resolved: ResolvedConfig,
+  url: BrokerUrl,
+  timeoutMs: number,
+  loaded: LoadedConfig | undefined,
+): Promise<ProbeResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const outcome = await attempt(resolved, url, timeoutMs);
-  if (outcome.connected)
-    return { connected: true, findings: [], tlsInfo: outcome.tlsInfo, elapsedMs: elapsed(), url: url.raw };
-  const failure = await crossCheck(resolved, url, outcome.failure!, timeoutMs);
+  if (outcome.connected) {
+    const chain = outcome.tlsInfo?.peerChain.map((c) => c.pem) ?? [];
+    const findings = loaded && chain.length > 0 ? checkPresentedChain(loaded, chain) : [];
+    return {
+      attempted: true,
+      connected: true,
+      findings,
+      tlsInfo: outcome.tlsInfo,
+      elapsedMs: elapsed(),
+      url: url.raw,
+    };
+  }
+  const failure = outcome.failure!.localKey
+    ? outcome.failure!
+    : await crossCheck(resolved, url, outcome.failure!, timeoutMs);
+  const finding = diagnose(failure, resolved, url);
   return {
+    attempted: true,
     connected: false,
-    findings: [diagnose(failure, resolved, url)],
+    findings: [loaded ? explainedBy(finding, loaded.findings) : finding],
     tlsInfo: outcome.tlsInfo,
     elapsedMs: elapsed(),
     url: url.raw,

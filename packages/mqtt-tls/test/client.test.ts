@@ -235,7 +235,7 @@ describe("rotation and expiry", () => {
     const renewed = await pki.issueClient({ name: "rotating-plc", keySlot: "rotation-2" });
     await renewed.writeFile("rotating-chain.pem", renewed.chain);
     await renewed.writeFile("rotating.key", renewed.key);
-    expect(client.reloadCredentials()).toMatchObject({ ok: true });
+    expect(await client.reloadCredentials()).toMatchObject({ ok: true });
     await dropConnection(client);
     const queued = client.publish("plant/after-rotation", "still delivered", { qos: 1 });
     await waitForState(client, "connected");
@@ -289,7 +289,7 @@ describe("rotation and expiry", () => {
       options,
     );
     await leaf.writeFile("careful.key", "not a key");
-    const reload = client.reloadCredentials();
+    const reload = await client.reloadCredentials();
     expect(reload.ok).toBe(false);
     expect(reload.findings.map((f) => f.code)).toContain("NOT_PEM");
     await dropConnection(client);

@@ -60,7 +60,7 @@ describe.skipIf(mosquittoSkipReason())("a QoS 1 stream through faults", () => {
           const rotated = await pki.issueClient({ name: "plc-2027", keySlot: "rotated" });
           await copyFile(rotated.files.chain, certFile);
           await copyFile(rotated.files.key, keyFile);
-          expect(publisher.reloadCredentials().ok).toBe(true);
+          expect((await publisher.reloadCredentials()).ok).toBe(true);
         }
         if (RESTART_AT.includes(i)) {
           // Stop the broker mid-stream (Mosquitto saves its state), then start it again on the same port.

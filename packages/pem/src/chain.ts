@@ -1,6 +1,7 @@
 import { AsnConvert } from "@peculiar/asn1-schema";
 import type { Name } from "@peculiar/asn1-x509";
-import { OID, ParsedCertificate, type CertificateInfo } from "./certificate.js";
+import { OID, ParsedCertificate, type CertificateInfo, type CertificateInput } from "./certificate.js";
+import { X509Certificate } from "node:crypto";
 import { isPemError } from "./errors.js";
 import { createFinding, hasErrors, type Finding, type FindingCode } from "@proj/findings";
 import { ipToBytes, matchesDnsName, nameConstraintViolation, readNameConstraints } from "./names.js";
@@ -27,12 +28,12 @@ function neverThrows<T>(work: () => T, fail: (finding: Finding) => T): T {
 
 /** Input of {@link verifyChain}. */
 export interface VerifyChainInput {
-  /** The end-entity certificate, PEM. */
-  leaf: string;
-  /** Intermediate certificates, PEM, in any order (an entry may hold several). */
-  intermediates?: string[];
-  /** Trust anchors, PEM: CA roots, or the peer's own self-signed certificate. */
-  trusted: string[];
+  /** The end-entity certificate: PEM, DER bytes or an `X509Certificate` (as `inspectCertificate` takes it). */
+  leaf: CertificateInput;
+  /** Intermediate certificates in any order (a PEM entry may hold several). */
+  intermediates?: readonly CertificateInput[];
+  /** Trust anchors: CA roots, or the peer's own self-signed certificate (a PEM entry may hold several). */
+  trusted: readonly CertificateInput[];
   /** @default now */
   time?: Date;
   /** The host or address the certificate must name. */
@@ -651,26 +652,38 @@ function checkPath(path: Path, context: Context): Finding[] {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function readAll(pems: readonly string[], source: string, findings: Finding[]): ParsedCertificate[] {
+function readAll(
+  inputs: readonly CertificateInput[],
+  source: string,
+  findings: Finding[],
+): ParsedCertificate[] {
   const out: ParsedCertificate[] = [];
-  for (const pem of pems) {
-    const parsed = parsePem(pem, { source });
-    findings.push(...parsed.findings.filter((f) => f.severity === "error"));
-    for (const block of parsed.blocks) {
-      if (block.type !== "certificate") continue;
-      try {
-        out.push(new ParsedCertificate(block.der));
-      } catch (error) {
-        if (!isPemError(error)) throw error;
-        findings.push(
-          createFinding(
-            "PEM_MALFORMED",
-            "error",
-            `${source}: the certificate at line ${block.line} does not decode.`,
-          ),
-        );
-      }
+  const decode = (der: Buffer, where: string) => {
+    try {
+      out.push(new ParsedCertificate(der));
+    } catch (error) {
+      if (!isPemError(error)) throw error;
+      findings.push(
+        createFinding("PEM_MALFORMED", "error", `${source}: the certificate ${where} does not decode.`),
+      );
     }
+  };
+  for (const input of inputs) {
+    if (input instanceof X509Certificate) {
+      decode(input.raw, "given");
+      continue;
+    }
+    const isText =
+      typeof input === "string" ||
+      Buffer.from(input.subarray(0, 4096)).toString("latin1").includes("-----BEGIN");
+    if (!isText) {
+      decode(Buffer.from(input), "given as DER");
+      continue;
+    }
+    const parsed = parsePem(typeof input === "string" ? input : Buffer.from(input), { source });
+    findings.push(...parsed.findings.filter((f) => f.severity === "error"));
+    for (const block of parsed.blocks)
+      if (block.type === "certificate") decode(block.der, `at line ${block.line}`);
   }
   return out;
 }

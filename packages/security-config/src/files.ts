@@ -233,5 +233,9 @@ export async function readBoundedFile(
   const result = await readOne({ path: "", value: file, kind }, "");
   if ("bytes" in result) return { ...result, source: shownAs };
   const { path: _path, ...finding } = result;
-  return { ...finding, message: finding.message.replaceAll(file, shownAs) };
+  const message = finding.message
+    .replace(`The file ${file}`, `The ${KIND_NAMES[kind].replace(/^an? /, "")} ${shownAs}`)
+    .replace(/ \(looked for [^)]*\)/, "")
+    .replaceAll(file, shownAs);
+  return { ...finding, message };
 }

@@ -2,11 +2,20 @@ export { configJsonSchema, configSchema } from "./schema.js";
 export type { SecurityConfig, SecurityConfigInput, TlsVersion } from "./schema.js";
 export { BASELINE, IEC_62351_3, PROFILES, defineProfile, severityOf } from "./profiles.js";
 export type { Profile, ProfileDefinition, ProfileParameters, ProfileSeverity } from "./profiles.js";
-export { FILE_LIMITS, isLoadedConfig, loadConfig, validateConfig, withRules } from "./validate.js";
-export type { LoadedConfig, ValidateOptions, ValidationResult } from "./validate.js";
+export {
+  FILE_LIMITS,
+  isLoadedConfig,
+  loadConfig,
+  validateConfig,
+  withRules,
+  withSettings,
+} from "./validate.js";
+export type { LoadedConfig, SettingsPatch, ValidateOptions, ValidationResult } from "./validate.js";
 export type { FileKind } from "./files.js";
 export { parseJsonText } from "./json.js";
 export type { JsonParseResult } from "./json.js";
+export { DEFAULT_PORTS, defaultPort } from "./resolve.js";
+export { checkPresentedChain } from "./presented-chain.js";
 export type { BrokerUrl, RawFinding, ResolvedConfig, ResolvedKeyStore } from "./resolve.js";
 export { RULES, defineRule } from "./rules.js";
 export type { Rule, RuleContext } from "./rules.js";

@@ -18,6 +18,36 @@ import {
 } from "@proj/pem";
 import type { SecurityConfig } from "./schema.js";
 
+/** The port each scheme uses when a URL names none. */
+export const DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  mqtt: 1883,
+  tcp: 1883,
+  mqtts: 8883,
+  ssl: 8883,
+  tls: 8883,
+  ws: 80,
+  wss: 443,
+};
+
+/**
+ * The port a broker URL connects to: its own, else the scheme's default (1883 mqtt, 8883 mqtts, 80 ws, 443 wss).
+ * The one place that knows the defaults.
+ *
+ * @example
+ * ```ts
+ * defaultPort("wss://broker.local/mqtt"); // 443
+ * defaultPort(loaded.resolved!.urls[0]!); // 8883 for mqtts://broker.local
+ * ```
+ */
+export function defaultPort(url: Pick<BrokerUrl, "scheme" | "port"> | string): number {
+  if (typeof url === "string") {
+    const parsed = new URL(url);
+    const scheme = parsed.protocol.replace(/:$/, "");
+    return parsed.port ? Number(parsed.port) : (DEFAULT_PORTS[scheme] ?? 8883);
+  }
+  return url.port ?? DEFAULT_PORTS[url.scheme] ?? 8883;
+}
+
 /** One broker URL, taken apart. */
 export interface BrokerUrl {
   readonly raw: string;

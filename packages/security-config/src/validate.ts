@@ -161,7 +161,8 @@ function chooseProfile(
   return PROFILES.baseline!;
 }
 
-function judge(raw: RawFinding, profile: Profile): Finding | undefined {
+/** A raw finding with the severity and IEC source the profile gives it; `undefined` when the profile turns it off. */
+export function judge(raw: RawFinding, profile: Profile): Finding | undefined {
   const severity = raw.severity ?? severityOf(profile, raw.code);
   if (severity === "off") return undefined;
   return createFinding(raw.code, severity, raw.message, {
@@ -345,6 +346,7 @@ export async function loadConfig(
       "FILE_UNREADABLE",
       `The configuration file ${source} is not valid JSON: ${parsed.error}.`,
       file,
+      "Correct the JSON at that line and column (a missing comma or quote, a trailing comma, a comment).",
     );
   const prepared = prepare(parsed.value, withBase);
   return finish(prepared, await readReferences(prepared.refs, prepared.baseDir), withBase, file);
@@ -375,6 +377,56 @@ export function withRules(loaded: LoadedConfig, rules: readonly Rule[]): LoadedC
   return result;
 }
 
+/** Settings {@link withSettings} may change: none of them names a file. */
+export interface SettingsPatch {
+  readonly broker?: Partial<Pick<SecurityConfig["broker"], "clientId" | "protocolVersion">>;
+  readonly security?: Partial<
+    Pick<SecurityConfig["security"], "minTlsVersion" | "maxTlsVersion" | "ciphers" | "alpn">
+  > & {
+    /** Only `[]`: stop checking CRLs (a device that cannot). */
+    readonly crl?: readonly [];
+  };
+}
+
+/**
+ * A loaded configuration with some settings changed (TLS versions, ciphers, ALPN, MQTT version, client id, no CRL),
+ * as a device would use it, without reading a file again. The input is changed alike, so a later reload keeps
+ * them; the findings stay those of the configuration as written.
+ *
+ * @example
+ * ```ts
+ * const asPlc = withSettings(loaded, { security: { minTlsVersion: "TLSv1.2", maxTlsVersion: "TLSv1.2" } });
+ * ```
+ */
+export function withSettings(loaded: LoadedConfig, patch: SettingsPatch): LoadedConfig {
+  const resolved = loaded.resolved;
+  if (!resolved) return loaded;
+  const security = { ...resolved.config.security, ...patch.security } as SecurityConfig["security"];
+  const broker = { ...resolved.config.broker, ...patch.broker };
+  const input =
+    loaded.input !== null && typeof loaded.input === "object"
+      ? (loaded.input as Record<string, unknown>)
+      : {};
+  const result: LoadedConfig = {
+    ...loaded,
+    resolved: {
+      ...resolved,
+      config: { ...resolved.config, broker, security },
+      crls: patch.security?.crl ? [] : resolved.crls,
+    },
+    input: {
+      ...input,
+      broker: { ...(input.broker as object | undefined), ...patch.broker },
+      security: { ...(input.security as object | undefined), ...patch.security },
+    },
+    // Reloads start from the changed input, with the file's folder as the base of relative paths.
+    file: undefined,
+    options: { ...loaded.options, baseDir: loaded.resolved?.baseDir ?? loaded.options.baseDir },
+  };
+  Object.defineProperty(result, LOADED, { value: true, enumerable: false });
+  return result;
+}
+
 /**
  * The same checks as {@link loadConfig} for an object, synchronously: it blocks the event loop while it reads the
  * files.
@@ -391,11 +443,17 @@ export function validateConfig(input: unknown, options: ValidateOptions = {}): L
   return finish(prepared, readReferencesSync(prepared.refs, prepared.baseDir), options);
 }
 
-function failed(options: ValidateOptions, code: FindingCode, message: string, file: string): LoadedConfig {
+function failed(
+  options: ValidateOptions,
+  code: FindingCode,
+  message: string,
+  file: string,
+  remedy?: string,
+): LoadedConfig {
   const profile = chooseProfile(options.profile, undefined, []);
   const result: LoadedConfig = {
     ok: false,
-    findings: [createFinding(code, "error", message)],
+    findings: [createFinding(code, "error", message, remedy ? { remedy } : {})],
     resolved: undefined,
     profile,
     input: undefined,

@@ -1,11 +1,18 @@
-import { asDevice, profileRule } from "@proj/adapter-kit";
+import { deviceRules, loadedAsDevice } from "@proj/adapter-kit";
+import {
+  createFinding,
+  hasErrors,
+  orderFindings,
+  renderFindings,
+  summarizeFindings,
+  type Finding,
+} from "@proj/findings";
 import type { CertificateSummary } from "@proj/mqtt-tls";
-import { type Finding, createFinding, hasErrors, renderFindings, summarizeFindings } from "@proj/findings";
-import { loadConfig } from "@proj/security-config";
-import { dirname, resolve } from "node:path";
-import { ConfigUnreadable, readConfigFile } from "../config-file.js";
+import { PROFILES, loadConfig, redact, withRules } from "@proj/security-config";
+import { resolve } from "node:path";
+import { configUnreadable } from "../config-file.js";
 import { deviceById } from "../devices.js";
-import { isCliError, type CliError } from "../errors.js";
+import { CliError, isCliError } from "../errors.js";
 import { colorsFor, progress, type CliIo } from "../io.js";
 
 export interface DoctorOptions {
@@ -34,8 +41,9 @@ export interface DoctorReport {
 
 /**
  * `mqtt-tls doctor`: static findings, the device profile check, then (unless offline) one live TLS + MQTT connect
- * with its diagnosis, all within the deadline. Returns the exit code: 0 no error and connected, 1 a problem,
- * 2 an unreadable configuration or an unknown device.
+ * with its diagnosis, all within the deadline. The configuration is read once; the report leads with the cause.
+ * Returns the exit code: 0 no error and connected, 1 a problem, 2 an unreadable configuration, an unknown profile
+ * or an unknown device.
  */
 export async function doctor(options: DoctorOptions, io: CliIo): Promise<number> {
   const c = colorsFor(io, options.color === false);
@@ -50,14 +58,28 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
     return error.exitCode;
   };
 
-  let raw: Record<string, unknown>;
-  try {
-    raw = await readConfigFile(path, options.config);
-  } catch (error) {
-    if (error instanceof ConfigUnreadable) return fail(error, error.finding);
-    throw error;
+  if (options.profile !== undefined && !Object.hasOwn(PROFILES, options.profile)) {
+    const error = new CliError("USAGE", `--profile ${options.profile}: there is no such profile`, {
+      remedy: `Use one of: ${Object.keys(PROFILES).join(", ")}.`,
+    });
+    return fail(
+      error,
+      createFinding("FIELD_INVALID", "error", `${error.message}.`, {
+        path: "security.profile",
+        remedy: error.remedy,
+      }),
+    );
   }
-  const deviceId = options.device ?? (typeof raw.device === "string" ? raw.device : undefined);
+
+  let loaded = await loadConfig(path, {
+    ...(options.profile ? { profile: options.profile } : {}),
+    env: io.env,
+  });
+  const unreadable = configUnreadable(loaded, options.config);
+  if (unreadable) return fail(unreadable, unreadable.finding);
+
+  const input = loaded.input as Record<string, unknown>;
+  const deviceId = options.device ?? (typeof input.device === "string" ? input.device : undefined);
   let adapter;
   try {
     adapter = deviceId === undefined ? undefined : deviceById(deviceId);
@@ -68,42 +90,32 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       createFinding("FIELD_INVALID", "error", `${error.message}.`, { path: "device", remedy: error.remedy }),
     );
   }
+  if (adapter) loaded = withRules(loaded, deviceRules(adapter));
 
-  const rules = adapter
-    ? [profileRule(adapter.profile, adapter.name, `device:${adapter.id}`), ...(adapter.rules ?? [])]
-    : [];
-  const validation = await loadConfig(path, {
-    ...(options.profile ? { profile: options.profile } : {}),
-    rules,
-    env: io.env,
-  });
-  const findings = [...validation.findings];
+  let findings = [...loaded.findings];
   let connection: DoctorReport["connection"];
-  const resolved = validation.resolved;
+  const resolved = loaded.resolved;
+  const shownUrl = redact({ url: resolved?.urls[0]?.raw ?? "" }).url;
 
   if (!options.offline) {
     if (!resolved) {
       connection = { attempted: false, connected: false, elapsedMs: 0 };
     } else {
-      const target = adapter ? asDevice(adapter, raw, resolved.config).config : raw;
+      const target = adapter ? loadedAsDevice(adapter, loaded).loaded : loaded;
       const timeoutMs = options.timeout ?? resolved.config.broker.connectTimeoutMs;
-      const url = resolved.urls[0]?.raw ?? "";
-      progress(io)(
-        `Connecting to ${url}${adapter ? ` as ${adapter.name} would` : ""} (deadline ${Math.round(timeoutMs / 100) / 10} s)`,
-      );
       // The MQTT stack loads only for a live check: --offline starts faster.
       const { probe } = await import("@proj/mqtt-tls");
-      const result = await probe(target, {
-        baseDir: dirname(path),
-        env: io.env,
-        timeoutMs,
-        ...(options.profile ? { profile: options.profile } : {}),
-      });
-      findings.push(
+      if (resolved.urls[0] && resolved.urls[0].tls === resolved.config.security.enableTls)
+        progress(io)(
+          `Connecting to ${shownUrl}${adapter ? ` as ${adapter.name} would` : ""} (deadline ${Math.round(timeoutMs / 100) / 10} s)`,
+        );
+      const result = await probe(target, { timeoutMs });
+      findings = orderFindings([
+        ...findings,
         ...result.findings.filter((f) => !findings.some((g) => g.code === f.code && g.path === f.path)),
-      );
+      ]);
       connection = {
-        attempted: true,
+        attempted: result.attempted,
         connected: result.connected,
         ...(result.tlsInfo?.protocol ? { tlsVersion: result.tlsInfo.protocol } : {}),
         ...(result.tlsInfo?.cipher ? { cipher: result.tlsInfo.cipher } : {}),
@@ -122,7 +134,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
     return ok ? 0 : 1;
   }
 
-  const profile = validation.profile.id;
+  const profile = loaded.profile.id;
   io.stdout(
     `${c.bold("mqtt-tls doctor")} ${options.config}  ${c.dim(`profile ${profile}${adapter ? `, device ${adapter.name}` : ""}`)}\n\n`,
   );
@@ -133,10 +145,12 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
   );
   if (connection) {
     if (!connection.attempted)
-      io.stdout(`${c.dim("Live check skipped: the configuration could not be read.")}\n`);
+      io.stdout(
+        `${c.dim(resolved ? "Live check skipped: the configuration rules it out (see the error above)." : "Live check skipped: the configuration could not be read.")}\n`,
+      );
     else if (connection.connected) {
       io.stdout(
-        `${c.green("✔")} Connected to ${resolved!.urls[0]!.raw} in ${connection.elapsedMs} ms: ${connection.tlsVersion ?? "plain MQTT"}${connection.cipher ? `, ${connection.cipher}` : ""}\n`,
+        `${c.green("✔")} Connected to ${shownUrl} in ${connection.elapsedMs} ms: ${connection.tlsVersion ?? "plain MQTT"}${connection.cipher ? `, ${connection.cipher}` : ""}\n`,
       );
       for (const [i, cert] of (connection.serverChain ?? []).entries()) {
         io.stdout(
@@ -145,7 +159,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       }
     } else
       io.stdout(
-        `${c.red("✖")} Could not connect to ${resolved!.urls[0]!.raw} (${connection.elapsedMs} ms): see the error above.\n`,
+        `${c.red("✖")} Could not connect to ${shownUrl} (${connection.elapsedMs} ms): see the first error above.\n`,
       );
   } else {
     io.stdout(`${c.dim("Live check skipped (--offline).")}\n`);

@@ -1,5 +1,6 @@
 import { dirname, resolve } from "node:path";
-import { readConfigFile } from "../config-file.js";
+import { loadConfig } from "@proj/security-config";
+import { requireConfig } from "../config-file.js";
 import { runFleet, type FleetOptions, type FleetReport } from "../fleet.js";
 import { colorsFor, table, type CliIo } from "../io.js";
 
@@ -26,7 +27,8 @@ function bar(done: number, total: number): string {
 export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<number> {
   const c = colorsFor(io, options.color === false);
   const path = resolve(io.cwd, options.config);
-  const config = (await readConfigFile(path, options.config)) as FleetOptions["config"];
+  const loaded = requireConfig(await loadConfig(path, { env: io.env }), options.config);
+  const config = loaded.input as FleetOptions["config"];
   io.stderr(`… issuing or reusing ${options.devices} device certificates in ${options.pki}/fleet\n`);
   let lastShown = -1;
   const report: FleetReport = await runFleet({

@@ -1,5 +1,5 @@
 import { renderFindings } from "@proj/findings";
-import { loadConfig } from "@proj/security-config";
+import { defaultPort, loadConfig } from "@proj/security-config";
 import { X509Certificate } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { CliError } from "../errors.js";
@@ -56,7 +56,7 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
   io.stdout(
     `# mosquitto.conf listener for ${broker.clientId ?? "this client"} → ${url.raw}\n` +
       mosquittoListener({
-        port: url.port ?? (url.scheme === "wss" ? 443 : 8883),
+        port: defaultPort(url),
         websockets: url.scheme === "wss" || url.scheme === "ws",
         ...(cafile ? { cafile } : {}),
         cafileComment,

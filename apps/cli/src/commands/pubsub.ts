@@ -1,8 +1,8 @@
 import { connectSecure, isMqttTlsError, type SecureClient } from "@proj/mqtt-tls";
 import { createFinding, isFindingCode, renderFindings } from "@proj/findings";
-import { validateConfig } from "@proj/security-config";
-import { dirname, resolve } from "node:path";
-import { readConfigFile } from "../config-file.js";
+import { loadConfig, withSettings } from "@proj/security-config";
+import { resolve } from "node:path";
+import { requireConfig } from "../config-file.js";
 import { CliError } from "../errors.js";
 import { colorsFor, type CliIo, type Colors } from "../io.js";
 
@@ -28,15 +28,15 @@ export interface SubOptions extends Common {
 
 async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureClient | number> {
   const path = resolve(io.cwd, options.config);
-  const raw = await readConfigFile(path, options.config);
-  if (options.clientId !== undefined) raw.broker = { ...(raw.broker as object), clientId: options.clientId };
-  const validation = validateConfig(raw, { baseDir: dirname(path), env: io.env });
-  if (!validation.resolved) {
-    io.stderr(renderFindings(validation.findings, c));
+  let loaded = requireConfig(await loadConfig(path, { env: io.env }), options.config);
+  if (options.clientId !== undefined)
+    loaded = withSettings(loaded, { broker: { clientId: options.clientId } });
+  if (!loaded.resolved) {
+    io.stderr(renderFindings(loaded.findings, c));
     return 1;
   }
   try {
-    return await connectSecure(raw, { baseDir: dirname(path), env: io.env, validation });
+    return await connectSecure(loaded);
   } catch (error) {
     if (!isMqttTlsError(error)) throw error;
     const findings =
