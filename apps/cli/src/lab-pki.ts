@@ -12,6 +12,7 @@ import { access, chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { encodePem } from "@proj/pem";
 import { CliError } from "./errors.js";
 
 /** Key algorithms `pki init` and `pki issue` make. */
@@ -117,15 +118,6 @@ function serial(): string {
   return bytes.toString("hex");
 }
 
-/** DER bytes in PEM armour with `label` (64-column base64, trailing newline). */
-export function armorPem(label: string, der: ArrayBuffer | Buffer): string {
-  const lines =
-    Buffer.from(der instanceof Buffer ? der : new Uint8Array(der))
-      .toString("base64")
-      .match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}
-
 async function writePublic(path: string, text: string): Promise<string> {
   await writeFile(path, text, { mode: 0o644 });
   await chmod(path, 0o644);
@@ -223,7 +215,7 @@ export async function initLabPki(options: {
     extensions: [new x509.BasicConstraintsExtension(true, undefined, true), usage],
   });
   const files = [
-    await writePublic(join(dir, "ca.crt"), armorPem("CERTIFICATE", root.rawData)),
+    await writePublic(join(dir, "ca.crt"), encodePem(new Uint8Array(root.rawData))),
     await writeSecret(join(dir, "ca.key"), rootKey),
   ];
   let intermediateSubject: string | undefined;
@@ -239,7 +231,7 @@ export async function initLabPki(options: {
       extensions: [new x509.BasicConstraintsExtension(true, 0, true), usage],
     });
     files.push(
-      await writePublic(join(dir, "intermediate-ca.crt"), armorPem("CERTIFICATE", cert.rawData)),
+      await writePublic(join(dir, "intermediate-ca.crt"), encodePem(new Uint8Array(cert.rawData))),
       await writeSecret(join(dir, "intermediate-ca.key"), key),
     );
   }
@@ -251,7 +243,7 @@ export async function initLabPki(options: {
     caFile: join(dir, "ca.crt"),
     files,
     subjects: {
-      root: new X509Certificate(armorPem("CERTIFICATE", root.rawData)).subject.replaceAll("\n", ", "),
+      root: new X509Certificate(encodePem(new Uint8Array(root.rawData))).subject.replaceAll("\n", ", "),
       intermediate: intermediateSubject,
     },
   };
@@ -326,7 +318,7 @@ export async function issueLabLeaf(options: {
   const days = options.days ?? 365;
   const cert = await sign({ subject: `CN=${name}`, key, issuer, days, extensions });
   const base = name.replace(/[^A-Za-z0-9._-]+/g, "_");
-  const leafPem = armorPem("CERTIFICATE", cert.rawData);
+  const leafPem = encodePem(new Uint8Array(cert.rawData));
   const out = options.outDir ?? dir;
   await mkdir(out, { recursive: true });
   const certFile = await writePublic(join(out, `${base}.crt`), leafPem);

@@ -1,5 +1,5 @@
 import { createFinding, type Finding, type FindingCode } from "@proj/findings";
-import { inspectCertificate, verifyChain } from "@proj/pem";
+import { encodePem, inspectCertificate, verifyChain } from "@proj/pem";
 import { defaultPort, type BrokerUrl, type ResolvedConfig } from "@proj/security-config";
 import type { PeerCertificate } from "node:tls";
 
@@ -87,7 +87,7 @@ const UNTRUSTED = new Set([
 export function summarizeChain(leaf: PeerCertificate | undefined): CertificateSummary[] {
   const chain: CertificateSummary[] = [];
   for (let cert = leaf, depth = 0; cert && cert.raw && depth < 10; depth++) {
-    const pem = `-----BEGIN CERTIFICATE-----\n${(cert.raw.toString("base64").match(/.{1,64}/g) ?? []).join("\n")}\n-----END CERTIFICATE-----\n`;
+    const pem = encodePem(cert.raw);
     const info = inspectCertificate(cert.raw);
     chain.push({
       subject: info.subject.oneLine,

@@ -16,7 +16,7 @@ import {
 } from "@peculiar/asn1-x509";
 import { X509Certificate, createHash } from "node:crypto";
 import { PemError } from "./errors.js";
-import { parsePem } from "./parse-pem.js";
+import { encodePem, parsePem } from "./parse-pem.js";
 
 /** A distinguished name in parts and in one line (`CN=broker, O=Plant 4`). */
 export interface DistinguishedName {
@@ -413,8 +413,7 @@ export class ParsedCertificate {
   }
 
   get pem(): string {
-    const lines = this.der.toString("base64").match(/.{1,64}/g) ?? [];
-    return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
+    return encodePem(this.der);
   }
 
   /** The certificate in the shape of {@link CertificateInfo}; a field that does not decode is a coded PemError. */

@@ -2,7 +2,7 @@ export { FINDING_CODES, createFinding, hasErrors, isFindingCode } from "./findin
 export type { Finding, FindingCode, Severity } from "./findings.js";
 export { PEM_ERROR_CODES, PemError, isPemError } from "./errors.js";
 export type { PemErrorCode } from "./errors.js";
-export { parsePem } from "./parse-pem.js";
+export { encodePem, parsePem } from "./parse-pem.js";
 export type { InputFormat, ParsePemOptions, ParsePemResult, PemBlock, PemBlockType } from "./parse-pem.js";
 export type { DerKind } from "./der.js";
 export { inspectCertificate } from "./certificate.js";

@@ -73,6 +73,23 @@ export interface ParsePemOptions {
 
 const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/**
+ * DER bytes in PEM armour (64-character base64 lines, RFC 7468), with optional RFC 1421 headers.
+ *
+ * @example
+ * ```ts
+ * import { X509Certificate } from "node:crypto";
+ * const pem = encodePem(new X509Certificate(await readFile("broker.pem")).raw); // "-----BEGIN CERTIFICATE-----\n..."
+ * ```
+ */
+export function encodePem(
+  der: Uint8Array,
+  label = "CERTIFICATE",
+  headers: Record<string, string> = {},
+): string {
+  return armor(label, headers, Buffer.from(der.buffer, der.byteOffset, der.byteLength));
+}
+
 function armor(label: string, headers: Record<string, string>, der: Buffer): string {
   const lines = der.toString("base64").match(/.{1,64}/g) ?? [];
   const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`);

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { createTestPki } from "@proj/test-broker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inspectCertificate } from "./certificate.js";
@@ -48,6 +49,20 @@ describe("loadTrustStore", () => {
     ]);
     expect(findings[0]!.message).toContain("a private key must not be shared");
     expect(JSON.stringify(findings)).not.toContain(rsa.client.key.split("\n")[1]);
+  });
+
+  it("reads only whole DER: trailing bytes or an inner value that overruns its parent is a broken block", () => {
+    const der = new X509Certificate(ec.caPem).raw;
+    const armour = (bytes: Buffer) =>
+      `-----BEGIN CERTIFICATE-----\n${bytes.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`;
+    const trailing = Buffer.concat([der, Buffer.from([0])]);
+    const overrun = Buffer.from(der);
+    // The TBS starts at 4 (30 82 LL LL); its first child at 8: the version [0] (a0 03 ...). Claim one byte more.
+    expect(overrun[8]).toBe(0xa0);
+    overrun[9] = overrun[9]! + 1;
+    const { store, findings } = loadTrustStore([armour(trailing), armour(overrun), rsa.caPem]);
+    expect(store.size).toBe(1);
+    expect(findings.map((f) => f.code)).toEqual(["PEM_MALFORMED", "PEM_MALFORMED"]);
   });
 
   it("names DER input and an empty store", () => {

@@ -12,6 +12,7 @@ import {
   inspectCrl,
   isPemError,
   keyMatchesCertificate,
+  encodePem,
   parsePem,
   readPkcs12,
   readPrivateKey,
@@ -21,7 +22,6 @@ import {
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { armorPem } from "../lab-pki.js";
 import { colorsFor, table, type CliIo, type Colors } from "../io.js";
 
 export interface InspectOptions {
@@ -171,7 +171,7 @@ function blocksOf(
       parsed.format === "der" ? bytes : Buffer.from(bytes.toString("latin1").replace(/\s+/g, ""), "base64");
     // Reading DER is what inspect is for: the conversion hint stays, as a note.
     findings.push(...parsed.findings.map((f) => ({ ...f, severity: "info" as const })));
-    return { format: parsed.format, blocks: parsePem(armorPem(DER_LABELS[parsed.derKind]!, der)).blocks };
+    return { format: parsed.format, blocks: parsePem(encodePem(der, DER_LABELS[parsed.derKind]!)).blocks };
   }
   findings.push(...parsed.findings);
   return { format: parsed.format, blocks: parsed.blocks };
