@@ -1,10 +1,16 @@
 import { AsnConvert } from "@peculiar/asn1-schema";
-import type { Name } from "@peculiar/asn1-x509";
 import { OID, ParsedCertificate, type CertificateInfo, type CertificateInput } from "./certificate.js";
 import { X509Certificate } from "node:crypto";
 import { isPemError } from "./errors.js";
 import { createFinding, hasErrors, type Finding, type FindingCode } from "@proj/findings";
-import { ipToBytes, matchesDnsName, nameConstraintViolation, readNameConstraints } from "./names.js";
+import {
+  ipToBytes,
+  isValidDnsName,
+  matchesDnsName,
+  nameConstraintViolation,
+  readNameConstraints,
+  type ConstrainedNames,
+} from "./names.js";
 import { parsePem } from "./parse-pem.js";
 import {
   BASELINE_POLICY,
@@ -216,6 +222,15 @@ const ruleLeafRole: Rule = (path, _context, finding) => {
       ),
     );
   }
+  if (!leaf.isCa && leaf.basicConstraints?.pathLenConstraint !== undefined) {
+    out.push(
+      finding(
+        "lint",
+        "CERT_EXTENSION_INVALID",
+        `${role(path, 0)} has a pathLenConstraint without being a CA (RFC 5280 4.2.1.9: only with CA:TRUE).`,
+      ),
+    );
+  }
   if (!leaf.isCa && leaf.keyUsage?.includes("keyCertSign")) {
     out.push(
       finding(
@@ -300,6 +315,17 @@ const ruleExtendedKeyUsage: Rule = (path, { purpose, strict }, finding) => {
         );
       return;
     }
+    if (i === 0 && path.length > 1 && cert.extension(OID.extKeyUsage)!.critical) {
+      // RFC 5280 leaves it to the issuer; the CA/Browser Forum (7.1.2.7.6) forbids it, and is the stricter.
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, 0)} marks extendedKeyUsage critical (CA/Browser Forum: must not be).`,
+          "Issue it with extendedKeyUsage not marked critical.",
+        ),
+      );
+    }
     const allows = eku.includes(wanted) || (!strict && eku.includes("anyExtendedKeyUsage"));
     if (!allows) {
       out.push(
@@ -373,11 +399,54 @@ const rulePeerName: Rule = (path, { peerName, purpose, strict }, finding) => {
   return out;
 };
 
-const ruleNameConstraints: Rule = (path, _context, finding) => {
+/**
+ * The names of `cert` that name constraints apply to (RFC 5280 4.2.1.10): DNS and IP SANs, the subject when not
+ * empty and directoryName SANs. Where host matching falls back to the common name (not strict, no DNS SAN), a CN
+ * that is a host name is a DNS name too: a name the client would accept must be one the constraints allow.
+ */
+function constrainedNames(cert: ParsedCertificate, isLeaf: boolean, strict: boolean): ConstrainedNames {
+  const sans = cert.subjectAltNames ?? [];
+  const subject = cert.asn.tbsCertificate.subject;
+  const dns = sanDnsNames(cert);
+  const cnHosts =
+    isLeaf && !strict && dns.length === 0 ? commonNames(cert).filter((cn) => isValidDnsName(cn)) : [];
+  return {
+    dns: [...dns, ...cnHosts],
+    ip: sans.flatMap((n) => (n.iPAddress === undefined ? [] : [ipToBytes(n.iPAddress) ?? n.iPAddress])),
+    dn: [
+      ...(subject.length > 0 ? [subject] : []),
+      ...sans.flatMap((n) => (n.directoryName ? [n.directoryName] : [])),
+    ],
+  };
+}
+
+const ruleNameConstraints: Rule = (path, { strict }, finding) => {
   const out: Finding[] = [];
+  const leaf = path[0]!;
+  if (path.length > 1 && !leaf.isCa && leaf.extension(OID.nameConstraints)) {
+    out.push(
+      finding(
+        "lint",
+        "CERT_EXTENSION_INVALID",
+        `${role(path, 0)} carries nameConstraints, which only a CA certificate may (RFC 5280 4.2.1.10).`,
+        "Issue the end-entity certificate without nameConstraints; put them in the issuing CA.",
+      ),
+    );
+  }
   for (const i of issuers(path)) {
     const raw = path[i]!.extension(OID.nameConstraints);
     if (!raw) continue;
+    if (!raw.critical) {
+      // Applied all the same: a verifier that understands a constraint never ignores it.
+      out.push(
+        finding(
+          "lint",
+          "CERT_EXTENSION_INVALID",
+          `${role(path, i)} has nameConstraints not marked critical (RFC 5280 requires it; its constraints are applied all the same).`,
+          "Issue the CA certificate with nameConstraints marked critical.",
+        ),
+      );
+    }
     const constraints = readNameConstraints(raw.value);
     if (typeof constraints === "string") {
       out.push(
@@ -392,17 +461,7 @@ const ruleNameConstraints: Rule = (path, _context, finding) => {
     for (let j = i - 1; j >= 0; j--) {
       const cert = path[j]!;
       if (j > 0 && cert.selfIssued) continue;
-      const sans = cert.subjectAltNames ?? [];
-      const subject = cert.asn.tbsCertificate.subject;
-      const dn: Name[] = [
-        ...(subject.length > 0 ? [subject] : []),
-        ...sans.flatMap((n) => (n.directoryName ? [n.directoryName] : [])),
-      ];
-      const ip = sans.flatMap((n) => {
-        const bytes = n.iPAddress === undefined ? undefined : ipToBytes(n.iPAddress);
-        return bytes ? [bytes] : [];
-      });
-      const violation = nameConstraintViolation({ dns: sanDnsNames(cert), ip, dn }, constraints);
+      const violation = nameConstraintViolation(constrainedNames(cert, j === 0, strict), constraints);
       if (violation) {
         out.push(
           finding(

@@ -115,6 +115,8 @@ export interface NameConstraintSet {
 
 function readSubtrees(node: forge.asn1.Asn1 | undefined): Subtree[] | string {
   if (!node || !Array.isArray(node.value)) return [];
+  // GeneralSubtrees is SIZE (1..MAX): a present but empty list constrains nothing the CA can have meant.
+  if (node.value.length === 0) return `its ${node.type === 0 ? "permitted" : "excluded"} subtrees are empty`;
   const out: Subtree[] = [];
   for (const subtree of node.value) {
     const base = Array.isArray(subtree.value) ? subtree.value[0] : undefined;
@@ -149,6 +151,8 @@ function readSubtrees(node: forge.asn1.Asn1 | undefined): Subtree[] | string {
 export function readNameConstraints(value: ArrayBuffer): NameConstraintSet | string {
   const root = readAsn1(new Uint8Array(value));
   if (!root || !Array.isArray(root.value)) return "the extension does not decode";
+  // RFC 5280 4.2.1.10: either permittedSubtrees or excludedSubtrees MUST be present.
+  if (root.value.length === 0) return "it holds neither permitted nor excluded subtrees";
   let permitted: Subtree[] = [];
   let excluded: Subtree[] = [];
   for (const part of root.value) {
@@ -162,8 +166,10 @@ export function readNameConstraints(value: ArrayBuffer): NameConstraintSet | str
 
 /** The names a certificate is checked by against name constraints. */
 export interface ConstrainedNames {
+  /** dNSNames as written, valid or not (an invalid one cannot be placed within a DNS constraint). */
   readonly dns: readonly string[];
-  readonly ip: readonly Buffer[];
+  /** iPAddresses: 4 or 16 bytes, or the text of a value that is no address (e.g. a range put in a SAN). */
+  readonly ip: readonly (Buffer | string)[];
   /** The subject (when not empty) and directoryName SANs. */
   readonly dn: readonly Name[];
 }
@@ -173,17 +179,33 @@ export function nameConstraintViolation(
   names: ConstrainedNames,
   constraints: NameConstraintSet,
 ): string | undefined {
+  const constrains = (kind: Subtree["kind"]) =>
+    constraints.permitted.some((s) => s.kind === kind) || constraints.excluded.some((s) => s.kind === kind);
+  // A name that is not well formed cannot be shown to lie inside a permitted subtree or outside an excluded one:
+  // under a constraint of its kind it fails (RFC 5280: all names MUST be located within the permitted space).
+  const badDns = constrains("dns") && names.dns.find((dns) => !isValidDnsName(dns, { wildcard: true }));
+  if (badDns !== false && badDns !== undefined)
+    return `the DNS name "${badDns}" is not a valid host name, so it cannot be placed within the constraints`;
+  const badIp = constrains("ip") && names.ip.find((ip) => typeof ip === "string");
+  if (typeof badIp === "string")
+    return `the IP address entry "${badIp}" is not an address, so it cannot be placed within the constraints`;
   const checks: { kind: Subtree["kind"]; label: string; within: (s: Subtree) => boolean }[] = [
     ...names.dns.map((dns) => ({
       kind: "dns" as const,
       label: `DNS name "${dns}"`,
       within: (s: Subtree) => s.kind === "dns" && dnsWithin(dns, s.value),
     })),
-    ...names.ip.map((ip) => ({
-      kind: "ip" as const,
-      label: `IP address ${ipString(ip)}`,
-      within: (s: Subtree) => s.kind === "ip" && ipWithin(ip, s.value),
-    })),
+    ...names.ip.flatMap((ip) =>
+      typeof ip === "string"
+        ? []
+        : [
+            {
+              kind: "ip" as const,
+              label: `IP address ${ipString(ip)}`,
+              within: (s: Subtree) => s.kind === "ip" && ipWithin(ip, s.value),
+            },
+          ],
+    ),
     ...names.dn.map((dn) => ({
       kind: "dn" as const,
       label: `name "${canonicalName(dn)}"`,

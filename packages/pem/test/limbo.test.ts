@@ -50,7 +50,7 @@ describe("x509-limbo conformance (2023-11, 106 server cases)", () => {
     return { testcase, result, agrees: result.ok === (testcase.expected_result === "SUCCESS") };
   });
 
-  it("agrees with the expected verdict on at least 100 of 106 cases", () => {
+  it("agrees with the expected verdict on at least 104 of 106 cases", () => {
     const agreed = results.filter((r) => r.agrees).length;
     const disagreements = results
       .filter((r) => !r.agrees)
@@ -60,7 +60,7 @@ describe("x509-limbo conformance (2023-11, 106 server cases)", () => {
       );
     console.log(`limbo: ${agreed}/${testcases.length} agree\n${disagreements.join("\n")}`);
     expect(testcases).toHaveLength(106);
-    expect(agreed).toBeGreaterThanOrEqual(100);
+    expect(agreed).toBeGreaterThanOrEqual(104);
   });
 
   it.each(results.filter((r) => !r.agrees).map((r) => [r.testcase.id] as const))(
