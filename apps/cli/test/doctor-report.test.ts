@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBin } from "./run-bin.js";
 
 /**
- * What a user reads first: `doctor` leads with the cause (DESIGN §4). Each scenario asserts the first error of the
+ * What a user reads first: `doctor` leads with the cause (ARCHITECTURE.md). Each scenario asserts the first error of the
  * report, not only that a code is somewhere in it, and that the consequences point to their cause.
  */
 interface Finding {

@@ -21,7 +21,7 @@ export interface FactSource {
   readonly note?: string;
 }
 
-/** What a device's MQTT client supports (DESIGN §7). */
+/** What a device's MQTT client supports (see the adapter-kit README). */
 export interface DeviceProfile {
   /** MQTT protocol levels: 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5. */
   readonly mqttVersions: readonly (3 | 4 | 5)[];

@@ -5,9 +5,9 @@ const RANK: Readonly<Record<Severity, number>> = { error: 0, warning: 1, info: 2
 const SEVERITIES = ["error", "warning", "info"] as const;
 
 /**
- * Orders a report for the person reading it (DESIGN §4, "the cause leads"): errors before warnings before infos,
- * each finding that only follows from another (`causedBy`) right after its cause, so the first error is the thing
- * to fix first. A cause is raised to the severity of what it causes (a warning that makes a connection fail is an
+ * Orders a report for the person reading it ("the cause leads", see ARCHITECTURE.md): errors before warnings
+ * before infos, each finding that only follows from another (`causedBy`) right after its cause, so the first
+ * error is the thing to fix first. A cause is raised to the severity of what it causes (a warning that makes a connection fail is an
  * error of this report); a `causedBy` that names no other finding of the report is dropped. The input is not
  * changed, and findings keep their relative order otherwise.
  *

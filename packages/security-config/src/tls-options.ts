@@ -1,16 +1,20 @@
 import { X509Certificate, createHash } from "node:crypto";
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from "node:tls";
+import { CodedError } from "@proj/findings";
 import type { ResolvedConfig } from "./resolve.js";
 
 /** The error `checkServerIdentity` returns when no pinned key matches; `code` is the finding code. */
-export class PinMismatchError extends Error {
+export class PinMismatchError extends CodedError<"PINNED_CERT_MISMATCH"> {
   override readonly name = "PinMismatchError";
-  readonly code = "PINNED_CERT_MISMATCH";
   constructor(
     readonly host: string,
     readonly presented: readonly string[],
   ) {
-    super(`the broker at ${host} presented keys ${presented.join(", ")}, none of which is pinned`);
+    super(
+      "PINNED_CERT_MISMATCH",
+      `the broker at ${host} presented keys ${presented.join(", ")}, none of which is pinned`,
+      { remedy: "Check that this is the broker you meant; if its key was renewed, pin the new key." },
+    );
   }
 }
 

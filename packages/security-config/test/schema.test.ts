@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { configJsonSchema, validateConfig } from "../src/index.js";
 
-/** The example configuration of the design (DESIGN §3), comments removed: it must stay valid. */
+/** The example configuration of the security-config README, comments removed: it must stay valid. */
 const DESIGN_EXAMPLE = {
   broker: {
     url: "mqtts://broker.local:8883",

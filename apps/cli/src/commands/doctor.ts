@@ -25,7 +25,7 @@ export interface DoctorOptions {
   color?: boolean;
 }
 
-/** The `--json` document of `doctor` (DESIGN §5). */
+/** The `--json` document of `doctor` (schema/cli-output.schema.json). */
 export interface DoctorReport {
   ok: boolean;
   findings: Finding[];
