@@ -279,7 +279,7 @@ const singleFiles = defineRule({
         path: "security.trustStore",
         message:
           "Geo SCADA Expert's Trust Store references one SSL Certificate item: the files are merged into one for it.",
-        remedy: "Import the trust-store.pem that toDeviceFiles (or `mqtt-tls` device export) writes.",
+        remedy: "Import the merged trust-store.pem that toDeviceFiles writes.",
       });
     }
     const ks = security.keyStore;

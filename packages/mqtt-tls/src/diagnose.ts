@@ -204,7 +204,7 @@ function localKeyRefused(failure: ConnectionFailure): Finding {
     `The client's key or certificate cannot be used (${code || failure.message || "refused"}).`,
     {
       path: "security.keyStore",
-      remedy: "Check the key store's files with mqtt-tls inspect.",
+      remedy: "Check that the key store's certificate and key are PEM, DER or PKCS#12 files of a supported key type.",
     },
   );
 }
@@ -404,7 +404,7 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
     return finding(
       "PINNED_CERT_MISMATCH",
       `The broker at ${where(url)} presented a key that is not pinned.`,
-      "If the broker's key was changed on purpose, add its new pin (mqtt-tls inspect shows spkiPin); otherwise do not connect.",
+      "If the broker's key was changed on purpose, add the new certificate's spkiPin to pinnedCertificates; otherwise do not connect.",
     );
   }
   if (code === "CERT_HAS_EXPIRED") {

@@ -124,7 +124,7 @@ export function substituteEnv(
       findings.push({
         code: "ENV_VAR_MISSING",
         path,
-        message: `${path} refers to the environment variable ${name}, which is not set.`,
+        message: `The environment variable ${name} is not set.`,
         remedy: `Set ${name} in the environment of the process (or write the value into the file if it is not a secret).`,
       });
       return undefined;
@@ -253,7 +253,7 @@ export function resolveFiles(
       findings.push({
         code: "FIELD_INVALID",
         path: "security.keyStore",
-        message: "security.keyStore has both pkcs12 and certificate/privateKey.",
+        message: "The key store has both pkcs12 and certificate/privateKey.",
         remedy: "Give either { pkcs12, passphrase } or { certificate, privateKey, passphrase }.",
       });
     } else if (ks.pkcs12 !== undefined) {
@@ -284,7 +284,7 @@ export function resolveFiles(
       findings.push({
         code: "FIELD_INVALID",
         path: "security.keyStore",
-        message: `security.keyStore lacks ${ks.certificate === undefined ? "certificate" : "privateKey"}.`,
+        message: `The key store lacks ${ks.certificate === undefined ? "certificate" : "privateKey"}.`,
         remedy: "Give { certificate, privateKey, passphrase? } or { pkcs12, passphrase? }.",
       });
     } else {

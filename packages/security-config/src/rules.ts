@@ -118,7 +118,7 @@ const tlsDisabled = defineRule({
       ...TLS_FIELDS.filter((field) => resolved.explicitSecurityFields.has(field)).map((field) => ({
         code: "FIELD_IGNORED" as const,
         path: `security.${field}`,
-        message: `security.${field} has no effect while enableTls is false.`,
+        message: "It has no effect while enableTls is false.",
       })),
     ];
   },
@@ -162,7 +162,7 @@ const credentials = defineRule({
       {
         code: "FIELD_INVALID" as const,
         path: "broker.username",
-        message: "broker.password is set without broker.username: MQTT 3.1.1 cannot send a password alone.",
+        message: "A password is set without a username: MQTT 3.1.1 cannot send a password alone.",
         remedy: 'Set "username" too (the broker\'s account name), or use "protocolVersion": 5.',
       },
     ];
@@ -189,7 +189,7 @@ const serverCheck = defineRule({
           .map((field) => ({
             code: "FIELD_IGNORED" as const,
             path: `security.${field}`,
-            message: `security.${field} has no effect while checkServerCertificate is false.`,
+            message: "It has no effect while checkServerCertificate is false.",
           })),
       ];
     }
@@ -256,7 +256,7 @@ const clientCertificate = defineRule({
               {
                 code: "FIELD_IGNORED" as const,
                 path: "security.keyStore",
-                message: "security.keyStore has no effect while sendClientCertificate is false.",
+                message: "It has no effect while sendClientCertificate is false.",
               },
             ]
           : []),
@@ -526,7 +526,7 @@ const pins = defineRule({
               path: `security.pinnedCertificates[${i}]`,
               message: `"${pin.slice(0, 60)}" is not a pin of the form sha256/<44 base64 characters>.`,
               remedy:
-                "Take it from `mqtt-tls inspect CERT` (spkiPin), or: openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64.",
+                "Take it from the certificate (its spkiPin, as inspectCertificate reads it), or: openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64.",
             },
           ],
     ),

@@ -69,6 +69,23 @@ describe("validateConfig: parse and normalize", () => {
     ).toMatchObject({ code: "UNKNOWN_FIELD", severity: "error" });
   });
 
+  it("does not blame a misspelt field when the field meant is set too", async () => {
+    const result = await loadConfig({
+      broker: { url: "mqtt://127.0.0.1:1883" },
+      security: { enableTls: false, trustStore: ["a.pem"], trustStor: ["b.pem"] },
+    });
+    const unknown = result.findings.find((f) => f.code === "UNKNOWN_FIELD")!;
+    expect(unknown.message).toBe(
+      '"trustStor" is not a configuration field and is ignored: did you mean trustStore?',
+    );
+    expect(unknown.remedy).toBe('Remove it: "trustStore" is set as well.');
+    expect(result.findings.find((f) => f.code === "FIELD_IGNORED")).toMatchObject({
+      path: "security.trustStore",
+      message: "It has no effect while enableTls is false.",
+    });
+    expect(result.findings.filter((f) => f.causedBy === "UNKNOWN_FIELD")).toEqual([]);
+  });
+
   it("reports fields of the wrong type with their path", () => {
     const result = validateConfig({
       broker: { url: "mqtts://x", keepaliveSeconds: -1 },

@@ -117,7 +117,7 @@ function parse(input: unknown, findings: RawFinding[]): SecurityConfig | undefin
         findings.push({
           code: "FIELD_INVALID",
           path,
-          message: `${path || "the configuration"}: ${issue.message}.`,
+          message: path ? `${issue.message}.` : `The configuration: ${issue.message}.`,
           remedy: "See the JSON Schema (schema/security-config.schema.json) for what the field takes.",
         });
       }
@@ -127,15 +127,24 @@ function parse(input: unknown, findings: RawFinding[]): SecurityConfig | undefin
       for (const key of issue.keys) {
         const path = pathOf([...issue.path, key]);
         const near = closestField(key, knownFields(issue.path));
+        const parent = issue.path.reduce<unknown>(
+          (at, step) =>
+            at !== null && typeof at === "object" ? (at as Record<string, unknown>)[String(step)] : undefined,
+          candidate,
+        );
+        // When the field meant is set as well, the misspelling explains nothing: it is only noise to remove.
+        const alsoSet = near !== undefined && parent !== null && typeof parent === "object" && near in parent;
         findings.push({
           code: "UNKNOWN_FIELD",
           path,
-          message: `${path} is not a configuration field and is ignored${near ? `: did you mean ${near}?` : "."}`,
-          remedy: near
-            ? `Rename it to "${near}"; until then ${pathOf([...issue.path, near])} keeps its default.`
-            : "Check the spelling against the JSON Schema; a misspelt field falls back to its default.",
+          message: `"${key}" is not a configuration field and is ignored${near ? `: did you mean ${near}?` : "."}`,
+          remedy: alsoSet
+            ? `Remove it: "${near}" is set as well.`
+            : near
+              ? `Rename it to "${near}"; until then ${pathOf([...issue.path, near])} keeps its default.`
+              : "Check the spelling against the JSON Schema; a misspelt field falls back to its default.",
         });
-        if (near) nearField.set(findings.at(-1)!, pathOf([...issue.path, near]));
+        if (near && !alsoSet) nearField.set(findings.at(-1)!, pathOf([...issue.path, near]));
         removeAt(candidate, issue.path, key);
       }
     }

@@ -12,6 +12,7 @@ import { PROFILES, loadConfig, redact, withRules } from "@proj/security-config";
 import { resolve } from "node:path";
 import { configUnreadable } from "../config-file.js";
 import { deviceById } from "../devices.js";
+import { withCliHints } from "../hints.js";
 import { CliError, isCliError } from "../errors.js";
 import { colorsFor, progress, type CliIo } from "../io.js";
 
@@ -127,6 +128,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
     }
   }
 
+  findings = withCliHints(findings);
   const ok = !hasErrors(findings) && (options.offline === true || connection?.connected === true);
   const report: DoctorReport = { ok, findings, ...(connection ? { connection } : {}) };
   if (options.json) {

@@ -171,7 +171,7 @@ function blocksOf(
       parsed.format === "der" ? bytes : Buffer.from(bytes.toString("latin1").replace(/\s+/g, ""), "base64");
     // Reading DER is what inspect is for: the conversion hint stays, as a note.
     findings.push(...parsed.findings.map((f) => ({ ...f, severity: "info" as const })));
-    return { format: parsed.format, blocks: parsePem(encodePem(der, DER_LABELS[parsed.derKind]!)).blocks };
+    return { format: parsed.format, blocks: parsePem(encodePem(der, DER_LABELS[parsed.derKind])).blocks };
   }
   findings.push(...parsed.findings);
   return { format: parsed.format, blocks: parsed.blocks };

@@ -3,6 +3,7 @@ import { createFinding, isFindingCode, renderFindings } from "@proj/findings";
 import { loadConfig, withSettings } from "@proj/security-config";
 import { resolve } from "node:path";
 import { requireConfig } from "../config-file.js";
+import { withCliHints } from "../hints.js";
 import { CliError } from "../errors.js";
 import { colorsFor, type CliIo, type Colors } from "../io.js";
 
@@ -32,7 +33,7 @@ async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureCli
   if (options.clientId !== undefined)
     loaded = withSettings(loaded, { broker: { clientId: options.clientId } });
   if (!loaded.resolved) {
-    io.stderr(renderFindings(loaded.findings, c));
+    io.stderr(renderFindings(withCliHints(loaded.findings), c));
     return 1;
   }
   try {
@@ -50,7 +51,7 @@ async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureCli
               { remedy: error.remedy },
             ),
           ];
-    io.stderr(renderFindings(findings, c));
+    io.stderr(renderFindings(withCliHints(findings), c));
     return 1;
   }
 }
