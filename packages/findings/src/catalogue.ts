@@ -320,3 +320,23 @@ export const FINDING_CODES = Object.fromEntries(
 export function isFindingCode(value: unknown): value is FindingCode {
   return typeof value === "string" && Object.hasOwn(FINDING_CATALOGUE, value);
 }
+
+/**
+ * The codes that say a file could not be used at all (missing, unreadable, not the format asked for, broken):
+ * whatever needed the file follows from one of these.
+ *
+ * @example
+ * ```ts
+ * const unusable = findings.filter((f) => FILE_PROBLEM_CODES.has(f.code));
+ * ```
+ */
+export const FILE_PROBLEM_CODES: ReadonlySet<FindingCode> = new Set<FindingCode>([
+  "FILE_NOT_FOUND",
+  "FILE_UNREADABLE",
+  "NOT_PEM",
+  "NOT_PEM_DER",
+  "NOT_PEM_PKCS12",
+  "NOT_PEM_PKCS7",
+  "NOT_PEM_BASE64",
+  "PEM_MALFORMED",
+]);

@@ -1,4 +1,4 @@
-export { FINDING_CATALOGUE, FINDING_CODES, isFindingCode } from "./catalogue.js";
+export { FILE_PROBLEM_CODES, FINDING_CATALOGUE, FINDING_CODES, isFindingCode } from "./catalogue.js";
 export type { CatalogueEntry, FindingCode, Severity } from "./catalogue.js";
 export { createFinding, hasErrors } from "./finding.js";
 export type { Finding, FindingExtra } from "./finding.js";

@@ -1,4 +1,4 @@
-import { createFinding, type Finding, type FindingCode } from "@proj/findings";
+import { FILE_PROBLEM_CODES, createFinding, type Finding, type FindingCode } from "@proj/findings";
 import { encodePem, inspectCertificate, verifyChain } from "@proj/pem";
 import { defaultPort, type BrokerUrl, type ResolvedConfig } from "@proj/security-config";
 import type { PeerCertificate } from "node:tls";
@@ -204,7 +204,8 @@ function localKeyRefused(failure: ConnectionFailure): Finding {
     `The client's key or certificate cannot be used (${code || failure.message || "refused"}).`,
     {
       path: "security.keyStore",
-      remedy: "Check that the key store's certificate and key are PEM, DER or PKCS#12 files of a supported key type.",
+      remedy:
+        "Check that the key store's certificate and key are PEM, DER or PKCS#12 files of a supported key type.",
     },
   );
 }
@@ -223,14 +224,7 @@ const CLIENT_SIDE_CAUSES: ReadonlySet<FindingCode> = new Set<FindingCode>([
   "CHAIN_INCOMPLETE",
   "WEAK_KEY",
   "WEAK_SIGNATURE",
-  "FILE_NOT_FOUND",
-  "FILE_UNREADABLE",
-  "NOT_PEM",
-  "NOT_PEM_DER",
-  "NOT_PEM_PKCS12",
-  "NOT_PEM_PKCS7",
-  "NOT_PEM_BASE64",
-  "PEM_MALFORMED",
+  ...FILE_PROBLEM_CODES,
   "PEM_UNEXPECTED_BLOCK",
 ]);
 

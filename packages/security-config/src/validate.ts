@@ -1,4 +1,11 @@
-import { createFinding, hasErrors, orderFindings, type Finding, type FindingCode } from "@proj/findings";
+import {
+  FILE_PROBLEM_CODES,
+  createFinding,
+  hasErrors,
+  orderFindings,
+  type Finding,
+  type FindingCode,
+} from "@proj/findings";
 import { dirname, resolve as resolvePath } from "node:path";
 import type { z } from "zod";
 import { PROFILES, severityOf, type Profile } from "./profiles.js";
@@ -299,7 +306,7 @@ function relate(raw: RawFinding[]): RawFinding[] {
     }),
   );
   const unreadable = raw.filter(
-    (f) => FILE_PROBLEMS.has(f.code) && f.path?.startsWith("security.trustStore"),
+    (f) => FILE_PROBLEM_CODES.has(f.code) && f.path?.startsWith("security.trustStore"),
   );
   for (const finding of raw) {
     if (finding.causedBy !== undefined) continue;
@@ -309,18 +316,6 @@ function relate(raw: RawFinding[]): RawFinding[] {
   }
   return raw;
 }
-
-/** Codes that say a file could not be used at all. */
-const FILE_PROBLEMS: ReadonlySet<FindingCode> = new Set<FindingCode>([
-  "FILE_NOT_FOUND",
-  "FILE_UNREADABLE",
-  "NOT_PEM",
-  "NOT_PEM_DER",
-  "NOT_PEM_PKCS12",
-  "NOT_PEM_PKCS7",
-  "NOT_PEM_BASE64",
-  "PEM_MALFORMED",
-]);
 
 /**
  * Reads and checks a configuration once, without blocking: from a JSON file (relative paths read from its folder;
