@@ -26,6 +26,18 @@ function jsonDocument(stdout: string): Record<string, unknown> {
   return doc;
 }
 
+interface Finding {
+  code: string;
+  severity: "error" | "warning" | "info";
+  path?: string;
+  causedBy?: string;
+}
+/** The first error of a `doctor --json` report: the cause, what a user fixes first. */
+const firstError = (doc: Record<string, unknown>) =>
+  (doc.findings as Finding[]).find((f) => f.severity === "error");
+/** The first error of a report printed as text (its "Errors (n)" group comes first). */
+const firstErrorInText = (text: string) => /^ *Errors \(\d+\)\n *✖ (\w+)/m.exec(text)?.[1];
+
 const PASSWORD = "pw-Zx81-never-print";
 const KEY_PASSPHRASE = "kp-Q7-never-print";
 const secretsOf = (keyPem: string) => [
@@ -191,9 +203,13 @@ describe("mqtt-tls doctor", () => {
         severity: "error",
       }),
     );
+    expect(firstError(doc)).toMatchObject({ code: "DEVICE_UNSUPPORTED", path: "security.minTlsVersion" });
     const online = await mqttTls(["doctor", "-c", config, "--device", "altus-nexto"]);
     expect(online.code).toBe(1);
     expect(online.stdout).toMatch(/DEVICE_UNSUPPORTED[\s\S]*TLS_VERSION_MISMATCH/);
+    // The device's limit leads; the live failure follows from it.
+    expect(firstErrorInText(online.stdout)).toBe("DEVICE_UNSUPPORTED");
+    expect(online.stdout).toMatch(/TLS_VERSION_MISMATCH {2}\(follows from DEVICE_UNSUPPORTED\)/);
     expect(online.stderr).toContain("as Altus Nexto would");
     // Without the device, the same config connects: the broker is fine, the PLC is not.
     expect((await mqttTls(["doctor", "-c", config])).code).toBe(0);
@@ -228,8 +244,14 @@ describe("mqtt-tls doctor", () => {
         }),
       ]);
       expect(result.code).toBe(1);
-      const codes = (jsonDocument(result.stdout).findings as { code: string }[]).map((f) => f.code);
+      const doc = jsonDocument(result.stdout);
+      const codes = (doc.findings as Finding[]).map((f) => f.code);
       expect(codes).toEqual(expect.arrayContaining(["CERT_EXPIRED", "CLIENT_CERT_REJECTED"]));
+      // The expired certificate is the cause; the broker's refusal follows from it.
+      expect(firstError(doc)).toMatchObject({ code: "CERT_EXPIRED", path: "security.keyStore" });
+      expect((doc.findings as Finding[]).find((f) => f.code === "CLIENT_CERT_REJECTED")).toMatchObject({
+        causedBy: "CERT_EXPIRED",
+      });
     },
   );
 });
@@ -393,7 +415,8 @@ describe("mqtt-tls pki, broker, pub and sub", () => {
       "y",
     ]);
     expect(anonymous.code).toBe(1);
-    expect(anonymous.stderr).toContain("CLIENT_CERT_REQUIRED");
+    expect(firstErrorInText(anonymous.stderr)).toBe("CLIENT_CERT_DISABLED");
+    expect(anonymous.stderr).toMatch(/CLIENT_CERT_REQUIRED {2}\(follows from CLIENT_CERT_DISABLED\)/);
     await broker.waitFor(/refused a TLS client: NO_CLIENT_CERTIFICATE/);
     broker.child.kill("SIGTERM");
     expect(await broker.exited).toBe(0);
@@ -520,9 +543,13 @@ describe("mqtt-tls mosquitto-conf", () => {
         keyStore: undefined,
       });
       const refused = await mqttTls(["doctor", "-c", anonymous, "--json"]);
-      expect((jsonDocument(refused.stdout).findings as { code: string }[]).map((f) => f.code)).toContain(
-        "CLIENT_CERT_REQUIRED",
-      );
+      const doc = jsonDocument(refused.stdout);
+      expect((doc.findings as Finding[]).map((f) => f.code)).toContain("CLIENT_CERT_REQUIRED");
+      // The setting to change leads; the broker's refusal follows from it.
+      expect(firstError(doc)).toMatchObject({ code: "CLIENT_CERT_DISABLED" });
+      expect((doc.findings as Finding[]).find((f) => f.code === "CLIENT_CERT_REQUIRED")).toMatchObject({
+        causedBy: "CLIENT_CERT_DISABLED",
+      });
     },
   );
 });
@@ -554,8 +581,10 @@ describe("mqtt-tls devices and demo", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/PLC line1-nx3004: TLSv1\.2, MQTT 3\.1\.1/);
     expect(result.stdout).toMatch(/SCADA received nexto\/line1-nx3004\/line1\/tank-level \{"value"/);
-    expect(result.stdout).toContain("SERVER_CERT_UNTRUSTED");
-    expect(result.stdout).toContain("CERT_EXPIRED");
+    // Each broken configuration is named by its first error.
+    const [, wrongCa, expired] = result.stdout.split(/\n\d\. A broken configuration/);
+    expect(firstErrorInText(wrongCa!)).toBe("SERVER_CERT_UNTRUSTED");
+    expect(firstErrorInText(expired!)).toBe("CERT_EXPIRED");
     expect(result.stdout).toMatch(/Done: the PLC's tags reached SCADA over mutual TLS 1\.2/);
   });
 });

@@ -4,6 +4,8 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
+/** The first error of a report printed as text (its "Errors (n)" group comes first). */
+const firstErrorInText = (text: string) => /^ *Errors \(\d+\)\n *✖ (\w+)/m.exec(text)?.[1];
 
 describe("pnpm demo", () => {
   it("runs from source on a fresh checkout and ends by itself with exit 0", async () => {
@@ -20,6 +22,10 @@ describe("pnpm demo", () => {
     );
     expect(stdout).toMatch(/PLC line1-nx3004: TLSv1\.2/);
     expect(stdout).toMatch(/SERVER_CERT_UNTRUSTED[\s\S]*CERT_EXPIRED/);
+    // Each broken configuration is named by its first error: the cause, not what follows from it.
+    const [, wrongCa, expired] = stdout.split(/\n\d\. A broken configuration/);
+    expect(firstErrorInText(wrongCa!)).toBe("SERVER_CERT_UNTRUSTED");
+    expect(firstErrorInText(expired!)).toBe("CERT_EXPIRED");
     expect(stdout).toMatch(/Done: the PLC's tags reached SCADA over mutual TLS 1\.2/);
   });
 });

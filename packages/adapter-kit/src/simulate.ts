@@ -221,7 +221,11 @@ export async function simulateDevice(
 
   // Loaded on first use: checking configurations against a device needs no MQTT client.
   const { connectSecure } = await import("@proj/mqtt-tls");
-  const client = await connectSecure(effective, options);
+  // The device's own findings explain a live failure it predicts (a TLS version it cannot speak, say).
+  const client = await connectSecure(effective, {
+    ...options,
+    explainWith: validation.findings.filter((f) => f.code === "DEVICE_UNSUPPORTED"),
+  });
   let round = 0;
   let published = 0;
   let stopped = false;

@@ -223,6 +223,11 @@ describe("simulateDevice", () => {
     const failure = await simulateDevice(acme, config, { baseDir: pki.dir }).catch((e: unknown) => e);
     expect(isAdapterError(failure) && failure.code).toBe("DEVICE_UNSUPPORTED");
     expect((failure as { findings: unknown[] }).findings).toHaveLength(1);
+    expect((failure as { findings: unknown[] }).findings[0]).toMatchObject({
+      code: "DEVICE_UNSUPPORTED",
+      severity: "error",
+      path: "security.keyStore.privateKey",
+    });
     expect(broker.connections).toHaveLength(0);
   });
 

@@ -93,6 +93,11 @@ describe("Altus Nexto", () => {
           (error: unknown) => error,
         );
         expect(isMqttTlsError(failure) && failure.code).toBe("TLS_VERSION_MISMATCH");
+        // The report leads with what to change (the broker's minimum version for this PLC), the live code under it.
+        expect(isMqttTlsError(failure) && failure.findings.map((f) => [f.code, f.causedBy])).toEqual([
+          ["DEVICE_UNSUPPORTED", undefined],
+          ["TLS_VERSION_MISMATCH", "DEVICE_UNSUPPORTED"],
+        ]);
       },
     );
   }
@@ -108,18 +113,22 @@ describe("Altus Nexto", () => {
       },
     };
     const { findings } = validateForDevice(config, nexto, { baseDir: pki.dir });
-    expect(findings).toContainEqual(
-      expect.objectContaining({
-        code: "DEVICE_UNSUPPORTED",
-        severity: "warning",
-        path: "security.keyStore.privateKey",
-        message: expect.stringMatching(/Ed25519.*RSA 2048-4096 bits.*assumed/),
-      }),
-    );
+    // No error: the report leads with the key the device would refuse.
+    expect(findings.find((f) => f.severity === "error")).toBeUndefined();
+    expect(findings[0]).toMatchObject({
+      code: "DEVICE_UNSUPPORTED",
+      severity: "warning",
+      path: "security.keyStore.privateKey",
+      message: expect.stringMatching(/Ed25519.*RSA 2048-4096 bits.*assumed/),
+    });
     const failure = await simulateDevice(nexto, config, { baseDir: pki.dir }).catch(
       (error: unknown) => error,
     );
     expect(isAdapterError(failure) && failure.code).toBe("DEVICE_UNSUPPORTED");
+    expect((failure as { findings: unknown[] }).findings[0]).toMatchObject({
+      code: "DEVICE_UNSUPPORTED",
+      path: "security.keyStore.privateKey",
+    });
     expect(broker.connections).toHaveLength(0);
     expect(broker.handshakeFailures).toHaveLength(0);
   });

@@ -1,4 +1,4 @@
-import { createFinding, type Finding, type FindingCode } from "@proj/findings";
+import { createFinding, orderFindings, type Finding, type FindingCode } from "@proj/findings";
 import {
   defaultPort,
   isLoadedConfig,
@@ -30,7 +30,7 @@ import {
   type TLSSocket,
 } from "node:tls";
 import { WebSocket, createWebSocketStream } from "ws";
-import { diagnose, summarizeChain, type CertificateSummary } from "./diagnose.js";
+import { diagnose, explainedBy, summarizeChain, type CertificateSummary } from "./diagnose.js";
 import { MqttTlsError } from "./errors.js";
 import type { SecurityEvent, SecurityEventSink } from "./security-events.js";
 import { probeResolved, type TlsInfo } from "./probe.js";
@@ -58,6 +58,12 @@ export interface SecureClientOptions extends ValidateOptions {
    * same. @default loaded here
    */
   validation?: ValidationResult;
+  /**
+   * More findings that may explain a failed connection, besides the configuration's own: a device's rules, say
+   * (`DEVICE_UNSUPPORTED` for a TLS version the device cannot speak explains its `TLS_VERSION_MISMATCH`). A
+   * failure they explain carries `causedBy`, and the error of a refused first connect leads with the cause.
+   */
+  explainWith?: readonly Finding[];
   backoff?: BackoffOptions;
   /** QoS 1/2 messages outstanding at once (in flight plus queued); `publish()` waits beyond it. @default 1000 */
   maxInflight?: number;
@@ -171,6 +177,8 @@ export class SecureClient extends EventEmitter<{
   #ended = false;
   #resolved: ResolvedConfig;
   #profile: Profile;
+  /** What loading the configuration found: a failed connection that follows from one of these says so. */
+  #configFindings: readonly Finding[];
   readonly #config: unknown;
   readonly #options: SecureClientOptions;
   #expiryTimer: NodeJS.Timeout | undefined;
@@ -182,11 +190,18 @@ export class SecureClient extends EventEmitter<{
   /** The mqtt.js client underneath: an escape hatch. */
   readonly mqtt: MqttClient;
 
-  constructor(config: unknown, resolved: ResolvedConfig, profile: Profile, options: SecureClientOptions) {
+  constructor(
+    config: unknown,
+    resolved: ResolvedConfig,
+    profile: Profile,
+    options: SecureClientOptions,
+    configFindings: readonly Finding[] = [],
+  ) {
     super();
     this.#config = config;
     this.#resolved = resolved;
     this.#profile = profile;
+    this.#configFindings = configFindings;
     this.#options = options;
     this.#loadCredentials();
     const { broker } = resolved.config;
@@ -320,10 +335,10 @@ export class SecureClient extends EventEmitter<{
       url,
       Math.min(this.#resolved.config.broker.connectTimeoutMs, 5000),
     );
-    return (
+    const finding =
       result.findings[0] ??
-      diagnose({ phase: "mqtt", message: "the connection closed before CONNACK" }, this.#resolved, url)
-    );
+      diagnose({ phase: "mqtt", message: "the connection closed before CONNACK" }, this.#resolved, url);
+    return explainedBy(finding, this.#configFindings);
   }
 
   async #onClose(): Promise<void> {
@@ -606,6 +621,7 @@ export class SecureClient extends EventEmitter<{
     if (!validation.resolved || !validation.ok) return { ok: false, findings: validation.findings };
     this.#resolved = validation.resolved;
     this.#profile = validation.profile;
+    this.#configFindings = [...validation.findings, ...(this.#options.explainWith ?? [])];
     this.#loadCredentials();
     return { ok: true, findings: validation.findings };
   }
@@ -625,8 +641,13 @@ export class SecureClient extends EventEmitter<{
         this.off("state", onState);
         this.off("diagnosis", onDiagnosis);
         void this.end(true);
+        // The report leads with the cause when the configuration holds it; the error keeps the live code.
+        const cause = this.#configFindings.find((f) => f.code === finding.causedBy);
         reject(
-          new MqttTlsError(finding.code, finding.message, { remedy: finding.remedy, findings: [finding] }),
+          new MqttTlsError(finding.code, finding.message, {
+            remedy: finding.remedy,
+            findings: cause ? orderFindings([cause, finding]) : [finding],
+          }),
         );
       };
       this.on("state", onState);
@@ -771,7 +792,10 @@ export async function connectSecure(
       },
     );
   }
-  const client = new SecureClient(config, validation.resolved, validation.profile, options);
+  const client = new SecureClient(config, validation.resolved, validation.profile, options, [
+    ...validation.findings,
+    ...(options.explainWith ?? []),
+  ]);
   for (const finding of validation.findings.filter((f) => f.severity === "error"))
     client.emit("diagnosis", finding);
   await client.start();

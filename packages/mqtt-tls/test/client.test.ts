@@ -168,7 +168,8 @@ describe("connectSecure", () => {
       ["--import", "tsx", "--conditions=@proj/source", fixture, broker.url, pki.caFile],
       { timeout: 15_000, cwd: fileURLToPath(new URL("..", import.meta.url)) },
     );
-    expect(stdout.trim()).toBe("rejected CLIENT_CERT_REQUIRED");
+    // No client certificate is configured: that setting is the cause the report leads with.
+    expect(stdout.trim()).toBe("rejected CLIENT_CERT_REQUIRED: CLIENT_CERT_DISABLED, CLIENT_CERT_REQUIRED");
   });
 
   it("refuses a configuration with errors, listing them", async () => {
@@ -292,6 +293,11 @@ describe("rotation and expiry", () => {
     const reload = await client.reloadCredentials();
     expect(reload.ok).toBe(false);
     expect(reload.findings.map((f) => f.code)).toContain("NOT_PEM");
+    // The report leads with the file to fix.
+    expect(reload.findings.find((f) => f.severity === "error")).toMatchObject({
+      code: "NOT_PEM",
+      path: "security.keyStore.privateKey",
+    });
     await dropConnection(client);
     await waitForState(client, "connected");
     expect((await broker.waitForClient("careful-plc")).certificate!.serial).toBe(leaf.serial);

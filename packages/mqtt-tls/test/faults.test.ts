@@ -79,7 +79,7 @@ describe("faults on the path to the broker", () => {
     await using broker = await startTestBroker({ pki, requireClientCert: true, serverCertificate: served });
     const crlFile = await pki.client.writeFile("iec-refresh.crl.pem", (await pki.createCrl()).pem);
     const events: string[] = [];
-    const diagnoses: string[] = [];
+    const diagnoses: { code: string; severity: string }[] = [];
     await using client = await connectSecure(
       {
         ...config(broker.url, { clientId: "iec-plc" }),
@@ -92,7 +92,7 @@ describe("faults on the path to the broker", () => {
       },
       { securityEvents: (e) => void events.push(e.mnemonic), backoff: { minMs: 50, maxMs: 200 } },
     );
-    client.on("diagnosis", (f) => diagnoses.push(f.code));
+    client.on("diagnosis", (f) => diagnoses.push({ code: f.code, severity: f.severity }));
     // The CRL distribution point is gone: a warning, and the session carries on.
     await rm(crlFile);
     await expect.poll(() => events, { timeout: 5000 }).toContain("CRL_STALE");
@@ -100,7 +100,9 @@ describe("faults on the path to the broker", () => {
     await client.publish("iec/still-up", "1", { qos: 1 });
     // The CA revokes the broker's certificate: the refresh renews the session, and the broker is refused.
     await pki.client.writeFile("iec-refresh.crl.pem", (await pki.createCrl({ revoke: [served] })).pem);
-    await expect.poll(() => diagnoses, { timeout: 8000 }).toContain("SERVER_CERT_REVOKED");
+    await expect.poll(() => diagnoses.map((d) => d.code), { timeout: 8000 }).toContain("SERVER_CERT_REVOKED");
+    // The revocation is the first error the client reports, not a failure that follows from it.
+    expect(diagnoses.find((d) => d.severity === "error")).toMatchObject({ code: "SERVER_CERT_REVOKED" });
     expect(client.state).not.toBe("connected");
     expect(events).toContain("PEER_CERT_REVOKED");
   });

@@ -37,9 +37,15 @@ describe("a profile's policy", () => {
     expect(staticWeak.map((f) => f.path)).toContain("security.keyStore");
     expect(staticWeak.every((f) => f.severity === "error")).toBe(true);
     expect(staticWeak[0]!.message).toContain("at least 3072");
+    expect(strict.findings.find((f) => f.severity === "error")).toMatchObject({ code: "WEAK_KEY" });
 
     const live = await probe(strict);
     expect(live.connected).toBe(true);
+    expect(live.findings[0]).toMatchObject({
+      code: "WEAK_KEY",
+      severity: "error",
+      path: "connection.serverChain",
+    });
     const liveWeak = live.findings.filter((f) => f.code === "WEAK_KEY");
     expect(liveWeak.length).toBeGreaterThan(0);
     expect(liveWeak[0]).toMatchObject({ severity: "error", path: "connection.serverChain" });

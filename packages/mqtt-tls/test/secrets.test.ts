@@ -47,13 +47,21 @@ describe("secret scan", () => {
     let jsonLines = "";
     lines.on("data", (chunk: Buffer) => (jsonLines += chunk.toString()));
     const sinks = [(e: SecurityEvent) => void events.push(e), jsonLinesSink(lines)];
-    const capture = async (run: () => Promise<unknown>) => {
+    /** Runs a scenario, keeps all it shows for the scan, and returns its result or what it threw. */
+    const capture = async (run: () => Promise<unknown>): Promise<unknown> => {
       try {
-        seen.push(await run());
+        const result = await run();
+        seen.push(result);
+        return result;
       } catch (error) {
         seen.push(error, (error as Error).message, (error as Error).stack);
+        return error;
       }
     };
+    const firstError = (outcome: unknown) =>
+      (outcome as { findings: { code: string; severity: string }[] }).findings.find(
+        (f) => f.severity === "error",
+      );
 
     await using broker = await startTestBroker({ pki, requireClientCert: true, users: { plc: PASSWORD } });
     // Connected, with a diagnosis stream open.
@@ -64,19 +72,25 @@ describe("secret scan", () => {
       return client.tlsInfo;
     });
     // The broker refuses the password; a wrong passphrase; a missing one; a wrong CA; TLS to a plain port.
-    await capture(() =>
+    const refused = await capture(() =>
       connectSecure(config(broker.url), {
         env: { ...env, MQTT_PASSWORD: `${PASSWORD}-wrong` },
         securityEvents: sinks,
       }),
     );
-    await capture(() =>
+    const wrongPassphrase = await capture(() =>
       connectSecure(config(broker.url), { env: { ...env, KEY_PASSPHRASE: `${PASSPHRASE}-wrong` } }),
     );
-    await capture(() => connectSecure(config(broker.url), { env: { MQTT_PASSWORD: PASSWORD } }));
-    await capture(() => probe(config(broker.url, { trustStore: [pki.client.files.chain] }), { env }));
+    const noPassphrase = await capture(() =>
+      connectSecure(config(broker.url), { env: { MQTT_PASSWORD: PASSWORD } }),
+    );
+    const wrongCa = await capture(() =>
+      probe(config(broker.url, { trustStore: [pki.client.files.chain] }), { env }),
+    );
     await using plain = await startTestBroker({ pki, plain: true });
-    await capture(() => probe(config(plain.plainUrl!.replace("mqtt://", "mqtts://")), { env }));
+    const plainPort = await capture(() =>
+      probe(config(plain.plainUrl!.replace("mqtt://", "mqtts://")), { env }),
+    );
     seen.push(validateConfig(config(broker.url), { env }).findings, redact(config(broker.url)));
     seen.push(...events.map((e) => formatSyslog(e, { appName: "mqtt-tls", hostname: "plc" })));
 
@@ -92,5 +106,14 @@ describe("secret scan", () => {
     expect(text).toMatch(/KEY_PASSPHRASE_WRONG/);
     expect(text).toMatch(/KEY_ENCRYPTED_NO_PASSPHRASE|ENV_VAR_MISSING/);
     expect(text).toMatch(/SERVER_CERT_UNTRUSTED/);
+    // Each failure leads with its cause.
+    expect(firstError(refused)).toMatchObject({ code: "MQTT_CONNECT_REFUSED" });
+    expect(firstError(wrongPassphrase)).toMatchObject({ code: "KEY_PASSPHRASE_WRONG" });
+    expect(firstError(noPassphrase)).toMatchObject({
+      code: "ENV_VAR_MISSING",
+      path: "security.keyStore.passphrase",
+    });
+    expect(firstError(wrongCa)).toMatchObject({ code: "SERVER_CERT_UNTRUSTED" });
+    expect(firstError(plainPort)).toMatchObject({ code: "NOT_TLS" });
   });
 });

@@ -128,6 +128,28 @@ describe("validateConfig: parse and normalize", () => {
     expect(result.findings[0]!.message).toContain("MQTT_PASSWORD");
   });
 
+  it("puts a key without its passphrase under the passphrase variable that is not set", async () => {
+    const keyFile = await pki.client.writeFile(
+      "env-encrypted.key",
+      pki.client.exportKey({ passphrase: "k3y-Pass" }),
+    );
+    const result = await loadConfig(
+      {
+        broker: { url: "mqtts://localhost" },
+        security: {
+          trustStore: [pki.caFile],
+          sendClientCertificate: true,
+          keyStore: { certificate: pki.client.files.chain, privateKey: keyFile, passphrase: "env:KEY_PASS" },
+        },
+      },
+      { env: {} },
+    );
+    expect(result.findings.filter((f) => f.severity === "error").map((f) => [f.code, f.causedBy])).toEqual([
+      ["ENV_VAR_MISSING", undefined],
+      ["KEY_ENCRYPTED_NO_PASSPHRASE", "ENV_VAR_MISSING"],
+    ]);
+  });
+
   it("names DER, PKCS#12 and missing files in the trust store with the path and the fix", async () => {
     const der = pki.root.files.cert.replace(/\.crt$/, ".der");
     await writeFile(der, pki.root.certDer);

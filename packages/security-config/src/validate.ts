@@ -294,9 +294,15 @@ function runRules(
   return out;
 }
 
+const PASSPHRASE_CODES: ReadonlySet<FindingCode> = new Set<FindingCode>([
+  "KEY_ENCRYPTED_NO_PASSPHRASE",
+  "KEY_PASSPHRASE_WRONG",
+]);
+
 /**
  * Links findings that only follow from another one of the same report (`causedBy`), so the report leads with the
- * cause: a rule's consequence of a misspelt field, of a file that could not be read, of an unusable key.
+ * cause: a rule's consequence of a misspelt field, of a file that could not be read, of a passphrase variable
+ * that is not set.
  */
 function relate(raw: RawFinding[]): RawFinding[] {
   const unknownNear = new Map(
@@ -308,11 +314,20 @@ function relate(raw: RawFinding[]): RawFinding[] {
   const unreadable = raw.filter(
     (f) => FILE_PROBLEM_CODES.has(f.code) && f.path?.startsWith("security.trustStore"),
   );
+  // A passphrase given as env:NAME whose variable is not set: the key then has no passphrase because of it.
+  const missingPassphrase = raw
+    .filter((f) => f.code === "ENV_VAR_MISSING" && f.path?.endsWith(".passphrase"))
+    .map((f) => f.path!.slice(0, -".passphrase".length));
   for (const finding of raw) {
     if (finding.causedBy !== undefined) continue;
     const misspelt = finding.path === undefined ? undefined : unknownNear.get(finding.path);
     if (misspelt && finding !== misspelt) finding.causedBy = "UNKNOWN_FIELD";
     else if (finding.code === "TRUST_STORE_EMPTY" && unreadable[0]) finding.causedBy = unreadable[0].code;
+    else if (
+      PASSPHRASE_CODES.has(finding.code) &&
+      missingPassphrase.some((store) => finding.path?.startsWith(store))
+    )
+      finding.causedBy = "ENV_VAR_MISSING";
   }
   return raw;
 }
