@@ -1,4 +1,4 @@
-import type { Finding, FindingCode } from "@proj/findings";
+import { FILE_PROBLEM_CODES, type Finding, type FindingCode } from "@proj/findings";
 import type { RawFinding } from "./raw-finding.js";
 import type { FileTable, LoadedFile } from "./files.js";
 
@@ -87,15 +87,8 @@ export interface ResolvedConfig {
 /** The codes resolution can report. */
 export const RESOLVE_CODES: readonly FindingCode[] = [
   "ENV_VAR_MISSING",
-  "FILE_NOT_FOUND",
-  "FILE_UNREADABLE",
   "FIELD_INVALID",
-  "NOT_PEM",
-  "NOT_PEM_DER",
-  "NOT_PEM_PKCS12",
-  "NOT_PEM_PKCS7",
-  "NOT_PEM_BASE64",
-  "PEM_MALFORMED",
+  ...FILE_PROBLEM_CODES,
   "PEM_UNEXPECTED_BLOCK",
   "PEM_UNKNOWN_BLOCK",
   "KEY_ENCRYPTED_NO_PASSPHRASE",
