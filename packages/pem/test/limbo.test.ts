@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { verifyChain } from "../src/index.js";
@@ -14,15 +15,10 @@ interface LimboCase {
   expected_result: "SUCCESS" | "FAILURE";
 }
 
-const corpusPath = fileURLToPath(
-  new URL("../../../../shared/corpus/x509-limbo-2023-11.json", import.meta.url),
-);
-if (!existsSync(corpusPath)) {
-  throw new Error(
-    `x509-limbo corpus not found at ${corpusPath}: it lives in ../shared/corpus beside the project's root`,
-  );
-}
-const { testcases } = JSON.parse(readFileSync(corpusPath, "utf8")) as { testcases: LimboCase[] };
+// The corpus is committed with its licence and origin (fixtures/x509-limbo/README.md): a clone runs it as it is.
+const corpusPath = fileURLToPath(new URL("fixtures/x509-limbo/limbo-2023-11.json", import.meta.url));
+const corpus = readFileSync(corpusPath);
+const { testcases } = JSON.parse(corpus.toString("utf8")) as { testcases: LimboCase[] };
 
 /** Cases where this verifier's verdict differs from x509-limbo's expectation, with the reason (see README). */
 const KNOWN_DISAGREEMENTS: Readonly<Record<string, string>> = {
@@ -45,6 +41,12 @@ function verdict(testcase: LimboCase) {
 }
 
 describe("x509-limbo conformance (2023-11, 106 server cases)", () => {
+  it("runs the corpus as published (its SHA-256 is the one its README names)", () => {
+    expect(createHash("sha256").update(corpus).digest("hex")).toBe(
+      "7c172692e3f550b954f81f9193cd769e7358379539b9eb28fdf95ae233104e9a",
+    );
+  });
+
   const results = testcases.map((testcase) => {
     const result = verdict(testcase);
     return { testcase, result, agrees: result.ok === (testcase.expected_result === "SUCCESS") };
