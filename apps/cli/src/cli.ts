@@ -1,3 +1,4 @@
+import { escapeControl } from "@proj/findings";
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CliError, isCliError } from "./errors.js";
 import { colorsFor, type CliIo } from "./io.js";
@@ -341,13 +342,19 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
         ? 0
         : 2;
     }
+    const c = colorsFor(full);
     if (isCliError(error)) {
-      const c = colorsFor(full);
       full.stderr(
-        `${c.red("✖")} ${error.message}\n${error.remedy ? `  ${c.green("→")} ${error.remedy}\n` : ""}`,
+        `${c.red("✖")} ${escapeControl(error.message)}\n${error.remedy ? `  ${c.green("→")} ${error.remedy}\n` : ""}`,
       );
       return error.exitCode;
     }
-    throw error;
+    // Any other failure still ends as one coded line, never a stack trace: a library's coded error keeps its code.
+    const { code, remedy } = (error ?? {}) as { code?: unknown; remedy?: unknown };
+    const message = error instanceof Error ? error.message : String(error);
+    full.stderr(
+      `${c.red("✖")} ${typeof code === "string" ? `${code}: ` : "unexpected error: "}${escapeControl(message)}\n${typeof remedy === "string" ? `  ${c.green("→")} ${remedy}\n` : ""}`,
+    );
+    return 1;
   }
 }

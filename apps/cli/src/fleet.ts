@@ -131,7 +131,12 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         lastConnack = Math.max(lastConnack, now);
         clients.push(client);
       } catch (error) {
-        const code = isMqttTlsError(error) ? error.code : "ERROR";
+        // A refused configuration is counted by its first error, the cause, not as CONFIG_INVALID.
+        const code = isMqttTlsError(error)
+          ? error.code === "CONFIG_INVALID"
+            ? (error.findings[0]?.code ?? error.code)
+            : error.code
+          : "ERROR";
         failures[code] = (failures[code] ?? 0) + 1;
       } finally {
         options.onProgress?.(++done, options.devices);

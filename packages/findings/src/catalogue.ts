@@ -274,6 +274,19 @@ const CATALOGUE = {
   TLS_VERSION_MISMATCH: { meaning: "Client and broker share no TLS version.", severity: "error" },
   CIPHER_MISMATCH: { meaning: "Client and broker share no cipher suite.", severity: "error" },
   MQTT_CONNECT_REFUSED: { meaning: "The broker refused the MQTT CONNECT.", severity: "error" },
+  TOPIC_INVALID: {
+    meaning: "A topic name or filter that MQTT does not allow; a broker closes the connection on it.",
+    severity: "error",
+    remedy:
+      "Wildcards (+ a whole level, # the whole last level) only in subscriptions; 1 to 65,535 UTF-8 bytes.",
+  },
+  PUBLISH_REJECTED: {
+    meaning:
+      "The broker refused a message: a PUBACK with an error reason, or the connection closed on it each time.",
+    severity: "error",
+    remedy:
+      "Check that the broker lets this client publish to that topic (its ACL) and the message size it allows.",
+  },
   MQTT_VERSION_UNSUPPORTED: {
     meaning: "The broker closes or refuses an MQTT 5 CONNECT; MQTT 3.1.1 works.",
     severity: "error",

@@ -1,4 +1,10 @@
-import { createFinding, orderFindings, type Finding, type FindingCode } from "@proj/findings";
+import {
+  FINDING_CATALOGUE,
+  createFinding,
+  orderFindings,
+  type Finding,
+  type FindingCode,
+} from "@proj/findings";
 import {
   defaultPort,
   isLoadedConfig,
@@ -18,6 +24,7 @@ import {
   type ISubscriptionGrant,
   type Packet,
 } from "mqtt";
+import createDebug from "debug";
 import { EventEmitter } from "node:events";
 import { unwatchFile, watchFile, type Stats } from "node:fs";
 import { isAbsolute, join } from "node:path";
@@ -34,6 +41,8 @@ import { diagnose, explainedBy, summarizeChain, type CertificateSummary } from "
 import { MqttTlsError } from "./errors.js";
 import type { SecurityEvent, SecurityEventSink } from "./security-events.js";
 import { probeResolved, type TlsInfo } from "./probe.js";
+import { REFUSED_AFTER_CLOSES, RefusedPublishTracker } from "./refused-publish.js";
+import { topicForDisplay, topicProblem } from "./topics.js";
 
 /** Where the connection is. */
 export type ClientState = "connecting" | "connected" | "reconnecting" | "offline" | "closed";
@@ -83,6 +92,37 @@ export interface SecureClientOptions extends ValidateOptions {
    * a short settle time so a half-written file is not read. @default false
    */
   watchCredentials?: boolean;
+}
+
+const mqttDebug = createDebug("mqttjs:client");
+
+/** mqtt.js's debug log (`DEBUG=mqttjs*`) without the password its CONNECT packet carries. */
+function mqttLog(format: unknown, ...args: unknown[]): void {
+  if (!mqttDebug.enabled) return;
+  mqttDebug(
+    String(format),
+    ...args.map((arg) =>
+      arg !== null && typeof arg === "object" && "password" in arg ? { ...arg, password: "[redacted]" } : arg,
+    ),
+  );
+}
+
+/** The coded error for a topic MQTT does not allow (a broker would close the connection on it), or undefined. */
+function topicError(topic: string, kind: "name" | "filter"): MqttTlsError | undefined {
+  const problem = topicProblem(topic, kind);
+  if (problem === undefined) return undefined;
+  return new MqttTlsError("TOPIC_INVALID", `"${topicForDisplay(topic)}": ${problem}.`, {
+    remedy: FINDING_CATALOGUE.TOPIC_INVALID.remedy,
+  });
+}
+
+/** The error of a publish the broker refused by closing the connection each time it got it. */
+function refusedError(topic: string, cause: unknown): MqttTlsError {
+  return new MqttTlsError(
+    "PUBLISH_REJECTED",
+    `The broker closed the connection each time it got the message to "${topicForDisplay(topic)}" (${REFUSED_AFTER_CLOSES} times): it refuses it, so it is not sent again.`,
+    { remedy: FINDING_CATALOGUE.PUBLISH_REJECTED.remedy, cause },
+  );
 }
 
 /** Recently seen broker chains, summarized, by the leaf's SHA-256 fingerprint (bounded; read only). */
@@ -177,6 +217,9 @@ export class SecureClient extends EventEmitter<{
   #ended = false;
   #resolved: ResolvedConfig;
   #profile: Profile;
+  readonly #refusals = new RefusedPublishTracker();
+  /** Topics of messages given up on as refused, until their `publish` has rejected. */
+  readonly #refusedTopics: string[] = [];
   /** What loading the configuration found: a failed connection that follows from one of these says so. */
   #configFindings: readonly Finding[];
   readonly #config: unknown;
@@ -203,13 +246,28 @@ export class SecureClient extends EventEmitter<{
     this.#profile = profile;
     this.#configFindings = configFindings;
     this.#options = options;
+    const contradiction = resolved.urls.find((u) => u.tls !== resolved.config.security.enableTls);
+    if (contradiction) {
+      // Whatever else is allowed, credentials never go over a plain connection the configuration did not ask for.
+      throw new MqttTlsError(
+        "URL_SCHEME_MISMATCH",
+        `The broker URL ${contradiction.scheme}://${contradiction.host}:${defaultPort(contradiction)} ${contradiction.tls ? "asks for TLS while enableTls is false" : "is not TLS while the configuration asks for TLS: nothing is sent over it"}.`,
+        {
+          remedy: contradiction.tls
+            ? 'Set "enableTls": true, or use the broker\'s plain URL.'
+            : "Use the broker's TLS URL (mqtts:// or wss://, usually port 8883).",
+        },
+      );
+    }
     this.#loadCredentials();
     const { broker } = resolved.config;
     this.mqtt = new MqttClient(() => this.#createStream(), {
       protocolVersion: broker.protocolVersion,
       ...(broker.clientId !== undefined ? { clientId: broker.clientId } : {}),
       ...(broker.username !== undefined ? { username: broker.username } : {}),
-      ...(broker.password !== undefined ? { password: broker.password } : {}),
+      // As bytes: mqtt-packet's debug log prints a password given as a string.
+      ...(broker.password !== undefined ? { password: Buffer.from(broker.password, "utf8") } : {}),
+      log: mqttLog,
       keepalive: broker.keepaliveSeconds,
       clean: broker.cleanSession,
       connectTimeout: broker.connectTimeoutMs,
@@ -232,7 +290,18 @@ export class SecureClient extends EventEmitter<{
       this.#onSecured();
       this.#checkExpiry();
     });
-    this.mqtt.on("close", () => void this.#onClose());
+    this.mqtt.on("packetsend", (packet) => {
+      if (packet.cmd === "publish" && packet.qos > 0 && packet.messageId !== undefined)
+        this.#refusals.sent(packet.messageId, packet.topic);
+    });
+    this.mqtt.on("packetreceive", (packet) => {
+      if ((packet.cmd === "puback" || packet.cmd === "pubrec") && packet.messageId !== undefined)
+        this.#refusals.acknowledged(packet.messageId);
+    });
+    this.mqtt.on("close", () => {
+      this.#dropRefused();
+      void this.#onClose();
+    });
     if (options.watchCredentials) this.#watchCredentialFiles();
   }
 
@@ -359,7 +428,7 @@ export class SecureClient extends EventEmitter<{
           "CONNECTION_FAILED",
           "warning",
         ];
-        this.#security(domain, mnemonic, severity, { code: finding.code, url: this.#currentUrl().raw });
+        this.#security(domain, mnemonic, severity, { code: finding.code, url: this.#currentUrl().display });
       }
       this.#diagnosis = finding;
       // Fail over to the next broker URL after a failed attempt.
@@ -695,11 +764,28 @@ export class SecureClient extends EventEmitter<{
     return this.#nextConnection;
   }
 
+  /**
+   * Gives up on a message the broker closed the connection on {@link REFUSED_AFTER_CLOSES} times in a row: it is
+   * taken out of the store (so it is not sent again) and its `publish` rejects with `PUBLISH_REJECTED`.
+   */
+  #dropRefused(): void {
+    const refused = this.#refusals.closed();
+    if (!refused || !this.mqtt.outgoing[refused.messageId]) return;
+    this.#refusedTopics.push(refused.topic);
+    this.mqtt.removeOutgoingMessage(refused.messageId);
+  }
+
   #send(topic: string, payload: string | Buffer, options: IClientPublishOptions): Promise<void> {
     this.#outstanding++;
     return new Promise((resolve, reject) => {
       this.mqtt.publish(topic, payload, options, (error) => {
         this.#release();
+        const refusedAt = error?.message === "Message removed" ? this.#refusedTopics.indexOf(topic) : -1;
+        if (refusedAt >= 0) {
+          this.#refusedTopics.splice(refusedAt, 1);
+          reject(refusedError(topic, error));
+          return;
+        }
         if (!error) resolve();
         // mqtt.js drops what waits behind a store replay when the connection closes again ("Connection closed"):
         // those messages were never stored, so they are sent again rather than lost. Only end() makes it final.
@@ -718,6 +804,8 @@ export class SecureClient extends EventEmitter<{
    * QoS 0 path allocates nothing per message: a callback per QoS 0 publish costs mqtt.js most of its throughput.
    */
   publish(topic: string, payload: string | Buffer, options: IClientPublishOptions = {}): Promise<void> {
+    const invalid = topicError(topic, "name");
+    if (invalid) return Promise.reject(invalid);
     if ((options.qos ?? 0) === 0) {
       if (this.#state === "connected") this.mqtt.publish(topic, payload, options);
       return RESOLVED;
@@ -733,6 +821,8 @@ export class SecureClient extends EventEmitter<{
     topic: string | string[],
     options: IClientSubscribeOptions = { qos: 1 },
   ): Promise<ISubscriptionGrant[]> {
+    const invalid = [topic].flat().map((filter) => topicError(filter, "filter"))[0];
+    if (invalid) return Promise.reject(invalid);
     return this.mqtt.subscribeAsync(topic, options);
   }
 

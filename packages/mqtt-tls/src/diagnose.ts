@@ -343,7 +343,7 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
   if (failure.tlsOnPlainPort) {
     return finding(
       "TLS_EXPECTED",
-      `${where(url)} speaks TLS, but the client sent plain MQTT (${url.raw}).`,
+      `${where(url)} speaks TLS, but the client sent plain MQTT (${url.display}).`,
       `Use mqtts://${where(url)} with enableTls: true: never fall back to plain MQTT.`,
     );
   }

@@ -10,3 +10,5 @@ export type { MqttTlsErrorCode } from "./errors.js";
 export { formatSyslog, jsonLinesSink, syslogSink } from "./security-events.js";
 export type { SecurityEvent, SecurityEventSink, SyslogOptions } from "./security-events.js";
 export { FileStore } from "./file-store.js";
+export { MAX_TOPIC_BYTES, topicForDisplay, topicProblem } from "./topics.js";
+export { REFUSED_AFTER_CLOSES } from "./refused-publish.js";

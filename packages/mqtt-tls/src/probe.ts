@@ -287,7 +287,7 @@ export async function probe(config: unknown, options: ProbeOptions = {}): Promis
       findings: mismatch ? [mismatch] : [],
       tlsInfo: undefined,
       elapsedMs: 0,
-      url: url.raw,
+      url: url.display,
     };
   }
   return probeUrl(resolved, url, options.timeoutMs ?? resolved.config.broker.connectTimeoutMs, loaded);
@@ -328,7 +328,7 @@ async function probeUrl(
       findings,
       tlsInfo: outcome.tlsInfo,
       elapsedMs: elapsed(),
-      url: url.raw,
+      url: url.display,
     };
   }
   const failure = outcome.failure!.localKey
@@ -341,6 +341,6 @@ async function probeUrl(
     findings: [loaded ? explainedBy(finding, loaded.findings) : finding],
     tlsInfo: outcome.tlsInfo,
     elapsedMs: elapsed(),
-    url: url.raw,
+    url: url.display,
   };
 }

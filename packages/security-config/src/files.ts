@@ -21,6 +21,8 @@ export const FILE_LIMITS = {
   pkcs12: 1024 * 1024,
   /** A CRL. */
   crl: 32 * 1024 * 1024,
+  /** A file of any of these kinds, not known before it is read (what an inspector reads): the largest limit. */
+  any: 32 * 1024 * 1024,
 } as const;
 
 /** Which kind of file a configuration field names. */
@@ -33,6 +35,7 @@ const KIND_NAMES: Readonly<Record<FileKind, string>> = {
   key: "a private key file",
   pkcs12: "a PKCS#12 file",
   crl: "a CRL file",
+  any: "a file",
 };
 
 /** One file (or inline PEM) a configuration refers to. */
@@ -222,8 +225,16 @@ export function readReferencesSync(refs: readonly FileReference[], baseDir: stri
 }
 
 /**
- * Reads a whole file of a kind, bounded and only if it is a regular file (the configuration file itself); a problem
- * comes back as a finding without a configuration path.
+ * Reads a whole file of a kind without blocking, only if it is a regular file and no larger than the kind's
+ * `FILE_LIMITS` entry: a FIFO, a device (`/dev/zero`), a folder or a huge file comes back as a finding
+ * (`FILE_UNREADABLE`, `FILE_NOT_FOUND`) that says what the path is, never a hang.
+ *
+ * @example
+ * ```ts
+ * const read = await readBoundedFile("certs/broker.pem", "certificate");
+ * if ("bytes" in read) console.log(read.bytes.length);
+ * else console.error(read.code, read.message);
+ * ```
  */
 export async function readBoundedFile(
   file: string,

@@ -51,6 +51,10 @@ export function defaultPort(url: Pick<BrokerUrl, "scheme" | "port"> | string): n
 /** One broker URL, taken apart. */
 export interface BrokerUrl {
   readonly raw: string;
+  /** The URL as it may be printed or logged: any user name and password in it removed. */
+  readonly display: string;
+  /** The URL holds a user name or password (`URL_CREDENTIALS`). */
+  readonly hasCredentials: boolean;
   readonly scheme: string;
   readonly host: string;
   readonly port: number | undefined;
@@ -190,8 +194,12 @@ function parseUrl(raw: string, findings: RawFinding[], path: string): BrokerUrl 
     return undefined;
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
+  const hasCredentials = url.username !== "" || url.password !== "";
   return {
     raw,
+    // Printed as written, minus the credentials (URL would add a trailing slash to a URL without a path).
+    display: hasCredentials ? raw.replace(/\/\/[^@/]*@/, "//") : raw,
+    hasCredentials,
     scheme,
     host,
     port: url.port ? Number(url.port) : undefined,

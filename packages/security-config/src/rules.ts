@@ -139,14 +139,36 @@ const urlScheme = defineRule({
           code: "URL_SCHEME_MISMATCH" as const,
           path: "broker.url",
           message: enableTls
-            ? `${url.raw} is a plain (unencrypted) URL but enableTls is true: the connection would not be protected.`
-            : `${url.raw} asks for TLS but enableTls is false.`,
+            ? `${url.display} is a plain (unencrypted) URL but enableTls is true: the connection would not be protected.`
+            : `${url.display} asks for TLS but enableTls is false.`,
           remedy: enableTls
             ? `Use ${secure}://${url.host}${url.port ? `:${url.port}` : ""}: nothing is upgraded or downgraded silently.`
             : `Use ${plain}:// or set enableTls to true (recommended).`,
         },
       ];
     }),
+});
+
+const urlCredentials = defineRule({
+  name: "urlCredentials",
+  codes: ["URL_CREDENTIALS"],
+  whenTlsDisabled: true,
+  check: ({ resolved }) =>
+    resolved.urls.flatMap((url) =>
+      url.hasCredentials
+        ? [
+            {
+              code: "URL_CREDENTIALS" as const,
+              path: Array.isArray(resolved.config.broker.url)
+                ? `broker.url[${resolved.config.broker.url.indexOf(url.raw)}]`
+                : "broker.url",
+              message: `The URL ${url.display} carries a user name or password, which end up in logs, shell history and process lists.`,
+              remedy:
+                'Remove them from the URL and set "username" and "password" (the password as "env:NAME").',
+            },
+          ]
+        : [],
+    ),
 });
 
 const credentials = defineRule({
@@ -552,6 +574,7 @@ const serverName = defineRule({
 export const RULES: readonly Rule[] = [
   tlsDisabled,
   urlScheme,
+  urlCredentials,
   credentials,
   serverCheck,
   trustAnchors,

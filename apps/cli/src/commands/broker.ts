@@ -3,6 +3,7 @@ import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initLabPki, issueLabLeaf } from "../lab-pki.js";
+import { CliError } from "../errors.js";
 import { colorsFor, progress, type CliIo } from "../io.js";
 
 export interface BrokerOptions {
@@ -53,15 +54,27 @@ async function loadPki(dir: string, serverName: string, io: CliIo): Promise<Brok
  * Runs until Ctrl-C (or --duration).
  */
 export async function broker(options: BrokerOptions, io: CliIo, signal?: AbortSignal): Promise<number> {
-  const c = colorsFor(io, options.color === false);
-  let dir = options.pki;
-  let temporary: string | undefined;
-  if (dir === undefined) {
-    temporary = await mkdtemp(join(tmpdir(), "mqtt-tls-broker-"));
-    dir = temporary;
-    await initLabPki({ dir, progress: progress(io) });
-    await issueLabLeaf({ dir, role: "client", name: "client", progress: progress(io) });
+  const temporary = options.pki === undefined ? await mkdtemp(join(tmpdir(), "mqtt-tls-broker-")) : undefined;
+  try {
+    if (temporary) {
+      await initLabPki({ dir: temporary, progress: progress(io) });
+      await issueLabLeaf({ dir: temporary, role: "client", name: "client", progress: progress(io) });
+    }
+    return await serve(options, io, temporary ?? options.pki!, temporary, signal);
+  } finally {
+    // The temporary CA's keys never outlive the command, however it ends.
+    if (temporary) await rm(temporary, { recursive: true, force: true });
   }
+}
+
+async function serve(
+  options: BrokerOptions,
+  io: CliIo,
+  dir: string,
+  temporary: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const c = colorsFor(io, options.color === false);
   const serverName = options.serverName ?? "localhost";
   const pki = await loadPki(dir, serverName, io);
   const running = await startTestBroker({
@@ -79,6 +92,18 @@ export async function broker(options: BrokerOptions, io: CliIo, signal?: AbortSi
       ),
     onRefusal: (failure) =>
       io.stdout(`${c.red("✖")} refused a TLS client: ${failure.code ?? "error"} (${failure.message})\n`),
+  }).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES")
+      throw new CliError(
+        "FAILED",
+        `port ${options.port ?? "?"} on ${options.host ?? "127.0.0.1"} ${code === "EADDRINUSE" ? "is already in use" : "may not be opened by this user"}`,
+        {
+          remedy: "Choose another --port (or leave it out for 8883), or stop what listens there.",
+          cause: error,
+        },
+      );
+    throw error;
   });
   io.stdout(
     `${c.bold("mqtt-tls dev broker")} listening on ${running.url}\n` +
@@ -99,7 +124,6 @@ export async function broker(options: BrokerOptions, io: CliIo, signal?: AbortSi
     signal?.addEventListener("abort", stop, { once: true });
   });
   await running.close();
-  if (temporary) await rm(temporary, { recursive: true, force: true });
   io.stdout("broker stopped\n");
   return 0;
 }

@@ -1,6 +1,7 @@
 import { deviceRules, loadedAsDevice } from "@proj/adapter-kit";
 import {
   createFinding,
+  escapeControl,
   hasErrors,
   orderFindings,
   renderFindings,
@@ -8,7 +9,7 @@ import {
   type Finding,
 } from "@proj/findings";
 import type { CertificateSummary } from "@proj/mqtt-tls";
-import { PROFILES, loadConfig, redact, withRules } from "@proj/security-config";
+import { PROFILES, loadConfig, withRules } from "@proj/security-config";
 import { resolve } from "node:path";
 import { configUnreadable } from "../config-file.js";
 import { deviceById } from "../devices.js";
@@ -96,7 +97,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
   let findings = [...loaded.findings];
   let connection: DoctorReport["connection"];
   const resolved = loaded.resolved;
-  const shownUrl = redact({ url: resolved?.urls[0]?.raw ?? "" }).url;
+  const shownUrl = resolved?.urls[0]?.display ?? "";
 
   if (!options.offline) {
     if (!resolved) {
@@ -108,7 +109,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       const { probe } = await import("@proj/mqtt-tls");
       if (resolved.urls[0] && resolved.urls[0].tls === resolved.config.security.enableTls)
         progress(io)(
-          `Connecting to ${shownUrl}${adapter ? ` as ${adapter.name} would` : ""} (deadline ${Math.round(timeoutMs / 100) / 10} s)`,
+          `Connecting to ${escapeControl(shownUrl)}${adapter ? ` as ${adapter.name} would` : ""} (deadline ${Math.round(timeoutMs / 100) / 10} s)`,
         );
       const result = await probe(target, { timeoutMs });
       findings = orderFindings([
@@ -152,16 +153,16 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       );
     else if (connection.connected) {
       io.stdout(
-        `${c.green("✔")} Connected to ${shownUrl} in ${connection.elapsedMs} ms: ${connection.tlsVersion ?? "plain MQTT"}${connection.cipher ? `, ${connection.cipher}` : ""}\n`,
+        `${c.green("✔")} Connected to ${escapeControl(shownUrl)} in ${connection.elapsedMs} ms: ${connection.tlsVersion ?? "plain MQTT"}${connection.cipher ? `, ${connection.cipher}` : ""}\n`,
       );
       for (const [i, cert] of (connection.serverChain ?? []).entries()) {
         io.stdout(
-          `    ${i === 0 ? "broker" : "issuer"}  ${cert.subject}  ${c.dim(`(until ${cert.validTo.slice(0, 10)})`)}\n`,
+          `    ${i === 0 ? "broker" : "issuer"}  ${escapeControl(cert.subject)}  ${c.dim(`(until ${cert.validTo.slice(0, 10)})`)}\n`,
         );
       }
     } else
       io.stdout(
-        `${c.red("✖")} Could not connect to ${shownUrl} (${connection.elapsedMs} ms): see the first error above.\n`,
+        `${c.red("✖")} Could not connect to ${escapeControl(shownUrl)} (${connection.elapsedMs} ms): see the first error above.\n`,
       );
   } else {
     io.stdout(`${c.dim("Live check skipped (--offline).")}\n`);

@@ -1,6 +1,8 @@
 import { dirname, resolve } from "node:path";
 import { loadConfig } from "@proj/security-config";
+import { renderFindings } from "@proj/findings";
 import { requireConfig } from "../config-file.js";
+import { withCliHints } from "../hints.js";
 import { runFleet, type FleetOptions, type FleetReport } from "../fleet.js";
 import { colorsFor, table, type CliIo } from "../io.js";
 
@@ -28,6 +30,14 @@ export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<nu
   const c = colorsFor(io, options.color === false);
   const path = resolve(io.cwd, options.config);
   const loaded = requireConfig(await loadConfig(path, { env: io.env }), options.config);
+  // Each device gets its own key store; any other error of the configuration stops every device alike.
+  const shared = loaded.findings.filter(
+    (f) => f.severity === "error" && !f.path?.startsWith("security.keyStore") && f.code !== "KEY_STORE_MISSING",
+  );
+  if (shared.length > 0) {
+    io.stderr(renderFindings(withCliHints(loaded.findings.filter((f) => f.severity === "error")), c));
+    return 1;
+  }
   const config = loaded.input as FleetOptions["config"];
   io.stderr(`… issuing or reusing ${options.devices} device certificates in ${options.pki}/fleet\n`);
   let lastShown = -1;

@@ -1,6 +1,7 @@
 import {
   type Finding,
   createFinding,
+  escapeControl,
   hasErrors,
   isFindingCode,
   renderFindings,
@@ -20,7 +21,7 @@ import {
   type PemBlock,
 } from "@proj/pem";
 import { X509Certificate } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readBoundedFile } from "@proj/security-config";
 import { resolve } from "node:path";
 import { colorsFor, table, type CliIo, type Colors } from "../io.js";
 
@@ -190,23 +191,13 @@ export async function inspect(options: InspectOptions, io: CliIo): Promise<numbe
   const allCerts: { subject: string; pem: string }[] = [];
 
   for (const file of options.files) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(resolve(io.cwd, file));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      findings.push(
-        createFinding(
-          code === "ENOENT" ? "FILE_NOT_FOUND" : "FILE_UNREADABLE",
-          "error",
-          `${file}: ${code === "ENOENT" ? "no such file" : (error as Error).message}.`,
-          {
-            remedy: "Check the path.",
-          },
-        ),
-      );
+    // Bounded and regular files only: /dev/zero, a FIFO or a folder is a finding, never a hang.
+    const read = await readBoundedFile(resolve(io.cwd, file), "any", file);
+    if (!("bytes" in read)) {
+      findings.push(createFinding(read.code, "error", read.message, { remedy: read.remedy }));
       continue;
     }
+    const bytes = read.bytes;
     const view: FileView = { path: file, format: "", certificates: [], keys: [], crls: [] };
     const { format, blocks } = blocksOf(bytes, file, options.passphrase, findings);
     view.format = format;
@@ -306,10 +297,20 @@ export async function inspect(options: InspectOptions, io: CliIo): Promise<numbe
     io.stdout(`${JSON.stringify({ ok, findings, files }, null, 2)}\n`);
     return ok ? 0 : 1;
   }
-  for (const file of files) io.stdout(renderFile(file, c));
+  // Text from certificates and file names is the file's author's: no control character reaches the terminal.
+  for (const file of files) io.stdout(renderFile(escapedStrings(file), c));
   if (findings.length > 0) io.stdout(`\n${renderFindings(findings, c)}`);
   io.stdout(`${ok ? c.green("OK") : c.red("NOT OK")}: ${summarizeFindings(findings)}.\n`);
   return ok ? 0 : 1;
+}
+
+/** A copy of plain data with every control character in its strings escaped (see `escapeControl`). */
+function escapedStrings<T>(value: T): T {
+  if (typeof value === "string") return escapeControl(value) as T;
+  if (Array.isArray(value)) return value.map(escapedStrings) as T;
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapedStrings(v)])) as T;
+  return value;
 }
 
 function renderFile(file: FileView, c: Colors): string {

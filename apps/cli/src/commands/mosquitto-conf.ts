@@ -54,7 +54,7 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
   }
   const serverName = security.serverName ?? url.host;
   io.stdout(
-    `# mosquitto.conf listener for ${broker.clientId ?? "this client"} → ${url.raw}\n` +
+    `# mosquitto.conf listener for ${broker.clientId ?? "this client"} → ${url.display}\n` +
       mosquittoListener({
         port: defaultPort(url),
         websockets: url.scheme === "wss" || url.scheme === "ws",

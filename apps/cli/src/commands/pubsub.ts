@@ -1,5 +1,11 @@
-import { connectSecure, isMqttTlsError, type SecureClient } from "@proj/mqtt-tls";
-import { createFinding, isFindingCode, renderFindings } from "@proj/findings";
+import {
+  connectSecure,
+  isMqttTlsError,
+  topicForDisplay,
+  topicProblem,
+  type SecureClient,
+} from "@proj/mqtt-tls";
+import { createFinding, escapeControl, isFindingCode, renderFindings } from "@proj/findings";
 import { loadConfig, withSettings } from "@proj/security-config";
 import { resolve } from "node:path";
 import { requireConfig } from "../config-file.js";
@@ -63,9 +69,22 @@ function qosOf(value: number | undefined): 0 | 1 | 2 {
 }
 
 /** `mqtt-tls pub`: connect with the configuration, publish one message, disconnect. */
+/** A topic MQTT does not allow is a usage error, found before connecting (a broker would close on it). */
+function checkTopic(topic: string, kind: "name" | "filter"): void {
+  const problem = topicProblem(topic, kind);
+  if (problem === undefined) return;
+  throw new CliError("USAGE", `-t "${topicForDisplay(topic)}": ${problem}`, {
+    remedy:
+      kind === "name"
+        ? "Publish to one concrete topic, e.g. plant/line1/level (1 to 65,535 bytes, no + or #)."
+        : "Use + for one whole level and # only as the whole last level, e.g. plant/+/level or plant/#.",
+  });
+}
+
 export async function pub(options: PubOptions, io: CliIo): Promise<number> {
   const c = colorsFor(io, options.color === false);
   const qos = qosOf(options.qos);
+  checkTopic(options.topic, "name");
   const client = await connect(options, io, c);
   if (typeof client === "number") return client;
   try {
@@ -83,6 +102,7 @@ export async function pub(options: PubOptions, io: CliIo): Promise<number> {
 export async function sub(options: SubOptions, io: CliIo, signal?: AbortSignal): Promise<number> {
   const c = colorsFor(io, options.color === false);
   const qos = qosOf(options.qos);
+  checkTopic(options.topic, "filter");
   const client = await connect(options, io, c);
   if (typeof client === "number") return client;
   let received = 0;
@@ -98,7 +118,9 @@ export async function sub(options: SubOptions, io: CliIo, signal?: AbortSignal):
       };
       client.on("message", (topic: string, payload: Buffer) => {
         received++;
-        io.stdout(`${c.cyan(topic)} ${payload.toString()}\n`);
+        // On a terminal, a payload's control characters are shown, not obeyed (piped, the bytes stay exact).
+        const text = payload.toString();
+        io.stdout(`${c.cyan(escapeControl(topic))} ${io.isTty ? escapeControl(text) : text}\n`);
         if (options.count !== undefined && received >= options.count) {
           clearTimeout(timer);
           resolvePromise(true);

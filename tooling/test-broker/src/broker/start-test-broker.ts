@@ -259,18 +259,35 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   tlsServer.on("connection", track);
   tlsServer.on("tlsClientError", recordFailure("tls"));
   const servers: Server[] = [tlsServer];
-  const port = await listen(tlsServer, host, options.port);
+  let wss: WebSocketServer | undefined;
+  let closed: Promise<void> | undefined;
+  async function close(): Promise<void> {
+    closed ??= (async () => {
+      const stopped = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      wss?.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await Promise.all(stopped);
+    })();
+    return closed;
+  }
+  // A port that cannot be opened (in use, not allowed) rejects, and leaves no broker or timer running.
+  const listening = async (server: Server, port?: number) =>
+    listen(server, host, port).catch(async (error: unknown) => {
+      await close();
+      throw error;
+    });
+  const port = await listening(tlsServer, options.port);
 
   let plainPort: number | undefined;
   if (options.plain) {
     const plainServer = createNetServer((socket) => handle(socket, "plain"));
     plainServer.on("connection", track);
     servers.push(plainServer);
-    plainPort = await listen(plainServer, host);
+    plainPort = await listening(plainServer);
   }
 
   let wssPort: number | undefined;
-  let wss: WebSocketServer | undefined;
   if (options.wss) {
     const httpsServer = createHttpsServer(tlsOptions);
     httpsServer.on("connection", track);
@@ -282,19 +299,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
       handle(createWebSocketStream(ws), "wss", request.socket as TLSSocket);
     });
     servers.push(httpsServer);
-    wssPort = await listen(httpsServer, host);
-  }
-
-  let closed: Promise<void> | undefined;
-  async function close(): Promise<void> {
-    closed ??= (async () => {
-      const stopped = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-      wss?.close();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await Promise.all(stopped);
-    })();
-    return closed;
+    wssPort = await listening(httpsServer);
   }
 
   const endpoints = brokerEndpoints(host, port, plainPort);

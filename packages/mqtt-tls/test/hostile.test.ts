@@ -1,0 +1,103 @@
+/**
+ * The library under hostile or careless input: nothing is sent where the configuration did not ask, a topic MQTT
+ * refuses never reaches the broker, and a message the broker refuses settles instead of looping.
+ */
+import { createTestPki, startTestBroker, type TestPki } from "@proj/test-broker";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectSecure, isMqttTlsError } from "../src/index.js";
+
+const PASSWORD = "lib-Pass-5521-never-sent";
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await createTestPki({ name: "mqtt-tls-hostile" });
+});
+afterAll(() => pki.cleanup());
+
+const failureOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+
+describe("connectSecure", () => {
+  it("sends nothing to a plain URL while TLS is asked for, even with allowConfigErrors", async () => {
+    const received: Buffer[] = [];
+    const server = createServer((socket) => socket.on("data", (chunk: Buffer) => received.push(chunk)));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const failure = await failureOf(
+        connectSecure(
+          {
+            broker: {
+              url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+              username: "plc",
+              password: PASSWORD,
+            },
+            security: { trustStore: [pki.caFile] },
+          },
+          { allowConfigErrors: true },
+        ),
+      );
+      expect(isMqttTlsError(failure) && failure.code).toBe("URL_SCHEME_MISMATCH");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(received).toHaveLength(0);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe("topics", () => {
+  it("a publish or subscribe MQTT does not allow is refused before it is sent, and the client stays up", async () => {
+    await using broker = await startTestBroker({ pki });
+    await using client = await connectSecure({
+      broker: { url: broker.url },
+      security: { trustStore: [pki.caFile] },
+    });
+    for (const [topic, qos] of [
+      ["a/+", 1],
+      ["a/#", 0],
+      ["", 1],
+      ["x".repeat(70_000), 1],
+    ] as const) {
+      const failure = await failureOf(client.publish(topic, "1", { qos }));
+      expect(isMqttTlsError(failure) && failure.code, topic.slice(0, 10)).toBe("TOPIC_INVALID");
+    }
+    for (const filter of ["a/#/b", "a/b+", ""]) {
+      const failure = await failureOf(client.subscribe(filter));
+      expect(isMqttTlsError(failure) && failure.code, filter).toBe("TOPIC_INVALID");
+    }
+    expect(client.state).toBe("connected");
+    await client.publish("a/b", "still fine", { qos: 1 });
+  });
+
+  it("a message the broker refuses by closing the connection settles with PUBLISH_REJECTED, and is not sent again", async () => {
+    let attempts = 0;
+    await using broker = await startTestBroker({
+      pki,
+      aedes: {
+        authorizePublish: (_client, packet, callback) => {
+          if (packet.topic === "forbidden/x") attempts++;
+          callback(packet.topic === "forbidden/x" ? new Error("not allowed") : null);
+        },
+      },
+    });
+    await using client = await connectSecure(
+      { broker: { url: broker.url }, security: { trustStore: [pki.caFile] } },
+      { backoff: { minMs: 20, maxMs: 50 } },
+    );
+    const allowed = client.publish("allowed/x", "before", { qos: 1 });
+    const failure = await failureOf(client.publish("forbidden/x", "refused", { qos: 1 }));
+    await allowed;
+    expect(isMqttTlsError(failure) && failure.code).toBe("PUBLISH_REJECTED");
+    expect((failure as Error).message).toContain('"forbidden/x" (3 times)');
+    const seen = attempts;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(attempts).toBe(seen);
+    // The client goes on: what the broker allows still gets through.
+    await client.publish("allowed/y", "after", { qos: 1 });
+  });
+});
