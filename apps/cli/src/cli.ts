@@ -243,6 +243,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     .option("--port <n>", "TLS port (default: a free one)", integer("--port", 1, 65_535))
     .option("--pki <dir>", "lab PKI folder from pki init (default: a temporary one)")
     .option("--require-client-cert", "refuse clients without a valid certificate")
+    .option("--strict-identity", "refuse a client whose clientId is not its certificate's CN")
     .option("--server-name <name>", "server certificate to use or issue from the PKI", "localhost")
     .option("--duration <s>", "stop by itself after s seconds", integer("--duration", 1, 86_400))
     .addHelpText("after", examples("mqtt-tls broker --pki lab-pki --require-client-cert --port 8883"))

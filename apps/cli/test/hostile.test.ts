@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runBin } from "./run-bin.js";
+import { runBin, startBin } from "./run-bin.js";
 
 const PASSWORD = "pw-Hostile-7731-never-print";
 const URL_PASSWORD = "url-Pass-4410-never-print";
@@ -129,21 +129,34 @@ describe("failures end with a coded line and leave nothing behind", () => {
 });
 
 describe("secrets stay out of the output", () => {
-  it("with DEBUG=*, pub prints mqtt.js's log but never the password", async () => {
+  it("with DEBUG=*, pub, sub and fleet print mqtt.js's log but never the password", async () => {
     await using broker = await startTestBroker({ pki });
     const config = await writeConfig("debug", {
       broker: { url: broker.url, username: "plc", password: "env:MQTT_PASSWORD" },
       security: { trustStore: [pki.caFile] },
     });
-    const run = await mqttTls(["pub", "-c", config, "-t", "plant/a", "-m", "1", "--qos", "1"], {
-      DEBUG: "*",
-    });
-    expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/mqttjs:client/); // the debug log ran, so the scan saw it
-    expect(run.stderr).toMatch(/_writePacket :: packet/);
-    for (const text of [run.stdout, run.stderr]) {
-      expect(text).not.toContain(PASSWORD);
-      expect(text).not.toContain(Buffer.from(PASSWORD).toString("hex").match(/../g)!.join(" "));
+    const debug = { DEBUG: "*" };
+    const pub = await mqttTls(["pub", "-c", config, "-t", "plant/a", "-m", "1", "--qos", "1"], debug);
+    const sub = await mqttTls(
+      ["sub", "-c", config, "-t", "plant/#", "--count", "1", "--timeout", "1"],
+      debug,
+    );
+    const fleetPki = join(work, "debug-fleet-pki");
+    expect((await mqttTls(["pki", "init", "--dir", fleetPki])).code).toBe(0);
+    const fleet = await mqttTls(
+      ["fleet", "-c", config, "--pki", fleetPki, "--devices", "2", "--duration", "1"],
+      debug,
+      60_000,
+    );
+    expect(pub.code).toBe(0);
+    expect(fleet.code).toBe(0);
+    for (const run of [pub, sub, fleet]) {
+      expect(run.stderr).toMatch(/mqttjs:client/); // the debug log ran, so the scan saw it
+      expect(run.stderr).toMatch(/_writePacket :: packet/);
+      for (const text of [run.stdout, run.stderr]) {
+        expect(text).not.toContain(PASSWORD);
+        expect(text).not.toContain(Buffer.from(PASSWORD).toString("hex").match(/../g)!.join(" "));
+      }
     }
   });
 
@@ -207,5 +220,48 @@ describe("reads are bounded and regular files only", () => {
     await mkdir(join(work, "a-folder.pem"));
     const folder = await mqttTls(["inspect", join(work, "a-folder.pem")], {}, 10_000);
     expect(folder.stdout).toMatch(/a-folder\.pem is a folder, not a file/);
+  });
+});
+
+describe("the dev broker names who connects", () => {
+  it("logs a clientId that is not its certificate's identity, and refuses it under --strict-identity", async () => {
+    const dir = join(work, "identity-pki");
+    expect((await mqttTls(["pki", "init", "--dir", dir])).code).toBe(0);
+    expect((await mqttTls(["pki", "issue", "client", "--dir", dir, "--name", "line1-plc"])).code).toBe(0);
+    const config = (url: string, clientId: string) =>
+      writeConfig(`identity-${clientId}`, {
+        broker: { url, clientId },
+        security: {
+          trustStore: [join(dir, "ca.crt")],
+          sendClientCertificate: true,
+          keyStore: { certificate: join(dir, "line1-plc-chain.crt"), privateKey: join(dir, "line1-plc.key") },
+        },
+      });
+    for (const strict of [false, true]) {
+      await using broker = startBin(
+        [
+          "broker",
+          "--pki",
+          dir,
+          "--require-client-cert",
+          ...(strict ? ["--strict-identity"] : []),
+          "--duration",
+          "20",
+        ],
+        { cwd: work, env },
+      );
+      const [, url] = (await broker.waitFor(/listening on (mqtts:\/\/\S+)/)) as RegExpMatchArray;
+      const run = await mqttTls(["pub", "-c", await config(url!, "line2-plc"), "-t", "plant/a", "-m", "1"]);
+      if (strict) {
+        expect(run.code).toBe(1);
+        await broker.waitFor(
+          /refused CONNECT from line2-plc: clientId is not the certificate CN "line1-plc"/,
+        );
+      } else {
+        expect(run.code).toBe(0);
+        await broker.waitFor(/line2-plc is not the identity of its certificate \(CN=line1-plc\)/);
+      }
+    }
+    expect((await mqttTls(["broker", "--strict-identity"])).code).toBe(2);
   });
 });

@@ -71,7 +71,9 @@ function connectPacket(resolved: ResolvedConfig): Buffer {
     cmd: "connect",
     protocolId: broker.protocolVersion === 3 ? "MQIsdp" : "MQTT",
     protocolVersion: broker.protocolVersion,
-    clean: true,
+    // With the client's own id, its own session flag: a clean-session probe would wipe a persistent session and
+    // the messages the broker queued for it (a reconnecting client diagnoses with this probe).
+    clean: broker.clientId === undefined ? true : broker.cleanSession,
     clientId: broker.clientId ?? `mqtt-tls-probe-${randomBytes(4).toString("hex")}`,
     keepalive: broker.keepaliveSeconds,
     ...(broker.username !== undefined ? { username: broker.username } : {}),

@@ -6,7 +6,7 @@ import { createTestPki, startTestBroker, type TestPki } from "@proj/test-broker"
 import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectSecure, isMqttTlsError } from "../src/index.js";
+import { connectSecure, isMqttTlsError, probe } from "../src/index.js";
 
 const PASSWORD = "lib-Pass-5521-never-sent";
 let pki: TestPki;
@@ -99,5 +99,29 @@ describe("topics", () => {
     expect(attempts).toBe(seen);
     // The client goes on: what the broker allows still gets through.
     await client.publish("allowed/y", "after", { qos: 1 });
+  });
+});
+
+describe("probe", () => {
+  it("leaves a persistent session and the messages queued for it alone (a reconnecting client probes with its id)", async () => {
+    await using broker = await startTestBroker({ pki });
+    const config = {
+      broker: { url: broker.url, clientId: "scada-queued", cleanSession: false },
+      security: { trustStore: [pki.caFile] },
+    };
+    const first = await connectSecure(config);
+    await first.subscribe("queued/x", { qos: 1 });
+    await first.end();
+    await using publisher = await connectSecure({
+      broker: { url: broker.url, clientId: "plc-queued" },
+      security: { trustStore: [pki.caFile] },
+    });
+    for (let i = 0; i < 5; i++) await publisher.publish("queued/x", `m${i}`, { qos: 1 });
+    expect((await probe(config)).connected).toBe(true);
+    const received: string[] = [];
+    await using again = await connectSecure(config);
+    again.on("message", (_topic, payload) => received.push(payload.toString()));
+    await expect.poll(() => received.length, { timeout: 5000 }).toBe(5);
+    expect(received).toEqual(["m0", "m1", "m2", "m3", "m4"]);
   });
 });

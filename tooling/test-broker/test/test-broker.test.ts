@@ -14,6 +14,36 @@ function refusedConnection(port: number, host = "127.0.0.1"): Promise<string | u
   });
 }
 
+/** Opens `count` TCP connections that never start a TLS handshake; resolves with how many the server closed. */
+async function idleSockets(port: number, count: number, waitMs: number): Promise<number> {
+  let closed = 0;
+  const sockets = Array.from({ length: count }, () => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.on("error", () => undefined);
+    socket.once("close", () => closed++);
+    return socket;
+  });
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
+  for (const socket of sockets) socket.destroy();
+  return closed;
+}
+
+describe("startTestBroker under idle sockets", () => {
+  it("drops connections that never finish a TLS handshake, and says why", async () => {
+    await using pki = await createTestPki();
+    await using broker = await startTestBroker({ pki, handshakeTimeoutMs: 300 });
+    expect(await idleSockets(broker.port, 300, 1500)).toBe(300);
+    expect(broker.handshakeFailures.length).toBe(300);
+    expect(broker.handshakeFailures[0]).toMatchObject({ code: "ERR_TLS_HANDSHAKE_TIMEOUT" });
+  });
+
+  it("closes the connections beyond its bound at once", async () => {
+    await using pki = await createTestPki();
+    await using broker = await startTestBroker({ pki, maxConnections: 5, handshakeTimeoutMs: 5000 });
+    expect(await idleSockets(broker.port, 20, 500)).toBe(15);
+  });
+});
+
 describe("startTestBroker", () => {
   it("binds the clientId to the certificate CN when asked", async () => {
     await using pki = await createTestPki();

@@ -3,6 +3,7 @@ import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initLabPki, issueLabLeaf } from "../lab-pki.js";
+import { escapeControl } from "@proj/findings";
 import { CliError } from "../errors.js";
 import { colorsFor, progress, type CliIo } from "../io.js";
 
@@ -10,6 +11,8 @@ export interface BrokerOptions {
   port?: number;
   pki?: string;
   requireClientCert?: boolean;
+  /** Refuse a client whose clientId is not its certificate's CN (needs requireClientCert). */
+  strictIdentity?: boolean;
   host?: "127.0.0.1" | "::1";
   serverName?: string;
   /** Stop by itself after this many seconds (for scripts and tests). */
@@ -54,6 +57,10 @@ async function loadPki(dir: string, serverName: string, io: CliIo): Promise<Brok
  * Runs until Ctrl-C (or --duration).
  */
 export async function broker(options: BrokerOptions, io: CliIo, signal?: AbortSignal): Promise<number> {
+  if (options.strictIdentity && !options.requireClientCert)
+    throw new CliError("USAGE", "--strict-identity needs --require-client-cert", {
+      remedy: "Add --require-client-cert: a client's identity is its certificate's CN.",
+    });
   const temporary = options.pki === undefined ? await mkdtemp(join(tmpdir(), "mqtt-tls-broker-")) : undefined;
   try {
     if (temporary) {
@@ -65,6 +72,11 @@ export async function broker(options: BrokerOptions, io: CliIo, signal?: AbortSi
     // The temporary CA's keys never outlive the command, however it ends.
     if (temporary) await rm(temporary, { recursive: true, force: true });
   }
+}
+
+/** One line of the log, whatever a client sent: line breaks folded, control characters escaped. */
+function line(text: string): string {
+  return escapeControl(text.replace(/\s*\n\s*/g, " "));
 }
 
 async function serve(
@@ -82,16 +94,25 @@ async function serve(
     requireClientCert: options.requireClientCert ?? false,
     host: options.host ?? "127.0.0.1",
     ...(options.port !== undefined ? { port: options.port } : {}),
-    onClient: (client) =>
+    bindClientIdToCn: options.strictIdentity === true,
+    onClient: (client) => {
+      const cn = client.certificate?.subjectCn;
       io.stdout(
-        `${c.green("+")} ${client.clientId} connected over ${client.tlsVersion ?? "?"} (${client.cipher ?? "?"})${
+        `${c.green("+")} ${line(client.clientId)} connected over ${client.tlsVersion ?? "?"} (${client.cipher ?? "?"})${
           client.certificate
-            ? `: certificate CN=${client.certificate.subjectCn ?? "?"}, serial ${client.certificate.serial}, SHA-256 ${client.certificate.fingerprint256}`
+            ? `: certificate CN=${line(cn ?? "?")}, serial ${client.certificate.serial}, SHA-256 ${client.certificate.fingerprint256}`
             : ": no client certificate"
         }\n`,
-      ),
+      );
+      if (cn !== undefined && cn !== client.clientId)
+        io.stdout(
+          `${c.yellow("▲")} ${line(client.clientId)} is not the identity of its certificate (CN=${line(cn)}): --strict-identity refuses such clients\n`,
+        );
+    },
     onRefusal: (failure) =>
-      io.stdout(`${c.red("✖")} refused a TLS client: ${failure.code ?? "error"} (${failure.message})\n`),
+      io.stdout(`${c.red("✖")} refused a TLS client: ${failure.code ?? "error"} (${line(failure.message)})\n`),
+    onConnectRefusal: (refusal) =>
+      io.stdout(`${c.red("✖")} refused CONNECT from ${line(refusal.clientId)}: ${line(refusal.reason)}\n`),
   }).catch((error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES")

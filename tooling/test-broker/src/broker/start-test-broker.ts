@@ -26,6 +26,8 @@ export interface TestBrokerOptions {
   onClient?: (client: ConnectedClient) => void;
   /** Called for each refused TLS client (handshake error, or a client certificate that did not verify). */
   onRefusal?: (failure: HandshakeFailure) => void;
+  /** Called for each CONNECT refused after the handshake (credentials, or a clientId that is not the CN). */
+  onConnectRefusal?: (refusal: { readonly clientId: string; readonly reason: string }) => void;
   /** Present this certificate instead of `pki.server` (expired, wrong name, other CA...). */
   serverCertificate?: Pick<TestLeaf, "chain" | "key">;
   /** CA certificates (PEM) trusted for client certificates. @default the PKI's root (and intermediate) */
@@ -55,6 +57,13 @@ export interface TestBrokerOptions {
   host?: "127.0.0.1" | "::1";
   /** TLS port (to start a broker again where clients expect it). @default a free port */
   port?: number;
+  /**
+   * A TLS handshake not done by then is dropped (and reported as a refusal), so idle or stalled sockets do not
+   * pile up. @default 10000
+   */
+  handshakeTimeoutMs?: number;
+  /** Connections open at once, on each listener; beyond it new ones are closed at once. @default 1000 */
+  maxConnections?: number;
   /** Passed to aedes. */
   aedes?: Omit<AedesOptions, "authenticate" | "preConnect">;
 }
@@ -145,6 +154,10 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   const handshakeFailures: HandshakeFailure[] = [];
   const connections: ConnectedClient[] = [];
   const refusedConnects: { clientId: string; reason: string }[] = [];
+  const refuseConnect = (refusal: { clientId: string; reason: string }): void => {
+    refusedConnects.push(refusal);
+    options.onConnectRefusal?.(refusal);
+  };
   const tlsOf = new WeakMap<object, TLSSocket>();
   const listenerOf = new WeakMap<object, TestListener>();
   const sockets = new Set<Socket>();
@@ -167,6 +180,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     ...(options.ciphers ? { ciphers: options.ciphers } : {}),
     ...(options.ciphersuites ? { ciphersuites: options.ciphersuites } : {}),
     ...(crls.length > 0 ? { crl: crls.map((c) => c.pem) } : {}),
+    handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
   };
 
   const peerIdentity = (client: Client): { socket: TLSSocket | undefined; cn: string | undefined } => {
@@ -185,7 +199,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
       if (options.users) {
         const expected = username === undefined ? undefined : options.users[username];
         if (expected === undefined || password?.toString("utf8") !== expected) {
-          refusedConnects.push({ clientId: client.id, reason: "bad username or password" });
+          refuseConnect({ clientId: client.id, reason: "bad username or password" });
           done(new ConnectRefusal("bad username or password", 4), false);
           return;
         }
@@ -195,7 +209,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
         if (cn === undefined || cn !== client.id) {
           const reason =
             cn === undefined ? "no client certificate" : `clientId is not the certificate CN "${cn}"`;
-          refusedConnects.push({ clientId: client.id, reason });
+          refuseConnect({ clientId: client.id, reason });
           done(new ConnectRefusal(reason, 5), false);
           return;
         }
@@ -258,6 +272,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   });
   tlsServer.on("connection", track);
   tlsServer.on("tlsClientError", recordFailure("tls"));
+  tlsServer.maxConnections = options.maxConnections ?? 1000;
   const servers: Server[] = [tlsServer];
   let wss: WebSocketServer | undefined;
   let closed: Promise<void> | undefined;

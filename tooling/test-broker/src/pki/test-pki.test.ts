@@ -1,9 +1,12 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import forge from "node-forge";
+import { execFile } from "node:child_process";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { createSecureContext } from "node:tls";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { KEY_TYPES, type KeyType } from "./keys.js";
 import { createTestPki } from "./test-pki.js";
@@ -165,16 +168,40 @@ describe("createTestPki", () => {
     expect(expired.nextUpdate!.getTime()).toBeLessThan(Date.now());
   });
 
-  it("writes files a dropped-privilege broker can read and removes its folder on dispose", async () => {
+  it("keeps its keys private (0700 folder, 0600 files; Mosquitto's user owns them under root) and removes them on dispose", async () => {
     let dir: string;
     {
       await using pki = await createTestPki();
       dir = pki.dir;
-      expect((await stat(dir)).mode & 0o777).toBe(0o755);
-      expect((await stat(pki.server.files.key)).mode & 0o777).toBe(0o644);
+      expect((await stat(dir)).mode & 0o777).toBe(0o700);
+      const key = await stat(pki.server.files.key);
+      expect(key.mode & 0o777).toBe(0o600);
+      const mosquitto = (await readFile("/etc/passwd", "utf8"))
+        .split("\n")
+        .find((l) => l.startsWith("mosquitto:"));
+      if (process.getuid?.() === 0 && mosquitto) expect(key.uid).toBe(Number(mosquitto.split(":")[2]));
+      else expect(key.uid).toBe(process.getuid?.());
       expect(await readFile(pki.server.files.chain, "utf8")).toBe(pki.server.chain);
       expect(await readFile(pki.caFile, "utf8")).toBe(pki.caPem);
     }
+    await expect(stat(dir)).rejects.toThrow(/ENOENT/);
+  });
+
+  it("removes a folder its process forgot to clean up when the process exits", async () => {
+    const entry = fileURLToPath(new URL("../index.ts", import.meta.url));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        `const { createTestPki } = await import(${JSON.stringify(entry)}); console.log((await createTestPki()).dir);`,
+      ],
+      { timeout: 20_000, cwd: fileURLToPath(new URL("../..", import.meta.url)) },
+    );
+    const dir = stdout.trim();
+    expect(dir).toMatch(/mqtt-tls-pki-/);
     await expect(stat(dir)).rejects.toThrow(/ENOENT/);
   });
 

@@ -1,6 +1,7 @@
 import type * as X509 from "@peculiar/x509";
 import { X509Certificate, createHash, randomBytes, type KeyObject } from "node:crypto";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { readFileSync, rmSync } from "node:fs";
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -208,6 +209,28 @@ function exportKeyAs(pair: KeyPair, options: KeyExportOptions = {}): string | Bu
     : pair.privateKey.export({ type: encoding, format });
 }
 
+/** Temporary PKI folders not cleaned up yet: removed when the process exits, whatever the test forgot. */
+const forgotten = new Set<string>();
+process.once("exit", () => {
+  for (const dir of forgotten) rmSync(dir, { recursive: true, force: true });
+});
+
+let owner: { uid: number; gid: number } | null | undefined;
+/** Mosquitto's own user when this process is root (Mosquitto switches to it), else nothing to change. */
+function mosquittoOwner(): { uid: number; gid: number } | undefined {
+  if (owner === undefined) {
+    owner = null;
+    if (process.getuid?.() === 0) {
+      const line = readFileSync("/etc/passwd", "utf8")
+        .split("\n")
+        .find((entry) => entry.startsWith("mosquitto:"));
+      const [, , uid, gid] = line?.split(":") ?? [];
+      if (uid !== undefined && gid !== undefined) owner = { uid: Number(uid), gid: Number(gid) };
+    }
+  }
+  return owner ?? undefined;
+}
+
 /**
  * Builds a throwaway PKI at test time: a root CA, an optional intermediate, and server/client leaves in every
  * shape the field produces (RSA 1024–3072, P-256/P-384, Ed25519; expired, not yet valid, wrong name, no SAN,
@@ -229,14 +252,19 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "mqtt-tls-pki-")));
   await mkdir(dir, { recursive: true });
-  // Mosquitto drops root privileges to its own user, which must be able to read these files.
-  await chmod(dir, 0o755);
+  // Private keys stay private: the folder is 0700 and every file 0600. Mosquitto started as root drops to its
+  // own user, so there the folder and files belong to that user (root reads them all the same).
+  await chmod(dir, 0o700);
+  const owner = mosquittoOwner();
+  if (owner) await chown(dir, owner.uid, owner.gid);
+  if (ownsDir) forgotten.add(dir);
   const suffix = randomBytes(3).toString("hex");
   const usedFileNames = new Set<string>();
 
   async function write(fileName: string, contents: string | Uint8Array): Promise<string> {
     const path = join(dir, fileName);
-    await writeFile(path, contents, { mode: 0o644 });
+    await writeFile(path, contents, { mode: 0o600 });
+    if (owner) await chown(path, owner.uid, owner.gid);
     return path;
   }
 
@@ -471,7 +499,9 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
   }
 
   async function cleanup(): Promise<void> {
-    if (ownsDir) await rm(dir, { recursive: true, force: true });
+    if (!ownsDir) return;
+    await rm(dir, { recursive: true, force: true });
+    forgotten.delete(dir);
   }
 
   return {
