@@ -250,7 +250,7 @@ describe("the dev broker names who connects", () => {
         ],
         { cwd: work, env },
       );
-      const [, url] = (await broker.waitFor(/listening on (mqtts:\/\/\S+)/)) as RegExpMatchArray;
+      const [, url] = (await broker.waitFor(/listening on (mqtts:\/\/\S+)/));
       const run = await mqttTls(["pub", "-c", await config(url!, "line2-plc"), "-t", "plant/a", "-m", "1"]);
       if (strict) {
         expect(run.code).toBe(1);
