@@ -40,8 +40,13 @@ function secret(io: CliIo, value: string | undefined): string | undefined {
  * ```
  */
 export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+  let wroteStdout = false;
+  const stdout = io.stdout ?? ((text: string) => process.stdout.write(text));
   const full: CliIo = {
-    stdout: io.stdout ?? ((text) => process.stdout.write(text)),
+    stdout: (text) => {
+      wroteStdout = true;
+      return stdout(text);
+    },
     stderr: io.stderr ?? ((text) => process.stderr.write(text)),
     env: io.env ?? process.env,
     cwd: io.cwd ?? process.cwd(),
@@ -336,18 +341,29 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;
   } catch (error) {
+    // With --json, stdout is one JSON document whatever happened: a failure before the command could print its
+    // own is that document's only finding.
+    const asJson = (code: string, message: string, remedy: string | undefined) => {
+      if (!argv.includes("--json") || wroteStdout) return;
+      const finding = { code, severity: "error", message, ...(remedy ? { remedy } : {}) };
+      full.stdout(`${JSON.stringify({ ok: false, findings: [finding] }, null, 2)}\n`);
+    };
     if (error instanceof CommanderError) {
-      return error.code === "commander.helpDisplayed" ||
+      if (
+        error.code === "commander.helpDisplayed" ||
         error.code === "commander.version" ||
         error.exitCode === 0
-        ? 0
-        : 2;
+      )
+        return 0;
+      asJson("USAGE", error.message.replace(/^error: /, ""), "Run with --help for usage.");
+      return 2;
     }
     const c = colorsFor(full);
     if (isCliError(error)) {
       full.stderr(
         `${c.red("✖")} ${escapeControl(error.message)}\n${error.remedy ? `  ${c.green("→")} ${error.remedy}\n` : ""}`,
       );
+      asJson(error.code, error.message, error.remedy);
       return error.exitCode;
     }
     // Any other failure still ends as one coded line, never a stack trace: a library's coded error keeps its code.
@@ -355,6 +371,11 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     const message = error instanceof Error ? error.message : String(error);
     full.stderr(
       `${c.red("✖")} ${typeof code === "string" ? `${code}: ` : "unexpected error: "}${escapeControl(message)}\n${typeof remedy === "string" ? `  ${c.green("→")} ${remedy}\n` : ""}`,
+    );
+    asJson(
+      typeof code === "string" && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : "FAILED",
+      message,
+      typeof remedy === "string" ? remedy : undefined,
     );
     return 1;
   }

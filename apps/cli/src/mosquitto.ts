@@ -1,6 +1,8 @@
 /** What a Mosquitto listener block needs. */
 export interface ListenerSpec {
   port: number;
+  /** The address to bind (the broker URL's, when it is an IP); every interface without it. */
+  bindAddress?: string;
   websockets?: boolean;
   cafile?: string;
   cafileComment?: string;
@@ -18,12 +20,21 @@ export interface ListenerSpec {
  * `tlsv1.2` listener), and `set_tcp_nodelay true` saves about 40 ms per TLS 1.3 connect.
  */
 export function mosquittoListener(spec: ListenerSpec): string {
-  const lines = [`listener ${spec.port}`];
+  const lines = spec.bindAddress
+    ? [`listener ${spec.port} ${spec.bindAddress}`]
+    : [
+        "# without an address the listener binds every interface: add the broker's, e.g. listener 8883 10.0.0.5",
+        `listener ${spec.port}`,
+      ];
   if (spec.websockets) lines.push("protocol websockets");
   if (spec.cafileComment) lines.push(`# ${spec.cafileComment}`);
   lines.push(spec.cafile ? `cafile ${spec.cafile}` : "# cafile /etc/mosquitto/ca_certificates/ca.crt");
   if (spec.certComment) lines.push(`# ${spec.certComment}`);
-  lines.push(`certfile ${spec.certfile}`, `keyfile ${spec.keyfile}`);
+  lines.push(
+    `certfile ${spec.certfile}`,
+    `# started as root, Mosquitto reads the key as user mosquitto: chown mosquitto ${spec.keyfile} && chmod 600 ${spec.keyfile}`,
+    `keyfile ${spec.keyfile}`,
+  );
   lines.push(`require_certificate ${spec.requireCertificate}`);
   if (spec.requireCertificate) {
     lines.push(

@@ -7,6 +7,11 @@ import { fileURLToPath } from "node:url";
  */
 export default function setup(): void {
   const root = fileURLToPath(new URL("../../..", import.meta.url));
+  const started = Date.now();
+  // Said before the wait: a first build takes about 40 s, in which the tests print nothing else.
+  process.stderr.write(
+    "… building the mqtt-tls CLI for its process tests (about 40 s the first time, cached after)\n",
+  );
   try {
     execFileSync(
       "pnpm",
@@ -17,6 +22,7 @@ export default function setup(): void {
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
+    process.stderr.write(`… the mqtt-tls CLI is built (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`building the CLI failed:\n${stdout?.toString() ?? ""}${stderr?.toString() ?? ""}`, {

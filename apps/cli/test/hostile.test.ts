@@ -38,12 +38,26 @@ async function writeConfig(name: string, config: object): Promise<string> {
 }
 
 /** A TCP server on loopback that keeps every byte it is sent. */
-async function recorder(): Promise<{ port: number; bytes: () => Buffer; server: Server }> {
+async function recorder(): Promise<{
+  port: number;
+  bytes: () => Buffer;
+  connections: () => number;
+  server: Server;
+}> {
   const received: Buffer[] = [];
-  const server = createServer((socket) => socket.on("data", (chunk: Buffer) => received.push(chunk)));
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+  });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  return { port: (server.address() as AddressInfo).port, bytes: () => Buffer.concat(received), server };
+  return {
+    port: (server.address() as AddressInfo).port,
+    bytes: () => Buffer.concat(received),
+    connections: () => connections,
+    server,
+  };
 }
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
@@ -106,7 +120,7 @@ describe("topics are checked before anything is sent", () => {
       expect(run.code, `${command} -t ${topic.slice(0, 20)}`).toBe(2);
       expect(run.stderr).toMatch(why);
       expect(run.stdout).not.toMatch(/published/);
-      expect(run.stderr).not.toMatch(/another client with the same clientId/);
+      expect(run.stderr).not.toMatch(/another client may use the same clientId/);
       noStackTrace(run.stderr);
     }
   });
@@ -250,7 +264,7 @@ describe("the dev broker names who connects", () => {
         ],
         { cwd: work, env },
       );
-      const [, url] = (await broker.waitFor(/listening on (mqtts:\/\/\S+)/));
+      const [, url] = await broker.waitFor(/listening on (mqtts:\/\/\S+)/);
       const run = await mqttTls(["pub", "-c", await config(url!, "line2-plc"), "-t", "plant/a", "-m", "1"]);
       if (strict) {
         expect(run.code).toBe(1);
@@ -263,5 +277,60 @@ describe("the dev broker names who connects", () => {
       }
     }
     expect((await mqttTls(["broker", "--strict-identity"])).code).toBe(2);
+  });
+});
+
+describe("smaller slips", () => {
+  it("--json gets one JSON document even for a usage error", async () => {
+    const dir = join(work, "json-pki");
+    expect((await mqttTls(["pki", "init", "--dir", dir])).code).toBe(0);
+    for (const [args, code] of [
+      [["pki", "init", "--dir", dir, "--json"], "PKI_EXISTS"],
+      [["devices", "nope", "--json"], "UNKNOWN_DEVICE"],
+      [["doctor", "--json"], "USAGE"],
+    ] as const) {
+      const run = await mqttTls([...args]);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, findings: [{ code, severity: "error" }] });
+    }
+  });
+
+  it("pub says when it publishes to a broker it does not authenticate", async () => {
+    await using broker = await startTestBroker({ pki });
+    const config = await writeConfig("unchecked", {
+      broker: { url: broker.url },
+      security: { checkServerCertificate: false },
+    });
+    const run = await mqttTls(["pub", "-c", config, "-t", "plant/a", "-m", "1"]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/SERVER_CERT_CHECK_DISABLED/);
+  });
+
+  it("pub against a port that never answers ends at the configured deadline, and says which", async () => {
+    const silent = await recorder();
+    try {
+      const config = await writeConfig("silent", {
+        broker: { url: `mqtts://127.0.0.1:${silent.port}`, connectTimeoutMs: 2000 },
+        security: { trustStore: [pki.caFile] },
+      });
+      const run = await mqttTls(["pub", "-c", config, "-t", "plant/a", "-m", "1"]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(
+        /CONNECT_TIMEOUT[\s\S]*within 2000 ms: the broker accepted TCP but did not answer the TLS handshake/,
+      );
+      // One attempt, its deadline spent: no second connection to probe for as long again.
+      expect(silent.connections()).toBe(1);
+    } finally {
+      silent.server.close();
+    }
+  });
+
+  it("pki issue client offers a configuration for the broker its folder serves", async () => {
+    const dir = join(work, "template-pki");
+    expect((await mqttTls(["pki", "init", "--dir", dir])).code).toBe(0);
+    expect((await mqttTls(["pki", "issue", "server", "--dir", dir, "--name", "localhost"])).code).toBe(0);
+    const client = await mqttTls(["pki", "issue", "client", "--dir", dir, "--name", "line1-plc"]);
+    expect(client.stdout).toContain('"url": "mqtts://localhost:8883"');
+    expect(client.stdout).not.toContain("broker.local");
   });
 });

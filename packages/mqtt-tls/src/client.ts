@@ -217,6 +217,8 @@ export class SecureClient extends EventEmitter<{
   #ended = false;
   #resolved: ResolvedConfig;
   #profile: Profile;
+  /** When the current connection attempt started, and whether its TLS handshake completed. */
+  #attempt: { started: number; connected: boolean; secured: boolean } | undefined;
   readonly #refusals = new RefusedPublishTracker();
   /** Topics of messages given up on as refused, until their `publish` has rejected. */
   readonly #refusedTopics: string[] = [];
@@ -338,6 +340,8 @@ export class SecureClient extends EventEmitter<{
   #createStream() {
     const url = this.#currentUrl();
     const port = defaultPort(url);
+    const attempt = { started: Date.now(), connected: false, secured: false };
+    this.#attempt = attempt;
     if (url.scheme === "ws" || url.scheme === "wss") {
       // mqtt.js forwards only six TLS options over wss; here every one is.
       const o = this.#tlsOptions ?? {};
@@ -346,7 +350,11 @@ export class SecureClient extends EventEmitter<{
       socket.on("upgrade", (response) => this.#recordTls(response.socket as TLSSocket));
       return createWebSocketStream(socket);
     }
-    if (!url.tls) return connectTcp({ host: url.host, port });
+    if (!url.tls) {
+      const plain = connectTcp({ host: url.host, port });
+      plain.once("connect", () => (attempt.connected = true));
+      return plain;
+    }
     const o = this.#tlsOptions!;
     const socket = connectTls({
       host: url.host,
@@ -362,11 +370,16 @@ export class SecureClient extends EventEmitter<{
     socket.setNoDelay(true);
     this.#socket = socket;
     socket.on("session", (session: Buffer) => (this.#session = session));
+    socket.once("connect", () => (attempt.connected = true));
     socket.once("secureConnect", () => this.#recordTls(socket));
     return socket;
   }
 
   #recordTls(socket: TLSSocket): void {
+    if (this.#attempt) {
+      this.#attempt.connected = true;
+      this.#attempt.secured = true;
+    }
     if (typeof socket.getProtocol !== "function") return;
     const sessionReused = socket.isSessionReused();
     // Clients of one broker see one chain: summarize it once (the detailed peer chain is costly to build).
@@ -399,6 +412,23 @@ export class SecureClient extends EventEmitter<{
   /** Diagnoses a failed attempt by probing the broker once (the handshake error alone cannot tell a wrong CA from a missing one). */
   async #diagnoseFailure(): Promise<Finding> {
     const url = this.#currentUrl();
+    const timeoutMs = this.#resolved.config.broker.connectTimeoutMs;
+    const attempt = this.#attempt;
+    if (attempt && Date.now() - attempt.started >= timeoutMs - 50) {
+      // The attempt ran out of time: say so with its own deadline, rather than probing for as long again.
+      const failure = {
+        // WebSocket attempts do not tell TCP from TLS: they count as past TCP.
+        phase:
+          !attempt.connected && !url.scheme.startsWith("ws")
+            ? "tcp"
+            : attempt.secured || !url.tls
+              ? "mqtt"
+              : "tls",
+        timedOut: true,
+        timeoutMs,
+      } as const;
+      return explainedBy(diagnose(failure, this.#resolved, url), this.#configFindings);
+    }
     const result = await probeResolved(
       this.#resolved,
       url,

@@ -110,7 +110,9 @@ async function serve(
         );
     },
     onRefusal: (failure) =>
-      io.stdout(`${c.red("✖")} refused a TLS client: ${failure.code ?? "error"} (${line(failure.message)})\n`),
+      io.stdout(
+        `${c.red("✖")} refused a TLS client: ${failure.code ?? "error"} (${line(failure.message)})\n`,
+      ),
     onConnectRefusal: (refusal) =>
       io.stdout(`${c.red("✖")} refused CONNECT from ${line(refusal.clientId)}: ${line(refusal.reason)}\n`),
   }).catch((error: unknown) => {

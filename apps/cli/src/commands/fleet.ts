@@ -32,7 +32,8 @@ export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<nu
   const loaded = requireConfig(await loadConfig(path, { env: io.env }), options.config);
   // Each device gets its own key store; any other error of the configuration stops every device alike.
   const shared = loaded.findings.filter(
-    (f) => f.severity === "error" && !f.path?.startsWith("security.keyStore") && f.code !== "KEY_STORE_MISSING",
+    (f) =>
+      f.severity === "error" && !f.path?.startsWith("security.keyStore") && f.code !== "KEY_STORE_MISSING",
   );
   if (shared.length > 0) {
     io.stderr(renderFindings(withCliHints(loaded.findings.filter((f) => f.severity === "error")), c));

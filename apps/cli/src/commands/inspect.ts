@@ -149,7 +149,8 @@ function blocksOf(
       findings.push(
         createFinding(
           noPassphrase ? "KEY_ENCRYPTED_NO_PASSPHRASE" : isFindingCode(code) ? code : "PEM_MALFORMED",
-          "error",
+          // As for an encrypted key: not read without its passphrase is a warning, a wrong one an error.
+          noPassphrase ? "warning" : "error",
           noPassphrase
             ? `${path}: the PKCS#12 bundle is protected; give its passphrase.`
             : `${path}: ${(error as Error).message}.`,

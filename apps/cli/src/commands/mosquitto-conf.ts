@@ -57,11 +57,15 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
     `# mosquitto.conf listener for ${broker.clientId ?? "this client"} → ${url.display}\n` +
       mosquittoListener({
         port: defaultPort(url),
+        ...(url.isIp ? { bindAddress: url.host } : {}),
         websockets: url.scheme === "wss" || url.scheme === "ws",
         ...(cafile ? { cafile } : {}),
         cafileComment,
-        certfile: options.certfile ?? "/etc/mosquitto/certs/server-chain.crt",
-        keyfile: options.keyfile ?? "/etc/mosquitto/certs/server.key",
+        // Absolute, as cafile: Mosquitto resolves relative paths from its own working folder, not this one.
+        certfile: options.certfile
+          ? resolve(io.cwd, options.certfile)
+          : "/etc/mosquitto/certs/server-chain.crt",
+        keyfile: options.keyfile ? resolve(io.cwd, options.keyfile) : "/etc/mosquitto/certs/server.key",
         certComment: `the broker's certificate (with ${url.isIp ? "IP" : "DNS"}:${serverName} in its subjectAltName), then its intermediates`,
         requireCertificate: security.sendClientCertificate,
         tlsVersion: security.minTlsVersion === "TLSv1.3" ? "tlsv1.3" : "tlsv1.2",

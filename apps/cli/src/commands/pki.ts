@@ -1,4 +1,6 @@
-import { relative } from "node:path";
+import { X509Certificate } from "node:crypto";
+import { readFile, readdir } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { initLabPki, issueLabLeaf, type LabKeyType } from "../lab-pki.js";
 import { colorsFor, progress, type CliIo } from "../io.js";
 import { mosquittoListener } from "../mosquitto.js";
@@ -91,8 +93,9 @@ export async function pkiIssue(
       })}\nMosquitto reads the key as user mosquitto: \`chown mosquitto ${leaf.keyFile}\`. Or try it now: mqtt-tls broker --pki ${options.dir} --require-client-cert\n`,
     );
   } else {
+    const host = (await serverHostIn(options.dir)) ?? "localhost";
     const config = {
-      broker: { url: "mqtts://broker.local:8883", clientId: options.name },
+      broker: { url: `mqtts://${host.includes(":") ? `[${host}]` : host}:8883`, clientId: options.name },
       security: {
         trustStore: ["ca.crt"],
         sendClientCertificate: true,
@@ -107,4 +110,25 @@ export async function pkiIssue(
     );
   }
   return 0;
+}
+
+/**
+ * The host of the newest server certificate issued in a lab PKI folder (its first DNS name, else its first IP), so
+ * the configuration a client certificate comes with names a broker that folder can serve; `undefined` when none.
+ */
+async function serverHostIn(dir: string): Promise<string | undefined> {
+  const servers: { from: number; host: string }[] = [];
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    if (!entry.endsWith("-chain.crt")) continue;
+    const cert = await readFile(join(dir, entry), "utf8")
+      .then((pem) => new X509Certificate(pem))
+      .catch(() => undefined);
+    if (!cert?.keyUsage?.includes("1.3.6.1.5.5.7.3.1")) continue;
+    const names = (cert.subjectAltName ?? "").split(", ");
+    const host =
+      names.find((n) => n.startsWith("DNS:"))?.slice(4) ??
+      names.find((n) => n.startsWith("IP Address:"))?.slice(11);
+    if (host) servers.push({ from: Date.parse(cert.validFrom), host });
+  }
+  return servers.sort((a, b) => b.from - a.from)[0]?.host;
 }

@@ -42,6 +42,11 @@ async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureCli
     io.stderr(renderFindings(withCliHints(loaded.findings), c));
     return 1;
   }
+  // A connection that goes ahead unprotected says so: TLS off, or a broker that is not authenticated.
+  const unprotected = loaded.findings.filter(
+    (f) => f.code === "SERVER_CERT_CHECK_DISABLED" || f.code === "TLS_DISABLED",
+  );
+  if (unprotected.length > 0 && loaded.ok) io.stderr(renderFindings(unprotected, c));
   try {
     return await connectSecure(loaded);
   } catch (error) {
@@ -132,7 +137,7 @@ export async function sub(options: SubOptions, io: CliIo, signal?: AbortSignal):
     client.on("state", (state: string) => {
       if (state === "reconnecting")
         io.stderr(
-          `${c.yellow("▲")} connection lost, reconnecting (another client with the same clientId takes the session: use --client-id)\n`,
+          `${c.yellow("▲")} connection lost, reconnecting (if this repeats, another client may use the same clientId: --client-id sets another)\n`,
         );
     });
     await client.subscribe(options.topic, { qos });
