@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 /**
@@ -10,12 +11,15 @@ import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config
 // own `require()` picks: an "import" or "module" condition made mqtt.js require the ESM build of `ws`.
 const sourceConditions = ["@proj/source", "node"];
 
+/** The repository's root: packages are found from here, whichever folder Vitest runs in (`pnpm --filter X test`). */
+const rootDir = dirname(fileURLToPath(import.meta.url));
+
 function workspaceProjects(): TestProjectInlineConfiguration[] {
   const projects: TestProjectInlineConfiguration[] = [];
   for (const group of ["packages", "apps", "tooling"]) {
-    if (!existsSync(group)) continue;
-    for (const entry of readdirSync(group, { withFileTypes: true })) {
-      const dir = join(group, entry.name);
+    if (!existsSync(join(rootDir, group))) continue;
+    for (const entry of readdirSync(join(rootDir, group), { withFileTypes: true })) {
+      const dir = join(rootDir, group, entry.name);
       const manifest = join(dir, "package.json");
       if (!entry.isDirectory() || !existsSync(manifest)) continue;
       const { name } = JSON.parse(readFileSync(manifest, "utf8")) as { name: string };
