@@ -151,19 +151,24 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const intervalMs = 1000 / options.rate;
   // Each device sends `rate` a second for the duration: the first at once, so 10 s at 1/s is 10 messages, not 9.
   const perDevice = Math.round(options.durationSeconds * options.rate);
-  const sends: Promise<void>[] = [];
+  // Only what is still on its way is kept: a long run does not hold one promise per message.
+  const pending = new Set<Promise<void>>();
   const publishStart = performance.now();
   const senders = clients.map((client, i) => {
     let sent = 0;
     const send = () => {
       if (sent >= perDevice) return false;
       sent++;
-      sends.push(
-        client.publish(`fleet/${i}/telemetry`, `{"seq":${sent}}`, { qos }).then(
+      // A QoS 0 message while the device is offline is dropped by the client: it is not counted as sent.
+      if (qos === 0 && client.state !== "connected") return true;
+      const sending: Promise<void> = client
+        .publish(`fleet/${i}/telemetry`, `{"seq":${sent}}`, { qos })
+        .then(
           () => void messages++,
           () => undefined,
-        ),
-      );
+        )
+        .finally(() => pending.delete(sending));
+      pending.add(sending);
       return true;
     };
     send();
@@ -178,7 +183,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   // QoS 1 acknowledgements still on their way count; a broker that stopped answering does not hold the report.
   let grace: NodeJS.Timeout | undefined;
   await Promise.race([
-    Promise.allSettled(sends),
+    Promise.allSettled(pending),
     new Promise((resolve) => (grace = setTimeout(resolve, 2000))),
   ]);
   clearTimeout(grace);

@@ -280,6 +280,33 @@ describe("the dev broker names who connects", () => {
   });
 });
 
+describe("keys the TLS stack refuses", () => {
+  it("an RSA-1024 client key: doctor leads with WEAK_KEY, an error where the TLS stack refuses it, and never a stack trace", async () => {
+    await using broker = await startTestBroker({ pki, requireClientCert: true });
+    const weak = await pki.issueClient({ name: "weak-plc", keyType: "rsa1024", keySlot: "weak" });
+    const config = await writeConfig("weak-key", {
+      broker: { url: broker.url },
+      security: {
+        trustStore: [pki.caFile],
+        sendClientCertificate: true,
+        keyStore: { certificate: weak.files.chain, privateKey: weak.files.key },
+      },
+    });
+    // OpenSSL 3.2 and later (Node 24) refuse a key this small in the handshake; 3.0 (Node 20, 22) takes it.
+    const [major = 0, minor = 0] = process.versions.openssl.split(".").map(Number);
+    const refused = major > 3 || (major === 3 && minor >= 2);
+    const run = await mqttTls(["doctor", "-c", config, "--json"]);
+    noStackTrace(run.stderr);
+    const report = JSON.parse(run.stdout) as { findings: { code: string; severity: string }[] };
+    expect(report.findings[0]).toMatchObject({ code: "WEAK_KEY", severity: refused ? "error" : "warning" });
+    expect(run.code).toBe(refused ? 1 : 0);
+    const pub = await mqttTls(["pub", "-c", config, "-t", "plant/a", "-m", "1"]);
+    noStackTrace(pub.stderr);
+    expect(pub.code).toBe(refused ? 1 : 0);
+    if (refused) expect(pub.stderr).toMatch(/WEAK_KEY/);
+  });
+});
+
 describe("smaller slips", () => {
   it("--json gets one JSON document even for a usage error", async () => {
     const dir = join(work, "json-pki");

@@ -116,6 +116,35 @@ function topicError(topic: string, kind: "name" | "filter"): MqttTlsError | unde
   });
 }
 
+/**
+ * What a credential reload may not change on a running client: where it connects and how it protects that
+ * connection (its credentials were given for that connection). `undefined` when nothing of it changed.
+ */
+function connectionChange(current: ResolvedConfig, next: ResolvedConfig): Finding | undefined {
+  const was = current.config.security;
+  const now = next.config.security;
+  const urls = (r: ResolvedConfig) => r.urls.map((u) => u.raw).join(" ");
+  const changed =
+    urls(current) !== urls(next)
+      ? "the broker URL"
+      : was.enableTls !== now.enableTls
+        ? "enableTls"
+        : was.checkServerCertificate !== now.checkServerCertificate
+          ? "checkServerCertificate"
+          : undefined;
+  if (!changed) return undefined;
+  return createFinding(
+    now.enableTls && now.checkServerCertificate
+      ? "FIELD_IGNORED"
+      : now.enableTls
+        ? "SERVER_CERT_CHECK_DISABLED"
+        : "TLS_DISABLED",
+    "error",
+    `A credential reload does not change ${changed} of a running client: the new value is not applied.`,
+    { remedy: "Restart the client (connectSecure again) to connect with the changed settings." },
+  );
+}
+
 /** The error of a publish the broker refused by closing the connection each time it got it. */
 function refusedError(topic: string, cause: unknown): MqttTlsError {
   return new MqttTlsError(
@@ -220,6 +249,9 @@ export class SecureClient extends EventEmitter<{
   /** When the current connection attempt started, and whether its TLS handshake completed. */
   #attempt: { started: number; connected: boolean; secured: boolean } | undefined;
   readonly #refusals = new RefusedPublishTracker();
+  /** What this client subscribed to, to subscribe again when a broker kept no session for it. */
+  readonly #subscriptions = new Map<string, IClientSubscribeOptions>();
+  #connectedOnce = false;
   /** Topics of messages given up on as refused, until their `publish` has rejected. */
   readonly #refusedTopics: string[] = [];
   /** What loading the configuration found: a failed connection that follows from one of these says so. */
@@ -261,7 +293,26 @@ export class SecureClient extends EventEmitter<{
         },
       );
     }
-    this.#loadCredentials();
+    try {
+      this.#loadCredentials();
+    } catch (error) {
+      // The TLS stack refuses the key itself (too small for its security level, say): named, never raw.
+      const finding = diagnose(
+        {
+          phase: "tls",
+          code: (error as NodeJS.ErrnoException).code,
+          message: (error as Error).message,
+          localKey: true,
+        },
+        resolved,
+        this.#currentUrl(),
+      );
+      throw new MqttTlsError(finding.code, finding.message, {
+        remedy: finding.remedy,
+        findings: [finding],
+        cause: error,
+      });
+    }
     const { broker } = resolved.config;
     this.mqtt = new MqttClient(() => this.#createStream(), {
       protocolVersion: broker.protocolVersion,
@@ -274,7 +325,8 @@ export class SecureClient extends EventEmitter<{
       clean: broker.cleanSession,
       connectTimeout: broker.connectTimeoutMs,
       reconnectPeriod: 0,
-      resubscribe: true,
+      // mqtt.js remembers subscriptions only with its own reconnect (reconnectPeriod > 0): this client keeps them.
+      resubscribe: false,
       queueQoSZero: false,
       manualConnect: true,
       ...(options.outgoingStore ? { outgoingStore: options.outgoingStore } : {}),
@@ -283,7 +335,13 @@ export class SecureClient extends EventEmitter<{
     if (replay) this.#replayed = replay.then(() => void (this.#replayed = undefined));
     this.mqtt.on("message", (topic, payload, packet) => this.emit("message", topic, payload, packet));
     this.mqtt.on("error", () => undefined); // failures are diagnosed on close
-    this.mqtt.on("connect", () => {
+    this.mqtt.on("connect", (connack) => {
+      // A broker that kept no session for us (clean session, or it lost it) gets our subscriptions again.
+      if (this.#connectedOnce && !connack.sessionPresent && this.#subscriptions.size > 0)
+        this.mqtt.subscribe(Object.fromEntries(this.#subscriptions), (error) => {
+          if (error) this.#security("connection", "RESUBSCRIBE_FAILED", "warning", { reason: error.message });
+        });
+      this.#connectedOnce = true;
       this.#attempts = 0;
       this.#connectedAt = Date.now();
       this.#offlineSince = undefined;
@@ -414,7 +472,8 @@ export class SecureClient extends EventEmitter<{
     const url = this.#currentUrl();
     const timeoutMs = this.#resolved.config.broker.connectTimeoutMs;
     const attempt = this.#attempt;
-    if (attempt && Date.now() - attempt.started >= timeoutMs - 50) {
+    // (WebSocket attempts do not say how far they got: those are probed.)
+    if (attempt && !url.scheme.startsWith("ws") && Date.now() - attempt.started >= timeoutMs - 50) {
       // The attempt ran out of time: say so with its own deadline, rather than probing for as long again.
       const failure = {
         // WebSocket attempts do not tell TCP from TLS: they count as past TCP.
@@ -512,7 +571,7 @@ export class SecureClient extends EventEmitter<{
 
   #credentialsChanged(): void {
     clearTimeout(this.#watchTimer);
-    this.#watchTimer = setTimeout(() => void this.#reloadChanged(), 300);
+    this.#watchTimer = setTimeout(() => void this.#reloadChanged().catch(() => undefined), 300);
     this.#watchTimer.unref();
   }
 
@@ -604,7 +663,7 @@ export class SecureClient extends EventEmitter<{
     clearTimeout(this.#crlTimer);
     const hours = this.#resolved.config.security.crlRefreshHours;
     if (hours === undefined || this.#resolved.config.security.crl.length === 0) return;
-    this.#crlTimer = setTimeout(() => void this.#refreshCrls(), hours * 3_600_000);
+    this.#crlTimer = setTimeout(() => void this.#refreshCrls().catch(() => undefined), hours * 3_600_000);
     this.#crlTimer.unref();
   }
 
@@ -718,10 +777,27 @@ export class SecureClient extends EventEmitter<{
     const validation = await loadConfig(source as object | string, options);
     if (this.#ended) return { ok: false, findings: validation.findings };
     if (!validation.resolved || !validation.ok) return { ok: false, findings: validation.findings };
+    const downgrade = connectionChange(this.#resolved, validation.resolved);
+    if (downgrade) return { ok: false, findings: [downgrade, ...validation.findings] };
+    const previous = { resolved: this.#resolved, profile: this.#profile };
     this.#resolved = validation.resolved;
     this.#profile = validation.profile;
+    try {
+      this.#loadCredentials();
+    } catch (error) {
+      // A key the TLS stack refuses (too small for its security level, say): keep what works.
+      this.#resolved = previous.resolved;
+      this.#profile = previous.profile;
+      this.#loadCredentials();
+      const code = (error as NodeJS.ErrnoException).code;
+      const finding = diagnose(
+        { phase: "tls", code, message: (error as Error).message, localKey: true },
+        validation.resolved,
+        this.#currentUrl(),
+      );
+      return { ok: false, findings: [finding, ...validation.findings] };
+    }
     this.#configFindings = [...validation.findings, ...(this.#options.explainWith ?? [])];
-    this.#loadCredentials();
     return { ok: true, findings: validation.findings };
   }
 
@@ -799,10 +875,23 @@ export class SecureClient extends EventEmitter<{
    * taken out of the store (so it is not sent again) and its `publish` rejects with `PUBLISH_REJECTED`.
    */
   #dropRefused(): void {
+    // Only a close the broker chose counts: not one this client asked for (end, a planned reconnect).
+    if (this.#ended || this.#plannedReconnect) {
+      this.#refusals.closed();
+      return;
+    }
     const refused = this.#refusals.closed();
     if (!refused || !this.mqtt.outgoing[refused.messageId]) return;
     this.#refusedTopics.push(refused.topic);
     this.mqtt.removeOutgoingMessage(refused.messageId);
+    const finding = createFinding(
+      "PUBLISH_REJECTED",
+      "error",
+      `The broker closed the connection each time it got the message to "${topicForDisplay(refused.topic)}" (${REFUSED_AFTER_CLOSES} times): it is dropped, not sent again.`,
+      { remedy: FINDING_CATALOGUE.PUBLISH_REJECTED.remedy },
+    );
+    this.emit("diagnosis", finding);
+    this.#security("connection", "PUBLISH_REJECTED", "warning", { topic: topicForDisplay(refused.topic) });
   }
 
   #send(topic: string, payload: string | Buffer, options: IClientPublishOptions): Promise<void> {
@@ -851,13 +940,21 @@ export class SecureClient extends EventEmitter<{
     topic: string | string[],
     options: IClientSubscribeOptions = { qos: 1 },
   ): Promise<ISubscriptionGrant[]> {
-    const invalid = [topic].flat().map((filter) => topicError(filter, "filter"))[0];
+    const invalid = [topic]
+      .flat()
+      .map((filter) => topicError(filter, "filter"))
+      .find((error) => error !== undefined);
     if (invalid) return Promise.reject(invalid);
-    return this.mqtt.subscribeAsync(topic, options);
+    return this.mqtt.subscribeAsync(topic, options).then((granted) => {
+      for (const grant of granted)
+        if (grant.qos !== 128) this.#subscriptions.set(grant.topic, { ...options, qos: grant.qos });
+      return granted;
+    });
   }
 
   async unsubscribe(topic: string | string[]): Promise<void> {
     await this.mqtt.unsubscribeAsync(topic);
+    for (const filter of [topic].flat()) this.#subscriptions.delete(filter);
   }
 
   /** Ends the connection (after in-flight messages unless `force`); no reconnect follows. */

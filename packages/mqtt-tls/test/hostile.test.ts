@@ -4,6 +4,8 @@
  */
 import { createTestPki, startTestBroker, type TestPki } from "@proj/test-broker";
 import { once } from "node:events";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectSecure, isMqttTlsError, probe } from "../src/index.js";
@@ -123,5 +125,63 @@ describe("probe", () => {
     again.on("message", (_topic, payload) => received.push(payload.toString()));
     await expect.poll(() => received.length, { timeout: 5000 }).toBe(5);
     expect(received).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+  });
+});
+
+describe("what a reconnect keeps and a reload may change", () => {
+  it("subscriptions come back when the broker kept no session (clean session)", async () => {
+    await using broker = await startTestBroker({ pki });
+    const connected = new Map<string, { close(): void }>();
+    broker.aedes.on("client", (client) => connected.set(client.id, client));
+    const security = { trustStore: [pki.caFile] };
+    await using subscriber = await connectSecure(
+      { broker: { url: broker.url, clientId: "scada-clean" }, security },
+      { backoff: { minMs: 20, maxMs: 50 } },
+    );
+    await subscriber.subscribe("plant/again", { qos: 1 });
+    const received: string[] = [];
+    subscriber.on("message", (_topic, payload) => received.push(payload.toString()));
+    // The broker drops the connection; the client comes back with a new session.
+    const back = new Promise<void>((resolve) => {
+      let dropped = false;
+      subscriber.on("state", (state: string) => {
+        if (state !== "connected") dropped = true;
+        else if (dropped) resolve();
+      });
+    });
+    connected.get("scada-clean")!.close();
+    await back;
+    await using publisher = await connectSecure({
+      broker: { url: broker.url, clientId: "plc-again" },
+      security,
+    });
+    await expect
+      .poll(
+        async () => {
+          await publisher.publish("plant/again", "after", { qos: 1 });
+          return received.includes("after");
+        },
+        { timeout: 5000, interval: 200 },
+      )
+      .toBe(true);
+  });
+
+  it("a credential reload does not switch TLS or the server check off, nor move the client to another URL", async () => {
+    await using broker = await startTestBroker({ pki });
+    const file = join(pki.dir, "reload-downgrade.json");
+    const config = { broker: { url: broker.url }, security: { trustStore: [pki.caFile] } };
+    await writeFile(file, JSON.stringify(config));
+    await using client = await connectSecure(file);
+    for (const [change, code] of [
+      [{ security: { checkServerCertificate: false } }, "SERVER_CERT_CHECK_DISABLED"],
+      [{ broker: { url: broker.url.replace("127.0.0.1", "localhost") } }, "FIELD_IGNORED"],
+    ] as const) {
+      await writeFile(file, JSON.stringify({ ...config, ...change }));
+      const reload = await client.reloadCredentials();
+      expect(reload.ok).toBe(false);
+      expect(reload.findings[0]).toMatchObject({ code, severity: "error" });
+    }
+    await writeFile(file, JSON.stringify(config));
+    expect((await client.reloadCredentials()).ok).toBe(true);
   });
 });

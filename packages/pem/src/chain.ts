@@ -637,13 +637,32 @@ const ruleVersionAndSerial: Rule = (path, _context, finding) =>
     return out;
   });
 
+/**
+ * OpenSSL 3.2 and later (Node 24 ships 3.5) run TLS at security level 2 by default: a handshake refuses RSA, DSA and
+ * DH keys below 2048 bits and EC keys below 224 bits itself (ERR_SSL_EE_KEY_TOO_SMALL). Earlier ones (Node 20 and
+ * 22 ship 3.0) accept them. What this runtime's handshake refuses is an error in both modes.
+ */
+const OPENSSL_REFUSES_SMALL_KEYS = (() => {
+  const [major = 0, minor = 0] = (process.versions.openssl ?? "")
+    .split(".")
+    .map((part) => parseInt(part, 10));
+  return major > 3 || (major === 3 && minor >= 2);
+})();
+
+function handshakeRefuses(key: ParsedCertificate["publicKey"]): boolean {
+  if (!OPENSSL_REFUSES_SMALL_KEYS) return false;
+  if (key.type === "rsa" || key.type === "rsa-pss" || key.type === "dsa") return (key.bits ?? 0) < 2048;
+  if (key.type === "ec") return (key.bits ?? 0) < 224;
+  return false;
+}
+
 const ruleKeyStrength: Rule = (path, { policy }, finding) =>
   path.flatMap((cert, i) => {
     const weak = keyWeakness(cert.publicKey, policy);
     return weak
       ? [
           finding(
-            "lint",
+            handshakeRefuses(cert.publicKey) ? "core" : "lint",
             "WEAK_KEY",
             `${role(path, i)} has a key that is ${weak}.`,
             "Issue it again with an RSA 2048/3072 or EC P-256/P-384 key.",

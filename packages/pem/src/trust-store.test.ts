@@ -1,4 +1,4 @@
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import { createTestPki } from "@proj/test-broker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inspectCertificate } from "./certificate.js";
@@ -60,9 +60,17 @@ describe("loadTrustStore", () => {
     // The TBS starts at 4 (30 82 LL LL); its first child at 8: the version [0] (a0 03 ...). Claim one byte more.
     expect(overrun[8]).toBe(0xa0);
     overrun[9] = overrun[9]! + 1;
-    const { store, findings } = loadTrustStore([armour(trailing), armour(overrun), rsa.caPem]);
+    // Well-formed DER that is not a certificate (a PKCS#8 key in certificate armour): no anchor either.
+    const notACertificate = createPrivateKey(rsa.client.key).export({ type: "pkcs8", format: "der" });
+    const { store, findings } = loadTrustStore([
+      armour(trailing),
+      armour(overrun),
+      armour(notACertificate),
+      rsa.caPem,
+    ]);
     expect(store.size).toBe(1);
-    expect(findings.map((f) => f.code)).toEqual(["PEM_MALFORMED", "PEM_MALFORMED"]);
+    expect(findings.map((f) => f.code)).toEqual(["PEM_MALFORMED", "PEM_MALFORMED", "PEM_MALFORMED"]);
+    expect(JSON.stringify(findings)).not.toContain(notACertificate.toString("base64").slice(40, 80));
   });
 
   it("names DER input and an empty store", () => {

@@ -78,9 +78,15 @@ function tbsParts(der: Buffer, allBytes: boolean): TbsParts | undefined {
   const root = derNode(der);
   if (!root || root.tag !== SEQUENCE || (allBytes && root.end !== der.length)) return undefined;
   if (!derWellFormed(der, root)) return undefined;
-  const tbsNode = derChildren(der, root)?.[0];
-  const tbs = tbsNode ? (derChildren(der, tbsNode) ?? []) : [];
+  // The shape of a certificate, not merely of DER: tbsCertificate, signatureAlgorithm, signature (BIT STRING), and
+  // in the TBS serial, signature, issuer, validity, subject and key. A PKCS#7 in certificate armour is no anchor.
+  const [tbsNode, algorithm, signature, ...rest] = derChildren(der, root) ?? [];
+  if (tbsNode?.tag !== SEQUENCE || algorithm?.tag !== SEQUENCE || signature?.tag !== 0x03 || rest.length > 0)
+    return undefined;
+  const tbs = derChildren(der, tbsNode) ?? [];
   const offset = tbs[0]?.tag === 0xa0 ? 1 : 0;
+  const expected = [0x02, SEQUENCE, SEQUENCE, SEQUENCE, SEQUENCE, SEQUENCE];
+  if (expected.some((tag, k) => tbs[offset + k]?.tag !== tag)) return undefined;
   const wrapper = tbs.find((n) => n.tag === 0xa3);
   const list = wrapper ? derChildren(der, wrapper)?.[0] : undefined;
   return {

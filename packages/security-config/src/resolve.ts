@@ -170,6 +170,14 @@ function fromError(error: unknown, path: string, source: string): RawFinding {
   };
 }
 
+/**
+ * A URL as written, minus any `user:password@` (up to the authority's last `@`, as URL parsing reads it: a password
+ * may hold an `@` itself).
+ */
+function withoutCredentials(raw: string): string {
+  return raw.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, "$1");
+}
+
 function parseUrl(raw: string, findings: RawFinding[], path: string): BrokerUrl | undefined {
   let url: URL;
   try {
@@ -178,7 +186,7 @@ function parseUrl(raw: string, findings: RawFinding[], path: string): BrokerUrl 
     findings.push({
       code: "FIELD_INVALID",
       path,
-      message: `"${raw}" is not a URL.`,
+      message: `"${withoutCredentials(raw)}" is not a URL.`,
       remedy: "Write it as mqtts://host:8883 (or mqtt://, ws://, wss://).",
     });
     return undefined;
@@ -198,7 +206,7 @@ function parseUrl(raw: string, findings: RawFinding[], path: string): BrokerUrl 
   return {
     raw,
     // Printed as written, minus the credentials (URL would add a trailing slash to a URL without a path).
-    display: hasCredentials ? raw.replace(/\/\/[^@/]*@/, "//") : raw,
+    display: hasCredentials ? withoutCredentials(raw) : raw,
     hasCredentials,
     scheme,
     host,

@@ -47,6 +47,33 @@ describe("loadConfig", () => {
       "FIELD_INVALID",
     ]);
   });
+
+  it("warns of credentials in the URL and never prints them, an @ in the password included", async () => {
+    const result = await loadConfig({
+      broker: { url: "mqtts://plc1:Pa55@word-42@127.0.0.1:8883" },
+      security: { trustStore: [pki.caFile] },
+    });
+    expect(result.findings.map((f) => f.code)).toContain("URL_CREDENTIALS");
+    expect(result.resolved!.urls[0]!.display).toBe("mqtts://127.0.0.1:8883");
+    const typo = await loadConfig({ broker: { url: "mqtts://plc1:Pa55@word-42@host:88x3" }, security: {} });
+    expect(typo.findings[0]).toMatchObject({
+      code: "FIELD_INVALID",
+      message: '"mqtts://host:88x3" is not a URL.',
+    });
+    for (const findings of [result.findings, typo.findings])
+      expect(JSON.stringify(findings)).not.toMatch(/Pa55|word-42/);
+  });
+
+  it("names where the JSON breaks, never the text around it (a password left unquoted)", async () => {
+    for (const [text, where] of [
+      ['{\n  "broker": { "url": "mqtts://x", "password": Sup3rS3cretPassw0rd }\n}', "line 2, column 47"],
+      ['{ "broker": { "password": \'Sup3rS3cretPassw0rd\' } }', "line 1, column 27"],
+    ]) {
+      const result = await loadConfig(await writeConfig("unquoted.json", text));
+      expect(result.findings[0]!.message).toContain(where);
+      expect(JSON.stringify(result.findings)).not.toMatch(/Sup3r|S3cret|Passw0rd/);
+    }
+  });
 });
 
 describe("validateConfig: parse and normalize", () => {

@@ -102,33 +102,33 @@ function scenarios(kind: Kind): void {
         aedes: /^NO_CLIENT_CERTIFICATE/,
         mosquitto: {
           log: /peer did not return a certificate/,
-          alert: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+          alert: "CERTIFICATE_REQUIRED",
         },
       },
       {
         name: "a client certificate from another CA",
         client: async (_pki, rogue) => rogue.client,
         aedes: /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY) /,
-        mosquitto: { log: /certificate verify failed/, alert: "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA" },
+        mosquitto: { log: /certificate verify failed/, alert: "UNKNOWN_CA" },
       },
       {
         name: "an expired client certificate",
         client: (pki) => pki.issueClient({ name: "old-plc", expired: true }),
         aedes: /^CERT_HAS_EXPIRED /,
-        mosquitto: { log: /certificate verify failed/, alert: "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED" },
+        mosquitto: { log: /certificate verify failed/, alert: "CERTIFICATE_EXPIRED" },
       },
       {
         name: "a client certificate that is not valid yet",
         client: (pki) => pki.issueClient({ name: "early-plc", notYetValid: true }),
         aedes: /^CERT_NOT_YET_VALID /,
-        mosquitto: { log: /certificate verify failed/, alert: "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE" },
+        mosquitto: { log: /certificate verify failed/, alert: "BAD_CERTIFICATE" },
       },
       {
         name: "a revoked client certificate listed in the CRL",
         client: (pki) => pki.issueClient({ name: "stolen-plc" }),
         revoke: true,
         aedes: /^CERT_REVOKED /,
-        mosquitto: { log: /certificate verify failed/, alert: "ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED" },
+        mosquitto: { log: /certificate verify failed/, alert: "CERTIFICATE_REVOKED" },
       },
     ];
 
@@ -145,7 +145,11 @@ function scenarios(kind: Kind): void {
         expect(await broker.refusal()).toMatch(refusal.aedes);
       } else {
         expect(await broker.refusal()).toMatch(refusal.mosquitto.log);
-        expect(result.error?.code).toBe(refusal.mosquitto.alert);
+        // OpenSSL 3.0 (Node 20, 22) names an alert by the version that defined it (ERR_SSL_SSLV3_ALERT_X,
+        // ERR_SSL_TLSV13_ALERT_X), OpenSSL 3.5 (Node 24) may say ERR_SSL_SSL/TLS_ALERT_X.
+        expect(result.error?.code).toMatch(
+          new RegExp(`^ERR_SSL_(SSLV3|TLSV1|TLSV13|SSL/TLS)_ALERT_${refusal.mosquitto.alert}$`),
+        );
       }
       // The refusal is about that certificate only.
       expect((await probeMqtt(broker.url, clientOptions(pki, pki.client, "good-plc"))).connected).toBe(true);

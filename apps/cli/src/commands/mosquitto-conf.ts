@@ -57,7 +57,8 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
     `# mosquitto.conf listener for ${broker.clientId ?? "this client"} → ${url.display}\n` +
       mosquittoListener({
         port: defaultPort(url),
-        ...(url.isIp ? { bindAddress: url.host } : {}),
+        // The URL is the client's view (NAT, a forwarded port, a container may lie between): bind it only for loopback.
+        ...(url.host === "127.0.0.1" || url.host === "::1" ? { bindAddress: url.host } : {}),
         websockets: url.scheme === "wss" || url.scheme === "ws",
         ...(cafile ? { cafile } : {}),
         cafileComment,

@@ -122,6 +122,15 @@ class ConnectRefusal extends Error {
   }
 }
 
+/** How many connections, refusals and handshake failures a broker remembers (a long-running one, a scan). */
+const REMEMBERED = 10_000;
+
+/** Appends to a record, forgetting the oldest entry beyond {@link REMEMBERED}. */
+function keep<T>(list: T[], entry: T): void {
+  list.push(entry);
+  if (list.length > REMEMBERED) list.shift();
+}
+
 async function listen(server: Server, host: string, port = 0): Promise<number> {
   server.listen(port, host);
   await once(server, "listening");
@@ -155,7 +164,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   const connections: ConnectedClient[] = [];
   const refusedConnects: { clientId: string; reason: string }[] = [];
   const refuseConnect = (refusal: { clientId: string; reason: string }): void => {
-    refusedConnects.push(refusal);
+    keep(refusedConnects, refusal);
     options.onConnectRefusal?.(refusal);
   };
   const tlsOf = new WeakMap<object, TLSSocket>();
@@ -163,7 +172,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   const sockets = new Set<Socket>();
   const { notify, waitFor } = createWaiters();
   const noteFailure = (failure: HandshakeFailure): void => {
-    handshakeFailures.push(failure);
+    keep(handshakeFailures, failure);
     options.onRefusal?.(failure);
   };
 
@@ -222,7 +231,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     const { socket } = peerIdentity(client);
     const cert = socket?.getPeerCertificate();
     const hasCert = cert !== undefined && "fingerprint256" in cert && Boolean(cert.fingerprint256);
-    connections.push({
+    keep(connections, {
       clientId: client.id,
       listener: listenerOf.get(client.conn) ?? "tls",
       username: usernames.get(client),
@@ -297,6 +306,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   let plainPort: number | undefined;
   if (options.plain) {
     const plainServer = createNetServer((socket) => handle(socket, "plain"));
+    plainServer.maxConnections = tlsServer.maxConnections;
     plainServer.on("connection", track);
     servers.push(plainServer);
     plainPort = await listening(plainServer);
@@ -305,6 +315,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
   let wssPort: number | undefined;
   if (options.wss) {
     const httpsServer = createHttpsServer(tlsOptions);
+    httpsServer.maxConnections = tlsServer.maxConnections;
     httpsServer.on("connection", track);
     httpsServer.on("tlsClientError", recordFailure("wss"));
     // Runs after the HTTP server's own listener, before any request data is read.

@@ -255,8 +255,9 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
   // Private keys stay private: the folder is 0700 and every file 0600. Mosquitto started as root drops to its
   // own user, so there the folder and files belong to that user (root reads them all the same).
   await chmod(dir, 0o700);
-  const owner = mosquittoOwner();
-  if (owner) await chown(dir, owner.uid, owner.gid);
+  // Root without the right to change owners (a container without CAP_CHOWN) keeps the files as they are.
+  let owner = mosquittoOwner();
+  if (owner) await chown(dir, owner.uid, owner.gid).catch(() => (owner = undefined));
   if (ownsDir) forgotten.add(dir);
   const suffix = randomBytes(3).toString("hex");
   const usedFileNames = new Set<string>();
