@@ -1,10 +1,12 @@
 import { escapeControl } from "@proj/findings";
+import { createRequire } from "node:module";
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CliError, isCliError } from "./errors.js";
 import { colorsFor, type CliIo } from "./io.js";
 import { LAB_KEY_TYPES } from "./lab-pki.js";
 
-const VERSION = "0.0.0";
+/** The version the package was published with: from its package.json (one folder up from src/ and from dist/). */
+const VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
