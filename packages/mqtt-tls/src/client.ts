@@ -26,7 +26,6 @@ import {
 } from "mqtt";
 import createDebug from "debug";
 import { EventEmitter } from "node:events";
-import { unwatchFile, watchFile, type Stats } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { connect as connectTcp } from "node:net";
 import {
@@ -43,6 +42,9 @@ import type { SecurityEvent, SecurityEventSink } from "./security-events.js";
 import { probeResolved, type TlsInfo } from "./probe.js";
 import { REFUSED_AFTER_CLOSES, RefusedPublishTracker } from "./refused-publish.js";
 import { topicForDisplay, topicProblem } from "./topics.js";
+import { CredentialWatcher } from "./credential-watcher.js";
+import { ExpiryMonitor, type WatchedCertificate } from "./expiry-monitor.js";
+import { InflightGate } from "./inflight-gate.js";
 
 /** Where the connection is. */
 export type ClientState = "connecting" | "connected" | "reconnecting" | "offline" | "closed";
@@ -237,12 +239,10 @@ export class SecureClient extends EventEmitter<{
   #session: Buffer | undefined;
   #secureContext: SecureContext | undefined;
   #tlsOptions: ConnectionOptions | undefined;
-  #outstanding = 0;
-  #watchedFiles: [string, (current: Stats, previous: Stats) => void][] = [];
-  #watchTimer: NodeJS.Timeout | undefined;
+  readonly #gate: InflightGate;
+  #watcher: CredentialWatcher | undefined;
   #nextConnection: Promise<void> | undefined;
   #replayed: Promise<void> | undefined;
-  #waiting: (() => void)[] = [];
   #ended = false;
   #resolved: ResolvedConfig;
   #profile: Profile;
@@ -258,7 +258,11 @@ export class SecureClient extends EventEmitter<{
   #configFindings: readonly Finding[];
   readonly #config: unknown;
   readonly #options: SecureClientOptions;
-  #expiryTimer: NodeJS.Timeout | undefined;
+  readonly #expiry = new ExpiryMonitor(
+    () => this.#expiringCertificates(),
+    () => this.#resolved.config.security.expiryWarningDays,
+    (certificate, daysLeft) => this.#expiresSoon(certificate, daysLeft),
+  );
   #renewalTimer: NodeJS.Timeout | undefined;
   #crlTimer: NodeJS.Timeout | undefined;
   #socket: TLSSocket | undefined;
@@ -348,7 +352,7 @@ export class SecureClient extends EventEmitter<{
       this.#diagnosis = undefined;
       this.#setState("connected");
       this.#onSecured();
-      this.#checkExpiry();
+      this.#expiry.check();
     });
     this.mqtt.on("packetsend", (packet) => {
       if (packet.cmd === "publish" && packet.qos > 0 && packet.messageId !== undefined)
@@ -362,6 +366,7 @@ export class SecureClient extends EventEmitter<{
       this.#dropRefused();
       void this.#onClose();
     });
+    this.#gate = new InflightGate(options.maxInflight ?? 1000);
     if (options.watchCredentials) this.#watchCredentialFiles();
   }
 
@@ -554,25 +559,10 @@ export class SecureClient extends EventEmitter<{
       security.keyStore?.pkcs12,
       ...security.crl,
     ].filter((v): v is string => v !== undefined && !v.includes("-----BEGIN "));
-    for (const file of new Set(values.map((v) => (isAbsolute(v) ? v : join(this.#resolved.baseDir, v))))) {
-      const listener = (current: Stats, previous: Stats) => {
-        if (
-          current.mtimeMs !== previous.mtimeMs ||
-          current.ino !== previous.ino ||
-          current.size !== previous.size
-        ) {
-          this.#credentialsChanged();
-        }
-      };
-      watchFile(file, { interval: 1000, persistent: false }, listener);
-      this.#watchedFiles.push([file, listener]);
-    }
-  }
-
-  #credentialsChanged(): void {
-    clearTimeout(this.#watchTimer);
-    this.#watchTimer = setTimeout(() => void this.#reloadChanged().catch(() => undefined), 300);
-    this.#watchTimer.unref();
+    this.#watcher = new CredentialWatcher(
+      values.map((v) => (isAbsolute(v) ? v : join(this.#resolved.baseDir, v))),
+      () => void this.#reloadChanged().catch(() => undefined),
+    );
   }
 
   async #reloadChanged(): Promise<void> {
@@ -719,44 +709,30 @@ export class SecureClient extends EventEmitter<{
     this.#renewalTimer.unref();
   }
 
-  /** Warns (CERT_EXPIRES_SOON) about the client's and the broker's certificate, on every connect and daily. */
-  #checkExpiry(): void {
-    const days = this.#resolved.config.security.expiryWarningDays;
-    const now = Date.now();
+  /** The certificates whose expiry is watched: the client's own and the broker's (once seen). */
+  #expiringCertificates(): WatchedCertificate[] {
     const own = this.#resolved.keyStore?.leaf;
-    const certificates = [
+    const broker = this.#tlsInfo?.peerChain[0];
+    return [
       ...(own ? [{ role: "client certificate", subject: own.subject, validTo: own.notAfter }] : []),
-      ...(this.#tlsInfo?.peerChain[0]
-        ? [
-            {
-              role: "broker's certificate",
-              subject: this.#tlsInfo.peerChain[0].subject,
-              validTo: new Date(this.#tlsInfo.peerChain[0].validTo),
-            },
-          ]
+      ...(broker
+        ? [{ role: "broker's certificate", subject: broker.subject, validTo: new Date(broker.validTo) }]
         : []),
     ];
-    for (const { role, subject, validTo } of certificates) {
-      const left = Math.floor((validTo.getTime() - now) / 86_400_000);
-      if (left < days) {
-        this.#security("certificate", "CERT_EXPIRES_SOON", "warning", {
-          certificate: role,
-          subject,
-          daysLeft: left,
-        });
-        this.emit(
-          "diagnosis",
-          createFinding(
-            "CERT_EXPIRES_SOON",
-            "warning",
-            `The ${role} "${subject}" expires in ${left} day(s), on ${validTo.toISOString()}.`,
-            { remedy: "Renew it before then; reloadCredentials() picks up the new files without a restart." },
-          ),
-        );
-      }
-    }
-    clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = setTimeout(() => this.#checkExpiry(), 86_400_000).unref();
+  }
+
+  /** Warns (CERT_EXPIRES_SOON) as a security event and a diagnosis. */
+  #expiresSoon({ role, subject, validTo }: WatchedCertificate, daysLeft: number): void {
+    this.#security("certificate", "CERT_EXPIRES_SOON", "warning", { certificate: role, subject, daysLeft });
+    this.emit(
+      "diagnosis",
+      createFinding(
+        "CERT_EXPIRES_SOON",
+        "warning",
+        `The ${role} "${subject}" expires in ${daysLeft} day(s), on ${validTo.toISOString()}.`,
+        { remedy: "Renew it before then; reloadCredentials() picks up the new files without a restart." },
+      ),
+    );
   }
 
   /**
@@ -849,12 +825,6 @@ export class SecureClient extends EventEmitter<{
       : undefined;
   }
 
-  #release(): void {
-    this.#outstanding--;
-    this.#waiting.shift()?.();
-  }
-
-  /** Sends one QoS 1/2 message in a free slot; the slot is freed on its acknowledgement. */
   /** Settles on the next connection (rejects if the client is closed first); one promise for every waiter. */
   #whenReconnected(): Promise<void> {
     this.#nextConnection ??= new Promise<void>((resolve, reject) => {
@@ -894,11 +864,11 @@ export class SecureClient extends EventEmitter<{
     this.#security("connection", "PUBLISH_REJECTED", "warning", { topic: topicForDisplay(refused.topic) });
   }
 
+  /** Sends one QoS 1/2 message in the slot the caller holds; the slot is freed on its acknowledgement. */
   #send(topic: string, payload: string | Buffer, options: IClientPublishOptions): Promise<void> {
-    this.#outstanding++;
     return new Promise((resolve, reject) => {
       this.mqtt.publish(topic, payload, options, (error) => {
-        this.#release();
+        this.#gate.release();
         const refusedAt = error?.message === "Message removed" ? this.#refusedTopics.indexOf(topic) : -1;
         if (refusedAt >= 0) {
           this.#refusedTopics.splice(refusedAt, 1);
@@ -930,10 +900,8 @@ export class SecureClient extends EventEmitter<{
       return RESOLVED;
     }
     if (this.#replayed) return this.#replayed.then(() => this.publish(topic, payload, options));
-    if (this.#outstanding < (this.#options.maxInflight ?? 1000)) return this.#send(topic, payload, options);
-    return new Promise<void>((resolve) => this.#waiting.push(resolve)).then(() =>
-      this.publish(topic, payload, options),
-    );
+    if (this.#gate.tryAcquire()) return this.#send(topic, payload, options);
+    return this.#gate.acquire().then(() => this.#send(topic, payload, options));
   }
 
   subscribe(
@@ -962,11 +930,10 @@ export class SecureClient extends EventEmitter<{
     if (this.#ended) return;
     this.#ended = true;
     clearTimeout(this.#reconnectTimer);
-    clearTimeout(this.#expiryTimer);
+    this.#expiry.close();
     clearTimeout(this.#renewalTimer);
     clearTimeout(this.#crlTimer);
-    clearTimeout(this.#watchTimer);
-    for (const [file, listener] of this.#watchedFiles) unwatchFile(file, listener);
+    this.#watcher?.close();
     await this.mqtt.endAsync(force).catch(() => undefined);
     this.#setState("closed");
   }
