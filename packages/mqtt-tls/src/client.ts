@@ -45,19 +45,10 @@ import { topicForDisplay, topicProblem } from "./topics.js";
 import { CredentialWatcher } from "./credential-watcher.js";
 import { ExpiryMonitor, type WatchedCertificate } from "./expiry-monitor.js";
 import { InflightGate } from "./inflight-gate.js";
+import { ReconnectPolicy, type BackoffOptions } from "./reconnect-policy.js";
 
 /** Where the connection is. */
 export type ClientState = "connecting" | "connected" | "reconnecting" | "offline" | "closed";
-
-/** Reconnect pacing: exponential backoff with full jitter. */
-export interface BackoffOptions {
-  /** @default 500 */
-  minMs?: number;
-  /** @default 30000 */
-  maxMs?: number;
-  /** A connection that lasted this long resets the backoff. @default 60000 */
-  resetAfterMs?: number;
-}
 
 /** Options of {@link connectSecure}. */
 export interface SecureClientOptions extends ValidateOptions {
@@ -195,25 +186,6 @@ const PERMANENT: ReadonlySet<FindingCode> = new Set<FindingCode>([
 ]);
 
 /**
- * Full jitter: a random delay up to the exponential bound (AWS architecture blog's "Full Jitter").
- *
- * @example
- * ```ts
- * backoffDelay(3, { minMs: 500, maxMs: 30_000 }); // between 250 and 4000 ms
- * ```
- */
-export function backoffDelay(
-  attempt: number,
-  options: BackoffOptions = {},
-  random: () => number = Math.random,
-): number {
-  const min = options.minMs ?? 500;
-  const max = options.maxMs ?? 30_000;
-  const bound = Math.min(max, min * 2 ** Math.min(attempt, 30));
-  return Math.round(min / 2 + random() * (bound - min / 2));
-}
-
-/**
  * A connection to an MQTT broker over TLS, from {@link connectSecure}.
  *
  * @example
@@ -232,10 +204,8 @@ export class SecureClient extends EventEmitter<{
   #tlsInfo: TlsInfo | undefined;
   #diagnosis: Finding | undefined;
   #offlineSince: Date | undefined;
-  #attempts = 0;
   #urlIndex = 0;
-  #connectedAt = 0;
-  #reconnectTimer: NodeJS.Timeout | undefined;
+  readonly #reconnect: ReconnectPolicy;
   #session: Buffer | undefined;
   #secureContext: SecureContext | undefined;
   #tlsOptions: ConnectionOptions | undefined;
@@ -346,8 +316,7 @@ export class SecureClient extends EventEmitter<{
           if (error) this.#security("connection", "RESUBSCRIBE_FAILED", "warning", { reason: error.message });
         });
       this.#connectedOnce = true;
-      this.#attempts = 0;
-      this.#connectedAt = Date.now();
+      this.#reconnect.connected();
       this.#offlineSince = undefined;
       this.#diagnosis = undefined;
       this.#setState("connected");
@@ -367,6 +336,7 @@ export class SecureClient extends EventEmitter<{
       void this.#onClose();
     });
     this.#gate = new InflightGate(options.maxInflight ?? 1000);
+    this.#reconnect = new ReconnectPolicy(options.backoff);
     if (options.watchCredentials) this.#watchCredentialFiles();
   }
 
@@ -507,8 +477,6 @@ export class SecureClient extends EventEmitter<{
   async #onClose(): Promise<void> {
     if (this.#ended) return;
     const wasConnected = this.#state === "connected";
-    if (wasConnected && Date.now() - this.#connectedAt > (this.#options.backoff?.resetAfterMs ?? 60_000))
-      this.#attempts = 0;
     this.#offlineSince ??= new Date();
     let permanent = false;
     if (!wasConnected) {
@@ -533,17 +501,19 @@ export class SecureClient extends EventEmitter<{
       // A "diagnosis" listener may have ended the client (a refused first connect does): no timer may outlive it.
       if (this.#ended) return;
     }
-    this.#attempts++;
+    // Scheduled first, so a `state` listener sees this attempt counted (and may still end the client).
+    this.#reconnect.schedule(
+      () => {
+        if (this.#ended) return;
+        // Keep the stores: mqtt.js's reconnect() without them would drop queued QoS 1/2 messages.
+        this.mqtt.reconnect({
+          incomingStore: this.mqtt.incomingStore,
+          outgoingStore: this.mqtt.outgoingStore,
+        });
+      },
+      { wasConnected, permanent },
+    );
     this.#setState(permanent ? "offline" : "reconnecting");
-    const delay = permanent
-      ? (this.#options.backoff?.maxMs ?? 30_000)
-      : backoffDelay(this.#attempts - 1, this.#options.backoff);
-    clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = setTimeout(() => {
-      if (this.#ended) return;
-      // Keep the stores: mqtt.js's reconnect() without them would drop queued QoS 1/2 messages.
-      this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore });
-    }, delay);
   }
 
   #watchCredentialFiles(): void {
@@ -821,7 +791,7 @@ export class SecureClient extends EventEmitter<{
   /** Since when communication is lost, and how many attempts were made since. */
   get lossOfCommunication(): { since: Date; attempts: number } | undefined {
     return this.#offlineSince && this.#state !== "connected"
-      ? { since: this.#offlineSince, attempts: this.#attempts }
+      ? { since: this.#offlineSince, attempts: this.#reconnect.attempts }
       : undefined;
   }
 
@@ -929,7 +899,7 @@ export class SecureClient extends EventEmitter<{
   async end(force = false): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
-    clearTimeout(this.#reconnectTimer);
+    this.#reconnect.cancel();
     this.#expiry.close();
     clearTimeout(this.#renewalTimer);
     clearTimeout(this.#crlTimer);
