@@ -45,6 +45,7 @@ import { topicForDisplay, topicProblem } from "./topics.js";
 import { CredentialWatcher } from "./credential-watcher.js";
 import { ExpiryMonitor, type WatchedCertificate } from "./expiry-monitor.js";
 import { InflightGate } from "./inflight-gate.js";
+import { RenewalTimer } from "./renewal-timer.js";
 import { ReconnectPolicy, type BackoffOptions } from "./reconnect-policy.js";
 
 /** Where the connection is. */
@@ -233,8 +234,8 @@ export class SecureClient extends EventEmitter<{
     () => this.#resolved.config.security.expiryWarningDays,
     (certificate, daysLeft) => this.#expiresSoon(certificate, daysLeft),
   );
-  #renewalTimer: NodeJS.Timeout | undefined;
-  #crlTimer: NodeJS.Timeout | undefined;
+  readonly #renewal = new RenewalTimer();
+  readonly #crlRefresh = new RenewalTimer();
   #socket: TLSSocket | undefined;
   #plannedReconnect = false;
   #lastProtocol: string | undefined;
@@ -620,11 +621,11 @@ export class SecureClient extends EventEmitter<{
    * handshake that checks them. A stale or unreadable CRL is a warning and never drops the session.
    */
   #scheduleCrlRefresh(): void {
-    clearTimeout(this.#crlTimer);
-    const hours = this.#resolved.config.security.crlRefreshHours;
-    if (hours === undefined || this.#resolved.config.security.crl.length === 0) return;
-    this.#crlTimer = setTimeout(() => void this.#refreshCrls().catch(() => undefined), hours * 3_600_000);
-    this.#crlTimer.unref();
+    const { crlRefreshHours, crl } = this.#resolved.config.security;
+    this.#crlRefresh.schedule(
+      crl.length === 0 ? undefined : crlRefreshHours,
+      () => void this.#refreshCrls().catch(() => undefined),
+    );
   }
 
   async #refreshCrls(): Promise<void> {
@@ -651,10 +652,7 @@ export class SecureClient extends EventEmitter<{
    * KeyUpdate API, so the client reconnects on the interval and resumes the session (new keys, same identity).
    */
   #scheduleRenewal(): void {
-    clearTimeout(this.#renewalTimer);
-    const hours = this.#resolved.config.security.renegotiationIntervalHours;
-    if (hours === undefined) return;
-    this.#renewalTimer = setTimeout(() => {
+    this.#renewal.schedule(this.#resolved.config.security.renegotiationIntervalHours, () => {
       const socket = this.#socket;
       if (this.#ended || !socket || this.#state !== "connected") return;
       const reconnect = () => {
@@ -675,8 +673,7 @@ export class SecureClient extends EventEmitter<{
         },
       );
       if (!started) reconnect();
-    }, hours * 3_600_000);
-    this.#renewalTimer.unref();
+    });
   }
 
   /** The certificates whose expiry is watched: the client's own and the broker's (once seen). */
@@ -901,8 +898,8 @@ export class SecureClient extends EventEmitter<{
     this.#ended = true;
     this.#reconnect.cancel();
     this.#expiry.close();
-    clearTimeout(this.#renewalTimer);
-    clearTimeout(this.#crlTimer);
+    this.#renewal.cancel();
+    this.#crlRefresh.cancel();
     this.#watcher?.close();
     await this.mqtt.endAsync(force).catch(() => undefined);
     this.#setState("closed");
