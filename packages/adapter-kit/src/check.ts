@@ -23,7 +23,7 @@ const MQTT_NAMES: Readonly<Record<number, string>> = { 3: "MQTT 3.1", 4: "MQTT 3
  * When a device meets the problem: `load` when its engineering tool or runtime imports the files (it refuses them
  * before any connection), `connect` when it negotiates with the broker (it tries, and the broker decides).
  */
-export type DeviceStage = "load" | "connect";
+type DeviceStage = "load" | "connect";
 
 /** A device finding before it gets a severity, with the stage it shows up at. */
 export interface DeviceFinding {

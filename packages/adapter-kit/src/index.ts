@@ -3,7 +3,6 @@ export type { AdapterErrorCode } from "./errors.js";
 export { PROFILE_FACTS, curveName, describeKeySupport } from "./profile.js";
 export type { CertEncoding, DeviceProfile, FactSource, KeySupport, ProfileFact } from "./profile.js";
 export { checkAgainstProfile, profileRule } from "./check.js";
-export type { DeviceStage } from "./check.js";
 export { defineAdapter, deviceRules, loadForDevice, validateForDevice } from "./define.js";
 export type { Adapter, DeviceConfigResult, DeviceFile, SimulatedTag, SimulationSpec } from "./define.js";
 export { createRegistry } from "./registry.js";

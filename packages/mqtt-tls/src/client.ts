@@ -186,6 +186,9 @@ const PERMANENT: ReadonlySet<FindingCode> = new Set<FindingCode>([
   "MQTT_CONNECT_REFUSED",
 ]);
 
+/** Starts a client's first connection: set by the class itself, so `start` is no method of its public API. */
+let startClient: (client: SecureClient) => Promise<void>;
+
 /**
  * A connection to an MQTT broker over TLS, from {@link connectSecure}.
  *
@@ -744,8 +747,13 @@ export class SecureClient extends EventEmitter<{
     return { ok: true, findings: validation.findings };
   }
 
-  /** @internal Starts the first connection; resolves on CONNACK, rejects with the first attempt's diagnosis. */
-  start(): Promise<void> {
+  // Reached by connectSecure only (see startClient below): not part of the client's API.
+  static {
+    startClient = (client) => client.#start();
+  }
+
+  /** Starts the first connection; resolves on CONNACK, rejects with the first attempt's diagnosis. */
+  #start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onState = (state: ClientState) => {
         if (state === "connected") {
@@ -949,6 +957,6 @@ export async function connectSecure(
   ]);
   for (const finding of validation.findings.filter((f) => f.severity === "error"))
     client.emit("diagnosis", finding);
-  await client.start();
+  await startClient(client);
   return client;
 }
