@@ -1,8 +1,8 @@
-import { defineConfig } from "tsup";
+import { defineConfig, type Options } from "tsup";
 import shared from "../../tsup.shared.js";
 
-export default defineConfig({
-  ...(shared as object),
-  entry: ["src/index.ts", "src/testing.ts"],
-  external: ["vitest"],
-});
+// The testing entry imports Vitest, which loads as ESM only: it is built (and exported) as ESM alone.
+export default defineConfig([
+  { ...(shared as Options), entry: ["src/index.ts"], external: ["vitest"] },
+  { ...(shared as Options), entry: ["src/testing.ts"], format: ["esm"], clean: false, external: ["vitest"] },
+]);
