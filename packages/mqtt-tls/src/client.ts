@@ -90,6 +90,8 @@ export interface SecureClientOptions extends ValidateOptions {
 
 const mqttDebug = createDebug("mqttjs:client");
 
+const ignoreLog = (): void => undefined;
+
 /** mqtt.js's debug log (`DEBUG=mqttjs*`) without the password its CONNECT packet carries. */
 function mqttLog(format: unknown, ...args: unknown[]): void {
   if (!mqttDebug.enabled) return;
@@ -101,10 +103,18 @@ function mqttLog(format: unknown, ...args: unknown[]): void {
   );
 }
 
+/** Topic names already found valid (bounded; shared by every client of the process, as topics are). */
+const checkedNames = new Set<string>();
+
 /** The coded error for a topic MQTT does not allow (a broker would close the connection on it), or undefined. */
 function topicError(topic: string, kind: "name" | "filter"): MqttTlsError | undefined {
+  // Devices publish to the same few topics again and again: a name checked once is not checked on every publish.
+  if (kind === "name" && checkedNames.has(topic)) return undefined;
   const problem = topicProblem(topic, kind);
-  if (problem === undefined) return undefined;
+  if (problem === undefined) {
+    if (kind === "name" && checkedNames.size < 4096) checkedNames.add(topic);
+    return undefined;
+  }
   return new MqttTlsError("TOPIC_INVALID", `"${topicForDisplay(topic)}": ${problem}.`, {
     remedy: FINDING_CATALOGUE.TOPIC_INVALID.remedy,
   });
@@ -298,7 +308,8 @@ export class SecureClient extends EventEmitter<{
       ...(broker.username !== undefined ? { username: broker.username } : {}),
       // As bytes: mqtt-packet's debug log prints a password given as a string.
       ...(broker.password !== undefined ? { password: Buffer.from(broker.password, "utf8") } : {}),
-      log: mqttLog,
+      // Off the publish path unless the debug log is on: mqtt.js logs several times per message.
+      log: mqttDebug.enabled ? mqttLog : ignoreLog,
       keepalive: broker.keepaliveSeconds,
       clean: broker.cleanSession,
       connectTimeout: broker.connectTimeoutMs,
