@@ -18,6 +18,41 @@ export interface SecurityEvent {
 /** Where security events go: a function that takes one (it may return a promise; failures are swallowed). */
 export type SecurityEventSink = (event: SecurityEvent) => void | Promise<void>;
 
+/** Reports one security event, timed now: where it happened, its mnemonic, how serious it is, the details. */
+export type SecurityReport = (
+  domain: SecurityEvent["domain"],
+  mnemonic: string,
+  severity: SecurityEvent["severity"],
+  detail: SecurityEvent["detail"],
+) => void;
+
+/**
+ * Makes the {@link SecurityReport} of a client: each event goes to `emit` (the `securityEvent` event), then to every
+ * sink. A sink that throws or rejects never affects the caller.
+ *
+ * @example
+ * ```ts
+ * const report = securityReporter((event) => client.emit("securityEvent", event), options.securityEvents);
+ * report("tls", "TLS_HANDSHAKE_OK", "notice", { protocol: "TLSv1.3" });
+ * ```
+ */
+export function securityReporter(
+  emit: (event: SecurityEvent) => void,
+  sinks: SecurityEventSink | readonly SecurityEventSink[] | undefined,
+): SecurityReport {
+  return (domain, mnemonic, severity, detail) => {
+    const event: SecurityEvent = { domain, mnemonic, severity, time: new Date(), detail };
+    emit(event);
+    for (const sink of sinks === undefined ? [] : typeof sinks === "function" ? [sinks] : sinks) {
+      try {
+        void Promise.resolve(sink(event)).catch(() => undefined);
+      } catch {
+        // a sink must not break the client
+      }
+    }
+  };
+}
+
 /**
  * Writes each event as one JSON line (e.g. to a log file's stream).
  *

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_TOPIC_BYTES, topicProblem } from "./topics.js";
+import { MAX_TOPIC_BYTES, topicError, topicProblem } from "./topics.js";
 
 describe("topicProblem", () => {
   it("accepts the names and filters MQTT allows, empty levels included", () => {
@@ -27,5 +27,24 @@ describe("topicProblem", () => {
     );
     // 32,768 two-byte characters: fewer characters than the limit, more bytes.
     expect(topicProblem("é".repeat(32_768), "filter")).toMatch(/this one has 65536/);
+  });
+});
+
+describe("topicError", () => {
+  it("is a coded TOPIC_INVALID error with a remedy for a topic MQTT refuses, undefined for a valid one", () => {
+    expect(topicError("plant/line1/level", "name")).toBeUndefined();
+    // Checked once, a valid name stays valid: the second call is answered from memory, the same way.
+    expect(topicError("plant/line1/level", "name")).toBeUndefined();
+    expect(topicError("plant/+/level", "filter")).toBeUndefined();
+    const invalid = topicError("plant/+/level", "name");
+    expect(invalid).toMatchObject({ name: "MqttTlsError", code: "TOPIC_INVALID" });
+    expect(invalid?.message).toMatch(/^"plant\/\+\/level": a topic name cannot hold the wildcard \+/);
+    expect(invalid?.remedy).toEqual(expect.any(String));
+    expect(topicError("a/#/b", "filter")?.code).toBe("TOPIC_INVALID");
+  });
+
+  it("shows a long topic shortened in its message", () => {
+    const message = topicError(`${"x".repeat(100)}/#`, "name")?.message ?? "";
+    expect(message.startsWith(`"${"x".repeat(60)}…"`)).toBe(true);
   });
 });

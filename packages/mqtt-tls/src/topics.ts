@@ -1,3 +1,6 @@
+import { FINDING_CATALOGUE } from "@proj/findings";
+import { MqttTlsError } from "./errors.js";
+
 /** The most UTF-8 bytes an MQTT topic name or filter may have (a two-byte length prefix). */
 export const MAX_TOPIC_BYTES = 65_535;
 
@@ -45,4 +48,30 @@ export function topicProblem(topic: string, kind: "name" | "filter"): string | u
  */
 export function topicForDisplay(topic: string): string {
   return topic.length > 60 ? `${topic.slice(0, 60)}…` : topic;
+}
+
+/** Topic names already found valid (bounded; shared by every client of the process, as topics are). */
+const checkedNames = new Set<string>();
+
+/**
+ * The coded error (`TOPIC_INVALID`) for a topic MQTT does not allow, which a broker would close the connection on,
+ * or `undefined`. Devices publish to the same few topics again and again: a valid name is remembered (up to 4096),
+ * so it is not checked again on every publish.
+ *
+ * @example
+ * ```ts
+ * const invalid = topicError("plant/+/level", "name");
+ * if (invalid) throw invalid; // TOPIC_INVALID
+ * ```
+ */
+export function topicError(topic: string, kind: "name" | "filter"): MqttTlsError | undefined {
+  if (kind === "name" && checkedNames.has(topic)) return undefined;
+  const problem = topicProblem(topic, kind);
+  if (problem === undefined) {
+    if (kind === "name" && checkedNames.size < 4096) checkedNames.add(topic);
+    return undefined;
+  }
+  return new MqttTlsError("TOPIC_INVALID", `"${topicForDisplay(topic)}": ${problem}.`, {
+    remedy: FINDING_CATALOGUE.TOPIC_INVALID.remedy,
+  });
 }
