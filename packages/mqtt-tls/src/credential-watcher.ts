@@ -1,4 +1,8 @@
+import type { Finding } from "@proj/findings";
+import type { ResolvedConfig } from "@proj/security-config";
 import { unwatchFile, watchFile, type Stats } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import type { SecurityReport } from "./security-events.js";
 
 /** Options of {@link CredentialWatcher}. */
 export interface CredentialWatcherOptions {
@@ -54,6 +58,11 @@ export class CredentialWatcher {
     this.#timer.unref();
   }
 
+  /** Whether it was closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Stops watching; a change already settling is dropped. */
   close(): void {
     this.#closed = true;
@@ -61,4 +70,67 @@ export class CredentialWatcher {
     for (const [file, listener] of this.#watched) unwatchFile(file, listener);
     this.#watched.length = 0;
   }
+}
+
+/**
+ * The files of a configuration's trust store, key store and CRLs (not those given inline as PEM), as absolute paths.
+ *
+ * @example
+ * ```ts
+ * credentialFiles(resolved); // ["/etc/plc/ca.pem", "/etc/plc/plc.crt", "/etc/plc/plc.key"]
+ * ```
+ */
+export function credentialFiles(resolved: ResolvedConfig): string[] {
+  const { security } = resolved.config;
+  const values = [
+    ...(security.trustStore === undefined
+      ? []
+      : Array.isArray(security.trustStore)
+        ? security.trustStore
+        : [security.trustStore]),
+    security.keyStore?.certificate,
+    security.keyStore?.privateKey,
+    security.keyStore?.pkcs12,
+    ...security.crl,
+  ].filter((v): v is string => v !== undefined && !v.includes("-----BEGIN "));
+  return values.map((v) => (isAbsolute(v) ? v : join(resolved.baseDir, v)));
+}
+
+/**
+ * Watches the credential files of `resolved` and calls `reload` when they change. A reload that worked is reported
+ * as `CREDENTIALS_RELOADED`; one that did not as `CREDENTIALS_RELOAD_FAILED`, its errors handed to `diagnosis`.
+ * Nothing is reported once the watcher is closed.
+ *
+ * @example
+ * ```ts
+ * const watcher = reloadOnChange(resolved, () => client.reloadCredentials(), report, (f) => client.emit("diagnosis", f));
+ * ```
+ */
+export function reloadOnChange(
+  resolved: ResolvedConfig,
+  reload: () => Promise<{ ok: boolean; findings: readonly Finding[] }>,
+  report: SecurityReport,
+  diagnosis: (finding: Finding) => void,
+  options?: CredentialWatcherOptions,
+): CredentialWatcher {
+  const reloaded = async (): Promise<void> => {
+    const { ok, findings } = await reload();
+    if (watcher.closed) return;
+    if (ok) {
+      report("certificate", "CREDENTIALS_RELOADED", "notice", { files: "key store, trust store, CRLs" });
+      return;
+    }
+    const errors = findings.filter((f) => f.severity === "error");
+    report("certificate", "CREDENTIALS_RELOAD_FAILED", "warning", {
+      code: errors[0]?.code ?? "",
+      reason: errors[0]?.message ?? "",
+    });
+    for (const finding of errors) diagnosis(finding);
+  };
+  const watcher = new CredentialWatcher(
+    credentialFiles(resolved),
+    () => void reloaded().catch(() => undefined),
+    options,
+  );
+  return watcher;
 }

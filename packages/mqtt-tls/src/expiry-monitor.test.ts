@@ -1,5 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
-import { ExpiryMonitor, type WatchedCertificate } from "./expiry-monitor.js";
+import type { ResolvedConfig } from "@proj/security-config";
+import type { CertificateSummary } from "./diagnose.js";
+import {
+  ExpiryMonitor,
+  expiresSoonFinding,
+  watchedCertificates,
+  type WatchedCertificate,
+} from "./expiry-monitor.js";
 
 const DAY = 86_400_000;
 
@@ -50,5 +57,35 @@ describe("ExpiryMonitor", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("watchedCertificates and expiresSoonFinding", () => {
+  it("watch the client's own certificate and, once seen, the broker's", () => {
+    const notAfter = new Date("2027-03-01T00:00:00Z");
+    const resolved = { keyStore: { leaf: { subject: "CN=plc", notAfter } } } as unknown as ResolvedConfig;
+    expect(watchedCertificates(resolved, undefined)).toEqual([
+      { role: "client certificate", subject: "CN=plc", validTo: notAfter },
+    ]);
+    const broker = { subject: "CN=broker", validTo: "2026-12-24T00:00:00.000Z" } as CertificateSummary;
+    const tlsInfo = { protocol: "TLSv1.3", cipher: undefined, peerChain: [broker], sessionReused: false };
+    expect(watchedCertificates(resolved, tlsInfo)).toEqual([
+      { role: "client certificate", subject: "CN=plc", validTo: notAfter },
+      { role: "broker's certificate", subject: "CN=broker", validTo: new Date("2026-12-24T00:00:00Z") },
+    ]);
+    expect(watchedCertificates({} as ResolvedConfig, undefined)).toEqual([]);
+  });
+
+  it("warn with the certificate, the days left and the date, and how to renew without a restart", () => {
+    const finding = expiresSoonFinding(
+      { role: "broker's certificate", subject: "CN=broker", validTo: new Date("2026-12-24T00:00:00Z") },
+      12,
+    );
+    expect(finding).toMatchObject({
+      code: "CERT_EXPIRES_SOON",
+      severity: "warning",
+      message: 'The broker\'s certificate "CN=broker" expires in 12 day(s), on 2026-12-24T00:00:00.000Z.',
+      remedy: "Renew it before then; reloadCredentials() picks up the new files without a restart.",
+    });
   });
 });

@@ -1,3 +1,7 @@
+import { createFinding, type Finding } from "@proj/findings";
+import type { ResolvedConfig } from "@proj/security-config";
+import type { TlsInfo } from "./probe.js";
+
 /** A certificate the {@link ExpiryMonitor} looks at. */
 export interface WatchedCertificate {
   /** What it is, for the reader ("client certificate", "broker's certificate"). */
@@ -56,4 +60,46 @@ export class ExpiryMonitor {
     this.#closed = true;
     clearTimeout(this.#timer);
   }
+}
+
+/**
+ * The certificates a client watches the expiry of: its own (from the key store) and the broker's (once seen).
+ *
+ * @example
+ * ```ts
+ * new ExpiryMonitor(() => watchedCertificates(resolved, client.tlsInfo), () => 30, warn);
+ * ```
+ */
+export function watchedCertificates(
+  resolved: ResolvedConfig,
+  tlsInfo: TlsInfo | undefined,
+): WatchedCertificate[] {
+  const own = resolved.keyStore?.leaf;
+  const broker = tlsInfo?.peerChain[0];
+  return [
+    ...(own ? [{ role: "client certificate", subject: own.subject, validTo: own.notAfter }] : []),
+    ...(broker
+      ? [{ role: "broker's certificate", subject: broker.subject, validTo: new Date(broker.validTo) }]
+      : []),
+  ];
+}
+
+/**
+ * The `CERT_EXPIRES_SOON` warning for a certificate that expires in `daysLeft` days.
+ *
+ * @example
+ * ```ts
+ * client.emit("diagnosis", expiresSoonFinding(certificate, 12));
+ * ```
+ */
+export function expiresSoonFinding(
+  { role, subject, validTo }: WatchedCertificate,
+  daysLeft: number,
+): Finding {
+  return createFinding(
+    "CERT_EXPIRES_SOON",
+    "warning",
+    `The ${role} "${subject}" expires in ${daysLeft} day(s), on ${validTo.toISOString()}.`,
+    { remedy: "Renew it before then; reloadCredentials() picks up the new files without a restart." },
+  );
 }
