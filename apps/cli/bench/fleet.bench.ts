@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import mqtt from "mqtt";
-import { initLabPki } from "../src/lab-pki.js";
+import { initLabPki } from "@proj/pki";
 import { fleetCertificates, runFleet } from "../src/fleet.js";
 
 const DEVICES = Number(process.env.FLEET_DEVICES ?? 1000);

@@ -1,9 +1,9 @@
 import { escapeControl } from "@proj/findings";
 import { createRequire } from "node:module";
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { CliError, isCliError } from "./errors.js";
+import { CliError, isCliError, fromPkiError } from "./errors.js";
+import { LAB_KEY_TYPES, isPkiError } from "@proj/pki";
 import { colorsFor, type CliIo } from "./io.js";
-import { LAB_KEY_TYPES } from "./lab-pki.js";
 
 /** The version the package was published with: from its package.json (one folder up from src/ and from dist/). */
 const VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
@@ -342,7 +342,8 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;
-  } catch (error) {
+  } catch (thrown) {
+    const error = isPkiError(thrown) ? fromPkiError(thrown) : thrown;
     // With --json, stdout is one JSON document whatever happened: a failure before the command could print its
     // own is that document's only finding.
     const asJson = (code: string, message: string, remedy: string | undefined) => {

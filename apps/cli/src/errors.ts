@@ -1,4 +1,5 @@
 import { CodedError, codedErrorGuard } from "@proj/findings";
+import type { PkiError } from "@proj/pki";
 /** Codes a {@link CliError} carries, each with the exit code it ends the process with. */
 export const CLI_ERROR_CODES = {
   /** A command line the program cannot act on (exit 2). */
@@ -44,3 +45,18 @@ export class CliError extends CodedError<CliErrorCode> {
  * ```
  */
 export const isCliError: (error: unknown) => error is CliError = codedErrorGuard<CliError>("CliError");
+
+/**
+ * The CLI's reading of a lab-CA failure: `PKI_EXISTS` and `PKI_NOT_FOUND` keep their codes, a request the CA
+ * refuses is a usage error; the remedy and the original error stay.
+ *
+ * @example
+ * ```ts
+ * const failure = isPkiError(error) ? fromPkiError(error) : error;
+ * ```
+ */
+export function fromPkiError(error: PkiError): CliError {
+  const code: CliErrorCode =
+    error.code === "PKI_EXISTS" || error.code === "PKI_NOT_FOUND" ? error.code : "USAGE";
+  return new CliError(code, error.message, { remedy: error.remedy, cause: error });
+}

@@ -2,7 +2,7 @@ import { connectSecure, isMqttTlsError, type SecureClient } from "@proj/mqtt-tls
 import { loadConfig } from "@proj/security-config";
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { issueLabLeaf } from "./lab-pki.js";
+import { issueLabLeaf } from "@proj/pki";
 
 /** Options of {@link runFleet}. */
 export interface FleetOptions {

@@ -3,8 +3,8 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import forge from "node-forge";
 import { connectSecure } from "@proj/mqtt-tls";
+import { createTestPki } from "@proj/pki";
 import { describe, expect, it } from "vitest";
 import { checkAgainstProfile } from "./check.js";
 import { defineAdapter, validateForDevice, type Adapter } from "./define.js";
@@ -49,48 +49,6 @@ function keysFor(profile: DeviceProfile): { supported: string; unsupported: stri
   const good = candidates.find(fits);
   const bad = candidates.find((kind) => !fits(kind));
   return { supported: keyPem(good ?? "rsa2048"), unsupported: bad === undefined ? undefined : keyPem(bad) };
-}
-
-/** A small RSA CA and a client certificate it signed, made at test time. */
-function labPki(): { caPem: string; certPem: string; keyPem: string } {
-  const make = (
-    subject: string,
-    issuer: forge.pki.Certificate | undefined,
-    issuerKey: forge.pki.rsa.PrivateKey | undefined,
-  ) => {
-    const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
-      type: "pkcs1",
-      format: "pem",
-    }) as string;
-    const key = forge.pki.privateKeyFromPem(pem);
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-    cert.serialNumber = `0${forge.util.bytesToHex(forge.random.getBytesSync(8))}`;
-    cert.validity.notBefore = new Date(Date.now() - 3_600_000);
-    cert.validity.notAfter = new Date(Date.now() + 30 * 86_400_000);
-    cert.setSubject([{ name: "commonName", value: subject }]);
-    cert.setIssuer((issuer ?? cert).subject.attributes);
-    cert.setExtensions(
-      issuer
-        ? [
-            { name: "basicConstraints", cA: false },
-            { name: "extKeyUsage", clientAuth: true },
-          ]
-        : [
-            { name: "basicConstraints", cA: true, critical: true },
-            { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
-          ],
-    );
-    cert.sign(issuerKey ?? key, forge.md.sha256.create());
-    return { cert, key, pem };
-  };
-  const ca = make("Contract Test CA", undefined, undefined);
-  const leaf = make("contract-device", ca.cert, ca.key);
-  return {
-    caPem: forge.pki.certificateToPem(ca.cert),
-    certPem: forge.pki.certificateToPem(leaf.cert),
-    keyPem: leaf.pem,
-  };
 }
 
 function deviceCodes(config: unknown, adapter: Adapter): { code: string; path: string | undefined }[] {
@@ -208,13 +166,13 @@ export function describeAdapterContract(adapter: Adapter, options: ContractOptio
 
     if (adapter.toDeviceFiles) {
       it("writes its device files in the declared encodings, keys readable by the owner only", async () => {
-        const pki = labPki();
+        await using pki = await createTestPki({ name: `contract-${adapter.id}`, keyType: "rsa2048" });
         const { resolved } = validateConfig({
           broker: { url: "mqtts://127.0.0.1:8883" },
           security: {
             trustStore: [pki.caPem],
             sendClientCertificate: true,
-            keyStore: { certificate: pki.certPem, privateKey: pki.keyPem },
+            keyStore: { certificate: pki.client.cert, privateKey: pki.client.key },
           },
         });
         const dir = await mkdtemp(join(tmpdir(), `contract-${adapter.id}-`));

@@ -1,6 +1,10 @@
-export { createTestPki } from "./pki/test-pki.js";
+// The test PKI lives in @proj/pki; re-exported so a test needs one import for a broker and its certificates.
+export { KEY_TYPES, createTestPki } from "@proj/pki";
 export type {
   KeyExportOptions,
+  KeyType,
+  Pkcs12Options,
+  SignatureHash,
   TestCertificate,
   TestCrl,
   TestCrlOptions,
@@ -9,10 +13,7 @@ export type {
   TestLeafOptions,
   TestPki,
   TestPkiOptions,
-} from "./pki/test-pki.js";
-export { KEY_TYPES } from "./pki/keys.js";
-export type { KeyType, SignatureHash } from "./pki/keys.js";
-export type { Pkcs12Options } from "./pki/pkcs12.js";
+} from "@proj/pki";
 export { startTestBroker } from "./broker/start-test-broker.js";
 export type {
   BrokerPki,

@@ -1,6 +1,6 @@
 import { startTestBroker } from "./broker/start-test-broker.js";
 import { mosquittoSkipReason, startMosquitto } from "./mosquitto/start-mosquitto.js";
-import type { TestPki } from "./pki/test-pki.js";
+import type { TestPki } from "@proj/pki";
 
 /** A broker a device simulator can be pointed at (the shape `describeSimulator` of `@proj/adapter-kit` takes). */
 export interface MutualTlsTarget {

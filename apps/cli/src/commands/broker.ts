@@ -2,7 +2,7 @@ import { startTestBroker, type BrokerPki } from "@proj/test-broker";
 import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initLabPki, issueLabLeaf } from "../lab-pki.js";
+import { initLabPki, issueLabLeaf } from "@proj/pki";
 import { escapeControl } from "@proj/findings";
 import { CliError } from "../errors.js";
 import { colorsFor, progress, type CliIo } from "../io.js";

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { initLabPki, issueLabLeaf, type LabKeyType } from "../lab-pki.js";
+import { initLabPki, issueLabLeaf, type LabKeyType } from "@proj/pki";
 import { colorsFor, progress, type CliIo } from "../io.js";
 import { mosquittoListener } from "../mosquitto.js";
 

@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type SecureVersion, type TLSSocket } from "node:tls";
 import { WebSocketServer, createWebSocketStream } from "ws";
 import { brokerEndpoints, createWaiters, urlHost, type BrokerEndpoints } from "../endpoints.js";
-import type { TestCrl, TestLeaf } from "../pki/test-pki.js";
+import type { TestCrl, TestLeaf } from "@proj/pki";
 
 /** Which listener a client came in on. */
 export type TestListener = "tls" | "plain" | "wss";

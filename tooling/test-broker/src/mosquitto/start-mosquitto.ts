@@ -5,7 +5,7 @@ import { createConnection, createServer, type AddressInfo, type Socket } from "n
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { brokerEndpoints, createWaiters, type BrokerEndpoints } from "../endpoints.js";
-import type { TestCrl, TestLeaf, TestPki } from "../pki/test-pki.js";
+import type { TestCrl, TestLeaf, TestPki } from "@proj/pki";
 
 /** Options for {@link startMosquitto}. */
 export interface MosquittoOptions {

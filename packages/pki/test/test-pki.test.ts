@@ -8,8 +8,8 @@ import { createSecureContext } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { KEY_TYPES, type KeyType } from "./keys.js";
-import { createTestPki } from "./test-pki.js";
+import { KEY_TYPES, type KeyType } from "../src/keys.js";
+import { createTestPki } from "../src/test-pki.js";
 
 const EKU_SERVER = "1.3.6.1.5.5.7.3.1";
 const EKU_CLIENT = "1.3.6.1.5.5.7.3.2";
@@ -188,7 +188,7 @@ describe("createTestPki", () => {
   });
 
   it("removes a folder its process forgot to clean up when the process exits", async () => {
-    const entry = fileURLToPath(new URL("../index.ts", import.meta.url));
+    const entry = fileURLToPath(new URL("../src/index.ts", import.meta.url));
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [

@@ -4,18 +4,11 @@ import { readFileSync, rmSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  cachedKeyPair,
-  defaultHash,
-  signingAlgorithm,
-  toCryptoKeys,
-  type KeyPair,
-  type KeyType,
-  type SignatureHash,
-} from "./keys.js";
-import { armor } from "./pem.js";
+import { signCertificate, signCrl, type Issuer, type RevocationReason } from "./certificate.js";
+import { PkiError } from "./errors.js";
+import { cachedKeyPair, type KeyPair, type KeyType, type SignatureHash } from "./keys.js";
 import { toPkcs12, type Pkcs12Options } from "./pkcs12.js";
-import { loadX509 } from "./x509.js";
+import { loadX509, toPem } from "./x509.js";
 
 const DAY = 86_400_000;
 
@@ -77,6 +70,11 @@ export interface TestLeafOptions {
    * renewed certificate on the same key. @default "<role>:<name>"
    */
   keySlot?: string;
+  /**
+   * Extensions added as they are, for shapes the options above do not make (a name constraint, a policy, padding
+   * that makes the certificate too large).
+   */
+  extensions?: X509.Extension[];
 }
 
 /** A certificate with its key, as PEM and as files on disk. */
@@ -145,6 +143,8 @@ export interface TestCrlOptions {
   issuer?: "root" | "intermediate";
   /** A CRL whose nextUpdate has passed. */
   expired?: boolean;
+  /** The reason code written for every revoked entry. @default none */
+  reason?: RevocationReason;
 }
 
 /** A throwaway certificate authority for tests, built by {@link createTestPki}. */
@@ -168,17 +168,8 @@ export interface TestPki extends AsyncDisposable {
   cleanup(): Promise<void>;
 }
 
-interface Signer {
+interface Signer extends Issuer {
   readonly name: string;
-  readonly pair: KeyPair;
-  readonly cert: X509.X509Certificate;
-}
-
-function randomSerial(): string {
-  const bytes = randomBytes(16);
-  // Positive and exactly 16 bytes long in DER: high bit clear, first byte non-zero.
-  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
-  return bytes.toString("hex").toUpperCase();
 }
 
 function spkiPin(publicKey: KeyObject): string {
@@ -285,33 +276,16 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     extensions: X509.Extension[];
     hash?: SignatureHash;
   }): Promise<X509.X509Certificate> {
-    const signerPair = params.issuer?.pair ?? params.pair;
-    const hash = params.hash ?? defaultHash(signerPair.type);
-    if (hash === "SHA-1" && signerPair.type === "ed25519") {
-      throw new TypeError("an Ed25519 CA cannot sign with SHA-1; use an RSA or EC CA for SHA-1 certificates");
-    }
-    const signerKeys = await toCryptoKeys(signerPair, hash);
-    const subjectKeys =
-      params.issuer === undefined
-        ? signerKeys
-        : await toCryptoKeys(params.pair, defaultHash(params.pair.type));
-    const extensions = [
-      ...params.extensions,
-      await x509.SubjectKeyIdentifierExtension.create(subjectKeys.publicKey),
-    ];
-    if (params.issuer) {
-      extensions.push(await x509.AuthorityKeyIdentifierExtension.create(params.issuer.cert.publicKey));
-    }
-    return x509.X509CertificateGenerator.create({
-      serialNumber: randomSerial(),
+    return signCertificate({
       subject: params.subject,
-      issuer: params.issuer?.cert.subject ?? params.subject,
+      publicKey: params.pair.publicKey,
+      keyType: params.pair.type,
+      issuer: params.issuer,
+      signingPair: params.pair,
       notBefore: params.notBefore,
       notAfter: params.notAfter,
-      signingAlgorithm: signingAlgorithm(signerPair.type, hash),
-      publicKey: subjectKeys.publicKey,
-      signingKey: signerKeys.privateKey,
-      extensions,
+      extensions: params.extensions,
+      hash: params.hash,
     });
   }
 
@@ -321,7 +295,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     cert: X509.X509Certificate,
     fileBase: string,
   ): Promise<TestCertificate> {
-    const certPem = armor("CERTIFICATE", cert.rawData);
+    const certPem = await toPem(cert.rawData, "CERTIFICATE");
     const keyPem = exportKeyAs(pair) as string;
     const node = new X509Certificate(certPem);
     return {
@@ -427,6 +401,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names));
     }
 
+    extensions.push(...(leafOptions.extensions ?? []));
     const cert = await sign({
       subject: `CN=${cn}, O=mqtt-tls test ${role}`,
       pair,
@@ -466,23 +441,24 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
   async function createCrl(crlOptions: TestCrlOptions = {}): Promise<TestCrl> {
     const signer = crlOptions.issuer === "root" ? rootSigner : leafIssuer;
     if (crlOptions.issuer === "intermediate" && !intermediateSigner) {
-      throw new TypeError("this PKI has no intermediate CA");
+      throw new PkiError("PKI_BAD_REQUEST", "this PKI has no intermediate CA", {
+        remedy: "Create the PKI with intermediate: true, or sign the CRL with the root.",
+      });
     }
-    const hash = defaultHash(signer.pair.type);
-    const keys = await toCryptoKeys(signer.pair, hash);
     const issued = Date.now();
     const revoked = (crlOptions.revoke ?? []).map((c) => c.serial);
-    const crl = await x509.X509CrlGenerator.create({
-      issuer: signer.cert.subject,
+    const crl = await signCrl({
+      issuer: signer,
       thisUpdate: new Date(issued - (crlOptions.expired ? 10 * DAY : 60_000)),
       nextUpdate: new Date(issued + (crlOptions.expired ? -DAY : 7 * DAY)),
-      entries: revoked.map((serialNumber) => ({ serialNumber, revocationDate: new Date(issued - 60_000) })),
-      extensions: [await x509.AuthorityKeyIdentifierExtension.create(signer.cert.publicKey)],
-      signingAlgorithm: signingAlgorithm(signer.pair.type, hash),
-      signingKey: keys.privateKey,
+      revoked: revoked.map((serial) => ({
+        serial,
+        date: new Date(issued - 60_000),
+        reason: crlOptions.reason,
+      })),
     });
     const der = Buffer.from(crl.rawData);
-    const pem = armor("X509 CRL", der);
+    const pem = await toPem(der, "X509 CRL");
     return { pem, der, revoked, file: await write(`${uniqueBase("crl")}.pem`, pem) };
   }
 
@@ -493,7 +469,8 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
 
   function requireDefault(role: "server" | "client"): TestLeaf {
     if (!defaults)
-      throw new Error(
+      throw new PkiError(
+        "PKI_BAD_REQUEST",
         `this PKI was created with defaultLeaves: false; call issue${role === "server" ? "Server" : "Client"}()`,
       );
     return defaults[role];

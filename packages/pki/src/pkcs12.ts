@@ -75,6 +75,12 @@ function rc2EncryptedContentInfo(content: string, passphrase: string, iterations
  * Writes a PKCS#12 (.p12/.pfx) bundle for any key type (forge's own writer handles RSA only): the ASN.1 is
  * assembled with node-forge, the key is encrypted by Node (PBES2) or forge (legacy 3DES), the MAC uses forge's
  * PKCS#12 key derivation.
+ *
+ * @example
+ * ```ts
+ * const p12 = toPkcs12({ key: privateKey, certs: [leafDer, intermediateDer], friendlyName: "plc1" }, { passphrase });
+ * await writeFile("plc1.p12", p12);
+ * ```
  */
 export function toPkcs12(
   input: { key: KeyObject; certs: readonly Buffer[]; friendlyName: string },
