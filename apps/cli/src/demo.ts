@@ -3,7 +3,8 @@ import { simulateDevice } from "@proj/adapter-kit";
 import { nexto } from "@proj/adapter-nexto";
 import { connectSecure } from "@proj/mqtt-tls";
 import type { Finding } from "@proj/findings";
-import { createTestPki, startTestBroker } from "@proj/test-broker";
+import { startDevBroker } from "@proj/dev-broker";
+import { createTestPki } from "@proj/pki";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { doctor, type DoctorReport } from "./commands/doctor.js";
@@ -60,7 +61,7 @@ export async function runDemo(
     2,
     "The embedded broker on 127.0.0.1: TLS only, client certificate required, clientId = certificate CN",
   );
-  await using broker = await startTestBroker({
+  await using broker = await startDevBroker({
     pki,
     requireClientCert: true,
     bindClientIdToCn: true,

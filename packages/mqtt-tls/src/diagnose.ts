@@ -28,6 +28,8 @@ export interface ConnectionFailure {
   readonly timedOut?: boolean;
   /** The CONNACK return code (MQTT 3.1.1) or reason code (MQTT 5) when the broker refused. */
   readonly connackCode?: number | undefined;
+  /** Why the broker refused, in its words: a CONNACK's reason string (MQTT 5), or the body of a refused upgrade. */
+  readonly reasonString?: string | undefined;
   /** A plain connection received a TLS record: the port speaks TLS. */
   readonly tlsOnPlainPort?: boolean;
   /** A TLS connection found a plain MQTT listener (it answered MQTT to the same port). */
@@ -315,6 +317,58 @@ function clientCertificateRefused(
   );
 }
 
+/** The broker's CRL lists this side's certificate (a TLS alert from Mosquitto, a reason from the dev broker). */
+function clientCertificateRevoked(): Finding {
+  return finding(
+    "CLIENT_CERT_REVOKED",
+    "The broker refused the client certificate: its CRL lists it as revoked.",
+    "Issue a new certificate (with a new key) for this device and install it; a revoked certificate cannot be reinstated.",
+  );
+}
+
+/** The verification error a broker names in its reason ("client certificate refused: CERT_REVOKED"). */
+const REFUSED_CERTIFICATE = /^client certificate refused: ([A-Z0-9_]+)$/;
+
+/**
+ * A refusal that is about the client certificate: the broker said so in its reason (the dev broker does, in a
+ * CONNACK "not authorized" over MQTT 5 and in a refused WebSocket upgrade), or a CONNACK "not authorized" came while
+ * this side's own certificate is out of its validity period (which explains it).
+ */
+function certificateRefusal(failure: ConnectionFailure, resolved: ResolvedConfig): Finding | undefined {
+  const notAuthorized = failure.connackCode === 5 || failure.connackCode === 135;
+  if (!notAuthorized && failure.upgradeRefused !== 403) return undefined;
+  const reason = failure.reasonString ?? "";
+  if (reason === "client sent no certificate") {
+    return finding(
+      "CLIENT_CERT_REQUIRED",
+      "The broker requires a client certificate and none was sent.",
+      'Set "sendClientCertificate": true with a key store issued by a CA the broker trusts.',
+    );
+  }
+  const verifyCode = REFUSED_CERTIFICATE.exec(reason)?.[1];
+  if (verifyCode === "CERT_REVOKED") return clientCertificateRevoked();
+  if (verifyCode !== undefined) {
+    const expired = verifyCode === "CERT_HAS_EXPIRED";
+    const unknownCa = /ISSUER|UNABLE_TO_VERIFY|SELF_SIGNED/.test(verifyCode);
+    const why = expired
+      ? "its certificate has expired"
+      : unknownCa
+        ? "the broker does not know the CA that issued it"
+        : `it did not verify (${verifyCode})`;
+    // clientCertificateRefused picks its remedy from the code, as it does for TLS alerts.
+    const code = expired ? "CERTIFICATE_EXPIRED" : unknownCa ? "UNKNOWN_CA" : verifyCode;
+    return clientCertificateRefused({ ...failure, code }, resolved, why);
+  }
+  if (!notAuthorized) return undefined;
+  const leafPem = resolved.config.security.sendClientCertificate ? resolved.keyStore?.chain[0] : undefined;
+  const leaf = leafPem ? inspectCertificate(leafPem) : undefined;
+  const now = new Date();
+  if (leaf && (now > leaf.notAfter || now < leaf.notBefore)) {
+    return clientCertificateRefused(failure, resolved, 'the broker answered CONNECT with "not authorized"');
+  }
+  return undefined;
+}
+
 /**
  * Names a failed connection with a live finding code, a message and a remedy. It looks at the configuration to
  * tell apart what OpenSSL reports alike: a wrong and a missing CA, a client certificate refused for expiry,
@@ -332,6 +386,8 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
   const text = `${code} ${failure.message ?? ""}`;
 
   if (failure.localKey) return localKeyRefused(failure);
+  const refusedCertificate = certificateRefusal(failure, resolved);
+  if (refusedCertificate) return refusedCertificate;
   if (failure.upgradeRefused !== undefined) {
     const path = new URL(url.raw).pathname;
     return finding(
@@ -484,8 +540,7 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
   }
   if (/CERTIFICATE_EXPIRED/.test(text))
     return clientCertificateRefused(failure, resolved, "its certificate has expired");
-  if (/CERTIFICATE_REVOKED/.test(text))
-    return clientCertificateRefused(failure, resolved, "it is revoked (the broker's CRL lists it)");
+  if (/CERTIFICATE_REVOKED/.test(text)) return clientCertificateRevoked();
   if (/UNKNOWN_CA/.test(text))
     return clientCertificateRefused(failure, resolved, "the broker does not know the CA that issued it");
   if (

@@ -129,7 +129,11 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
         if (code === 0) {
           stream.write(mqttPacket.generate({ cmd: "disconnect" }));
           settle({ connected: true, ...(tlsInfo ? { tlsInfo } : {}) });
-        } else fail({ connackCode: code });
+        } else {
+          const reasonString = (packet as { properties?: { reasonString?: string } }).properties
+            ?.reasonString;
+          fail({ connackCode: code, ...(reasonString === undefined ? {} : { reasonString }) });
+        }
       });
       parser.on("error", (error) => {
         firstError ??= error as NodeJS.ErrnoException;
@@ -152,9 +156,19 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
     const upgrade = (): void => {
       phase = "mqtt";
       const ws = new WebSocket(url.raw, "mqtt", { createConnection: () => socket });
-      ws.once("unexpected-response", (_request, response) =>
-        fail({ upgradeRefused: response.statusCode ?? 0 }),
-      );
+      ws.once("unexpected-response", (_request, response) => {
+        // A broker may say why in the body (the dev broker names a refused client certificate there).
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          if (body.length < 512) body += chunk;
+        });
+        response.once("end", () => {
+          const reasonString = body.trim().slice(0, 512);
+          fail({ upgradeRefused: response.statusCode ?? 0, ...(reasonString ? { reasonString } : {}) });
+        });
+        response.once("error", () => fail({ upgradeRefused: response.statusCode ?? 0 }));
+      });
       ws.once("error", (error: NodeJS.ErrnoException) => {
         firstError ??= error;
         fail();
@@ -219,6 +233,25 @@ async function crossCheck(
     failure.connackCode === undefined &&
     !failure.tlsOnPlainPort &&
     !failure.timedOut;
+  if (
+    url.tls &&
+    failure.connackCode === 5 &&
+    resolved.config.broker.protocolVersion !== 5 &&
+    failure.reasonString === undefined
+  ) {
+    // MQTT 3.1.1 has no room for a reason: ask once more in MQTT 5, whose CONNACK may say why (a refused client
+    // certificate, say). The broker was verified on the first attempt; a broker without MQTT 5 tells nothing new.
+    const again = await attempt(
+      {
+        ...resolved,
+        config: { ...resolved.config, broker: { ...resolved.config.broker, protocolVersion: 5 } },
+      },
+      url,
+      Math.min(timeoutMs, 3000),
+    );
+    const reasonString = again.failure?.reasonString;
+    return reasonString === undefined ? failure : { ...failure, reasonString };
+  }
   if (!ambiguous) return failure;
   if (url.tls && !failure.handshakeDone) {
     // TLS got no proper answer: does the port answer plain MQTT? Asked anonymously, under a throwaway clientId:

@@ -198,11 +198,12 @@ function matrix(kind: Kind): void {
         requireClientCert: true,
         crl: await pki.createCrl({ revoke: [stolen] }),
       });
-      const revoked = await expectCode(
+      // Mosquitto says it with a TLS alert, the dev broker with a CONNACK reason (asked again in MQTT 5).
+      await expectCode(
         { broker: { url: broker.url }, security: mutual(stolen) },
-        "CLIENT_CERT_REJECTED",
+        "CLIENT_CERT_REVOKED",
+        /revoked/,
       );
-      if (kind === "mosquitto") expect(revoked.findings[0]!.message).toMatch(/revoked/);
     });
 
     it("names a TLS 1.2-only client against a TLS 1.3-only broker", async () => {

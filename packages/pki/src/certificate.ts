@@ -37,7 +37,7 @@ export interface CertificateSpec {
 }
 
 /** A random positive serial number, exactly 16 bytes in DER, upper-case hex. */
-export function randomSerial(): string {
+function randomSerial(): string {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0]! & 0x7f) | 0x01;
   return bytes.toString("hex").toUpperCase();

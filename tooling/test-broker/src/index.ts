@@ -14,15 +14,16 @@ export type {
   TestPki,
   TestPkiOptions,
 } from "@proj/pki";
-export { startTestBroker } from "./broker/start-test-broker.js";
+// The broker is @proj/dev-broker; tests know it by these names.
+export { startDevBroker as startTestBroker } from "@proj/dev-broker";
 export type {
   BrokerPki,
   ConnectedClient,
+  DevBroker as TestBroker,
+  DevBrokerOptions as TestBrokerOptions,
+  DevListener as TestListener,
   HandshakeFailure,
-  TestBroker,
-  TestBrokerOptions,
-  TestListener,
-} from "./broker/start-test-broker.js";
+} from "@proj/dev-broker";
 export {
   findMosquitto,
   mosquittoSkipReason,
@@ -30,7 +31,7 @@ export {
   MosquittoError,
 } from "./mosquitto/start-mosquitto.js";
 export type { MosquittoBroker, MosquittoOptions } from "./mosquitto/start-mosquitto.js";
-export type { BrokerEndpoints } from "./endpoints.js";
+export type { BrokerEndpoints } from "@proj/dev-broker";
 export { probeMqtt } from "./probe.js";
 export type { ProbeOptions, ProbeResult } from "./probe.js";
 export { startFaultProxy } from "./proxy/fault-proxy.js";

@@ -1,4 +1,4 @@
-import { startTestBroker } from "./broker/start-test-broker.js";
+import { startDevBroker as startTestBroker } from "@proj/dev-broker";
 import { mosquittoSkipReason, startMosquitto } from "./mosquitto/start-mosquitto.js";
 import type { TestPki } from "@proj/pki";
 

@@ -1,4 +1,4 @@
-import { startTestBroker, type BrokerPki } from "@proj/test-broker";
+import { startDevBroker, type BrokerPki } from "@proj/dev-broker";
 import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,7 +89,7 @@ async function serve(
   const c = colorsFor(io, options.color === false);
   const serverName = options.serverName ?? "localhost";
   const pki = await loadPki(dir, serverName, io);
-  const running = await startTestBroker({
+  const running = await startDevBroker({
     pki,
     requireClientCert: options.requireClientCert ?? false,
     host: options.host ?? "127.0.0.1",

@@ -4,7 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { brokerEndpoints, createWaiters, type BrokerEndpoints } from "../endpoints.js";
+import { brokerEndpoints, createWaiters, type BrokerEndpoints } from "@proj/dev-broker";
 import type { TestCrl, TestLeaf, TestPki } from "@proj/pki";
 
 /** Options for {@link startMosquitto}. */

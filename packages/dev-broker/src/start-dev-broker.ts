@@ -5,23 +5,33 @@ import { createServer as createNetServer, type AddressInfo, type Server, type So
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type SecureVersion, type TLSSocket } from "node:tls";
 import { WebSocketServer, createWebSocketStream } from "ws";
-import { brokerEndpoints, createWaiters, urlHost, type BrokerEndpoints } from "../endpoints.js";
-import type { TestCrl, TestLeaf } from "@proj/pki";
+import { brokerEndpoints, createWaiters, urlHost, type BrokerEndpoints } from "./endpoints.js";
+import { answerRefused } from "./refusal.js";
+import { createTestPki, type TestPki } from "@proj/pki";
+
+/** A certificate the broker presents: the chain (leaf first) and its private key, PEM. */
+export interface ServedCertificate {
+  readonly chain: string;
+  readonly key: string;
+}
 
 /** Which listener a client came in on. */
-export type TestListener = "tls" | "plain" | "wss";
+export type DevListener = "tls" | "plain" | "wss";
 
-/** Options for {@link startTestBroker}. */
 /** What the broker needs of a PKI: its server certificate and the CAs it trusts for client certificates. */
 export interface BrokerPki {
-  readonly server: Pick<TestLeaf, "chain" | "key">;
+  readonly server: ServedCertificate;
   readonly root: { readonly cert: string };
   readonly intermediate: { readonly cert: string } | undefined;
 }
 
-export interface TestBrokerOptions {
-  /** The PKI whose server certificate the broker presents and whose CA it trusts for client certificates. */
-  pki: BrokerPki;
+/** Options for {@link startDevBroker}. */
+export interface DevBrokerOptions {
+  /**
+   * The PKI whose server certificate the broker presents and whose CA it trusts for client certificates.
+   * @default a throwaway PKI made for this broker (`broker.testPki`), removed when the broker closes
+   */
+  pki?: BrokerPki;
   /** Called for each client that completed CONNECT, with its certificate identity. */
   onClient?: (client: ConnectedClient) => void;
   /** Called for each refused TLS client (handshake error, or a client certificate that did not verify). */
@@ -29,7 +39,7 @@ export interface TestBrokerOptions {
   /** Called for each CONNECT refused after the handshake (credentials, or a clientId that is not the CN). */
   onConnectRefusal?: (refusal: { readonly clientId: string; readonly reason: string }) => void;
   /** Present this certificate instead of `pki.server` (expired, wrong name, other CA...). */
-  serverCertificate?: Pick<TestLeaf, "chain" | "key">;
+  serverCertificate?: ServedCertificate;
   /** CA certificates (PEM) trusted for client certificates. @default the PKI's root (and intermediate) */
   clientCa?: string[];
   /** Ask for a client certificate and refuse the handshake without a valid one. @default false */
@@ -44,7 +54,7 @@ export interface TestBrokerOptions {
    * CRLs checked against client certificates. Node checks every certificate of the chain, so with an
    * intermediate CA give a CRL of each CA.
    */
-  crl?: TestCrl | readonly TestCrl[];
+  crl?: { readonly pem: string } | readonly { readonly pem: string }[];
   /** Refuse (CONNACK "not authorized") a client whose clientId is not its certificate's CN. @default false */
   bindClientIdToCn?: boolean;
   /** Accept only these username/password pairs (on any listener). @default anything */
@@ -76,14 +86,14 @@ export interface TestBrokerOptions {
 export interface HandshakeFailure {
   readonly code: string | undefined;
   readonly message: string;
-  readonly listener: TestListener;
+  readonly listener: DevListener;
   readonly at: Date;
 }
 
 /** A client that completed CONNECT. */
 export interface ConnectedClient {
   readonly clientId: string;
-  readonly listener: TestListener;
+  readonly listener: DevListener;
   readonly username: string | undefined;
   /** The verified client certificate, when one was presented. */
   readonly certificate:
@@ -94,8 +104,8 @@ export interface ConnectedClient {
   readonly at: Date;
 }
 
-/** A running test broker; close it with `close()` or `await using`. */
-export interface TestBroker extends BrokerEndpoints, AsyncDisposable {
+/** A running dev broker; close it with `close()` or `await using`. */
+export interface DevBroker extends BrokerEndpoints, AsyncDisposable {
   /** `wss://HOST:PORT/mqtt` when `wss` was asked for. */
   readonly wssUrl: string | undefined;
   readonly wssPort: number | undefined;
@@ -106,6 +116,10 @@ export interface TestBroker extends BrokerEndpoints, AsyncDisposable {
   /** CONNECTs refused by the broker (bad credentials, clientId not bound to the certificate). */
   readonly refusedConnects: readonly { readonly clientId: string; readonly reason: string }[];
   readonly aedes: Aedes;
+  /** What the broker presents and trusts. */
+  readonly pki: BrokerPki;
+  /** The PKI the broker made for itself when none was given (its `client` leaf connects), else undefined. */
+  readonly testPki: TestPki | undefined;
   /** Resolves once `count` handshake failures were recorded; rejects after `timeoutMs`. */
   waitForHandshakeFailures(count?: number, timeoutMs?: number): Promise<readonly HandshakeFailure[]>;
   /** Resolves with the connection of `clientId` once it connected; rejects after `timeoutMs`. */
@@ -144,19 +158,18 @@ async function listen(server: Server, host: string, port = 0): Promise<number> {
  *
  * @example
  * ```ts
- * await using pki = await createTestPki();
- * await using broker = await startTestBroker({ pki, requireClientCert: true });
- * const client = await mqtt.connectAsync(broker.url, { ca: pki.caPem, cert: pki.client.chain, key: pki.client.key });
+ * await using broker = await startDevBroker({ requireClientCert: true });
+ * const { caPem, client } = broker.testPki!;
+ * const mqttClient = await mqtt.connectAsync(broker.url, { ca: caPem, cert: client.chain, key: client.key });
  * ```
  * @throws if a listener cannot bind.
  */
-export async function startTestBroker(options: TestBrokerOptions): Promise<TestBroker> {
+export async function startDevBroker(options: DevBrokerOptions = {}): Promise<DevBroker> {
   const host = options.host ?? "127.0.0.1";
-  const served = options.serverCertificate ?? options.pki.server;
-  const clientCa = options.clientCa ?? [
-    options.pki.root.cert,
-    ...(options.pki.intermediate ? [options.pki.intermediate.cert] : []),
-  ];
+  const testPki = options.pki ? undefined : await createTestPki({ name: "dev-broker" });
+  const pki: BrokerPki = options.pki ?? testPki!;
+  const served = options.serverCertificate ?? pki.server;
+  const clientCa = options.clientCa ?? [pki.root.cert, ...(pki.intermediate ? [pki.intermediate.cert] : [])];
   const crls = options.crl === undefined ? [] : "pem" in options.crl ? [options.crl] : options.crl;
   const requireClientCert = options.requireClientCert ?? false;
 
@@ -168,7 +181,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     options.onConnectRefusal?.(refusal);
   };
   const tlsOf = new WeakMap<object, TLSSocket>();
-  const listenerOf = new WeakMap<object, TestListener>();
+  const listenerOf = new WeakMap<object, DevListener>();
   const sockets = new Set<Socket>();
   const { notify, waitFor } = createWaiters();
   const noteFailure = (failure: HandshakeFailure): void => {
@@ -182,7 +195,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     ca: clientCa,
     requestCert: requireClientCert,
     // Verification is enforced in refuseUnverified(): Node's own rejectUnauthorized destroys the socket after the
-    // handshake and drops the reason, and a test broker must say why it refused a client.
+    // handshake without a word, and the broker must tell the client why it was refused.
     rejectUnauthorized: false,
     ...(options.minVersion ? { minVersion: options.minVersion } : {}),
     ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
@@ -254,30 +267,35 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   };
-  const recordFailure = (listener: TestListener) => (error: NodeJS.ErrnoException, socket: Socket) => {
+  const recordFailure = (listener: DevListener) => (error: NodeJS.ErrnoException, socket: Socket) => {
     noteFailure({ code: error.code, message: error.message, listener, at: new Date() });
     socket.destroy();
     notify();
   };
-  /** Destroys a TLS socket whose client certificate is missing or did not verify; true when it did. */
-  const refuseUnverified = (socket: TLSSocket, listener: TestListener): boolean => {
-    if (!requireClientCert || socket.authorized) return false;
+  /**
+   * Refuses a TLS socket whose client certificate is missing or did not verify, and returns why (undefined when it
+   * passed). The reason reaches the client: see answerRefused and the upgrade check below.
+   */
+  const refuseUnverified = (socket: TLSSocket, listener: DevListener): string | undefined => {
+    if (!requireClientCert || socket.authorized) return undefined;
     const presented = Object.keys(socket.getPeerCertificate()).length > 0;
     const code = presented ? String(socket.authorizationError) : "NO_CLIENT_CERTIFICATE";
     const message = presented ? `client certificate refused: ${code}` : "client sent no certificate";
     noteFailure({ code, message, listener, at: new Date() });
-    socket.destroy();
     notify();
-    return true;
+    // TLS listener: the client's CONNECT is answered "not authorized" with the reason. WebSocket: the upgrade is
+    // refused with 403 and the reason.
+    if (listener === "tls") answerRefused(socket, message, tlsOptions.handshakeTimeout);
+    return message;
   };
-  const handle = (stream: Duplex, listener: TestListener, tls?: TLSSocket): void => {
+  const handle = (stream: Duplex, listener: DevListener, tls?: TLSSocket): void => {
     listenerOf.set(stream, listener);
     if (tls) tlsOf.set(stream, tls);
     broker.handle(stream);
   };
 
   const tlsServer = createTlsServer(tlsOptions, (socket) => {
-    if (!refuseUnverified(socket, "tls")) handle(socket, "tls", socket);
+    if (refuseUnverified(socket, "tls") === undefined) handle(socket, "tls", socket);
   });
   tlsServer.on("connection", track);
   tlsServer.on("tlsClientError", recordFailure("tls"));
@@ -292,6 +310,7 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await Promise.all(stopped);
+      await testPki?.cleanup();
     })();
     return closed;
   }
@@ -318,9 +337,20 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     httpsServer.maxConnections = tlsServer.maxConnections;
     httpsServer.on("connection", track);
     httpsServer.on("tlsClientError", recordFailure("wss"));
-    // Runs after the HTTP server's own listener, before any request data is read.
-    httpsServer.on("secureConnection", (socket: TLSSocket) => refuseUnverified(socket, "wss"));
-    wss = new WebSocketServer({ server: httpsServer });
+    // Refused certificates are answered at the upgrade: HTTP 403 with the reason, never a bare close.
+    const refusals = new WeakMap<object, string>();
+    httpsServer.on("secureConnection", (socket: TLSSocket) => {
+      const reason = refuseUnverified(socket, "wss");
+      if (reason !== undefined) refusals.set(socket, reason);
+    });
+    wss = new WebSocketServer({
+      server: httpsServer,
+      verifyClient: ({ req }, done) => {
+        const reason = refusals.get(req.socket);
+        if (reason === undefined) done(true);
+        else done(false, 403, reason);
+      },
+    });
     wss.on("connection", (ws, request) => {
       handle(createWebSocketStream(ws), "wss", request.socket as TLSSocket);
     });
@@ -337,18 +367,20 @@ export async function startTestBroker(options: TestBrokerOptions): Promise<TestB
     connections,
     refusedConnects,
     aedes: broker,
+    pki,
+    testPki,
     waitForHandshakeFailures: (count = 1, timeoutMs = 5000) =>
       waitFor(
         () => (handshakeFailures.length >= count ? handshakeFailures : undefined),
         timeoutMs,
         () =>
-          new Error(`test broker: timed out after ${timeoutMs} ms waiting for ${count} handshake failure(s)`),
+          new Error(`dev broker: timed out after ${timeoutMs} ms waiting for ${count} handshake failure(s)`),
       ),
     waitForClient: (clientId, timeoutMs = 5000) =>
       waitFor(
         () => connections.find((c) => c.clientId === clientId),
         timeoutMs,
-        () => new Error(`test broker: timed out after ${timeoutMs} ms waiting for client "${clientId}"`),
+        () => new Error(`dev broker: timed out after ${timeoutMs} ms waiting for client "${clientId}"`),
       ),
     close,
     [Symbol.asyncDispose]: close,
