@@ -1,14 +1,3 @@
-import forge from "node-forge";
-
-const { asn1 } = forge;
-type Asn1 = forge.asn1.Asn1;
-
-/** forge 1.x takes an options object here; its published types still say `strict?: boolean`. */
-const fromDer = asn1.fromDer as unknown as (
-  bytes: forge.util.ByteStringBuffer,
-  options: { parseAllBytes: boolean; decodeBitStrings: boolean },
-) => Asn1;
-
 /** What a DER blob holds, judged from its ASN.1 structure. */
 export type DerKind =
   | "certificate"
@@ -23,21 +12,6 @@ export type DerKind =
 
 const OID_PKCS7_DATA = "1.2.840.113549.1.7.1";
 const OID_PKCS7_SIGNED_DATA = "1.2.840.113549.1.7.2";
-
-/**
- * Reads DER into forge's ASN.1 tree without decoding BIT STRINGs (fast: about 17 µs a certificate). Returns
- * `undefined` for anything that is not one complete DER value.
- */
-export function readAsn1(bytes: Uint8Array, options: { allBytes?: boolean } = {}): Asn1 | undefined {
-  try {
-    const buffer = forge.util.createBuffer(
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("binary"),
-    );
-    return fromDer(buffer, { parseAllBytes: options.allBytes ?? true, decodeBitStrings: false });
-  } catch {
-    return undefined;
-  }
-}
 
 /** One DER value located in a buffer: its tag byte and where its header, content and end are. */
 export interface DerNode {
@@ -91,79 +65,86 @@ export function derWellFormed(bytes: Uint8Array, node: DerNode, depth = 0): bool
   return true;
 }
 
+/**
+ * The one ASN.1 reader of this package: the DER value at the start of `bytes` when it and every constructed value
+ * inside it decode exactly (and, with `allBytes`, nothing follows it). `undefined` for anything else.
+ */
+export function readDer(bytes: Uint8Array, options: { allBytes?: boolean } = {}): DerNode | undefined {
+  const root = derNode(bytes);
+  if (!root || ((options.allBytes ?? true) && root.end !== bytes.length)) return undefined;
+  return derWellFormed(bytes, root) ? root : undefined;
+}
+
 /** Length in bytes of the first DER value in `bytes`, or `undefined` when it does not decode. */
 export function firstValueLength(bytes: Uint8Array): number | undefined {
-  try {
-    const buffer = forge.util.createBuffer(
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("binary"),
-    );
-    fromDer(buffer, { parseAllBytes: false, decodeBitStrings: false });
-    return bytes.byteLength - buffer.length();
-  } catch {
-    return undefined;
+  return readDer(bytes, { allBytes: false })?.end;
+}
+
+const TAG = {
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  OID: 0x06,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  SEQUENCE: 0x30,
+  /** [0] constructed (context-specific). */
+  CONTEXT_0: 0xa0,
+} as const;
+
+/** The dotted form of an OBJECT IDENTIFIER value, or `undefined` when it does not decode. */
+export function derOid(bytes: Uint8Array, node: DerNode | undefined): string | undefined {
+  if (!node || node.tag !== TAG.OID || node.end === node.contentStart) return undefined;
+  const arcs: number[] = [];
+  let value = 0;
+  for (let at = node.contentStart; at < node.end; at++) {
+    const byte = bytes[at]!;
+    value = value * 128 + (byte & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER / 128) return undefined;
+    if ((byte & 0x80) === 0) {
+      if (arcs.length === 0)
+        arcs.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
+      else arcs.push(value);
+      value = 0;
+    }
   }
+  return (bytes[node.end - 1]! & 0x80) === 0 ? arcs.join(".") : undefined;
 }
 
-function children(node: Asn1 | undefined): Asn1[] {
-  return node && Array.isArray(node.value) ? node.value : [];
-}
-
-function is(node: Asn1 | undefined, type: number): boolean {
-  return node !== undefined && node.tagClass === asn1.Class.UNIVERSAL && node.type === type;
-}
-
-function oidOf(node: Asn1 | undefined): string | undefined {
-  if (!is(node, asn1.Type.OID) || typeof node!.value !== "string") return undefined;
-  try {
-    return asn1.derToOid(node!.value);
-  } catch {
-    return undefined;
-  }
-}
-
-function smallInteger(node: Asn1 | undefined): number | undefined {
-  if (!is(node, asn1.Type.INTEGER) || typeof node!.value !== "string") return undefined;
-  const length = node!.value.length;
-  return length === 0 || length > 4 ? undefined : asn1.derToInteger(node!.value);
+function smallInteger(bytes: Uint8Array, node: DerNode | undefined): number | undefined {
+  if (!node || node.tag !== TAG.INTEGER) return undefined;
+  const length = node.end - node.contentStart;
+  if (length === 0 || length > 4) return undefined;
+  let value = 0;
+  for (let at = node.contentStart; at < node.end; at++) value = value * 256 + bytes[at]!;
+  return value;
 }
 
 /** Classifies a DER value by its shape: certificate, key, CRL, CSR, PKCS#12, PKCS#7, or other DER. */
-export function classifyDer(root: Asn1): DerKind {
-  try {
-    return classify(root);
-  } catch {
-    return "unknown-der";
-  }
-}
-
-function classify(root: Asn1): DerKind {
-  const top = children(root);
-  if (!is(root, asn1.Type.SEQUENCE) || top.length === 0) return "unknown-der";
+export function classifyDer(bytes: Uint8Array, root: DerNode): DerKind {
+  const list = (node: DerNode | undefined): DerNode[] =>
+    node && node.tag & 0x20 ? (derChildren(bytes, node) ?? []) : [];
+  const is = (node: DerNode | undefined, tag: number): boolean => node?.tag === tag;
+  const top = list(root);
+  if (!is(root, TAG.SEQUENCE) || top.length === 0) return "unknown-der";
   const [first, second, third] = top;
 
   // PFX: version 3, then a ContentInfo of type data.
-  if (smallInteger(first) === 3 && oidOf(children(second)[0]) === OID_PKCS7_DATA) return "pkcs12";
-  if (oidOf(first) === OID_PKCS7_SIGNED_DATA) return "pkcs7";
+  if (smallInteger(bytes, first) === 3 && derOid(bytes, list(second)[0]) === OID_PKCS7_DATA) return "pkcs12";
+  if (derOid(bytes, first) === OID_PKCS7_SIGNED_DATA) return "pkcs7";
 
   // Signed structures: to-be-signed SEQUENCE, AlgorithmIdentifier, BIT STRING.
-  if (
-    top.length === 3 &&
-    is(first, asn1.Type.SEQUENCE) &&
-    is(second, asn1.Type.SEQUENCE) &&
-    is(third, asn1.Type.BITSTRING)
-  ) {
-    const tbs = children(first);
-    if (tbs[0]?.tagClass === asn1.Class.CONTEXT_SPECIFIC && tbs[0].type === 0) return "certificate";
+  if (top.length === 3 && is(first, TAG.SEQUENCE) && is(second, TAG.SEQUENCE) && is(third, TAG.BIT_STRING)) {
+    const tbs = list(first);
+    if (is(tbs[0], TAG.CONTEXT_0)) return "certificate";
     // A CSR's info: version 0, subject, SubjectPublicKeyInfo, [0] attributes.
-    const last = tbs.at(-1);
-    if (smallInteger(tbs[0]) === 0 && last?.tagClass === asn1.Class.CONTEXT_SPECIFIC && last.type === 0)
-      return "csr";
+    if (smallInteger(bytes, tbs[0]) === 0 && is(tbs.at(-1), TAG.CONTEXT_0)) return "csr";
     // A v1 certificate: serial, signature AlgorithmIdentifier, issuer, validity, subject, SPKI.
-    if (is(tbs[0], asn1.Type.INTEGER) && tbs.length >= 6 && is(tbs[3], asn1.Type.SEQUENCE)) {
-      const validity = children(tbs[3]);
+    if (is(tbs[0], TAG.INTEGER) && tbs.length >= 6 && is(tbs[3], TAG.SEQUENCE)) {
+      const validity = list(tbs[3]);
       if (
         validity.length === 2 &&
-        validity.every((t) => is(t, asn1.Type.UTCTIME) || is(t, asn1.Type.GENERALIZEDTIME))
+        validity.every((t) => is(t, TAG.UTC_TIME) || is(t, TAG.GENERALIZED_TIME))
       ) {
         return "certificate";
       }
@@ -172,15 +153,14 @@ function classify(root: Asn1): DerKind {
   }
 
   // PKCS#8 PrivateKeyInfo: version, AlgorithmIdentifier, OCTET STRING.
-  if (is(first, asn1.Type.INTEGER) && is(second, asn1.Type.SEQUENCE) && is(third, asn1.Type.OCTETSTRING))
-    return "private-key";
+  if (is(first, TAG.INTEGER) && is(second, TAG.SEQUENCE) && is(third, TAG.OCTET_STRING)) return "private-key";
   // PKCS#1 RSAPrivateKey: version and eight INTEGERs.
-  if (top.length === 9 && top.every((n) => is(n, asn1.Type.INTEGER))) return "private-key";
+  if (top.length === 9 && top.every((n) => is(n, TAG.INTEGER))) return "private-key";
   // SEC1 ECPrivateKey: version 1, OCTET STRING.
-  if (smallInteger(first) === 1 && is(second, asn1.Type.OCTETSTRING)) return "private-key";
-  if (is(first, asn1.Type.SEQUENCE) && oidOf(children(first)[0]) !== undefined) {
-    if (top.length === 2 && is(second, asn1.Type.OCTETSTRING)) return "encrypted-private-key";
-    if (top.length === 2 && is(second, asn1.Type.BITSTRING)) return "public-key";
+  if (smallInteger(bytes, first) === 1 && is(second, TAG.OCTET_STRING)) return "private-key";
+  if (is(first, TAG.SEQUENCE) && derOid(bytes, list(first)[0]) !== undefined) {
+    if (top.length === 2 && is(second, TAG.OCTET_STRING)) return "encrypted-private-key";
+    if (top.length === 2 && is(second, TAG.BIT_STRING)) return "public-key";
   }
   return "unknown-der";
 }

@@ -1,9 +1,8 @@
 import { AsnParser } from "@peculiar/asn1-schema";
 import { Name } from "@peculiar/asn1-x509";
-import forge from "node-forge";
 import { isIP } from "node:net";
 import { canonicalName } from "./certificate.js";
-import { readAsn1 } from "./der.js";
+import { derChildren, readDer, type DerNode } from "./der.js";
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -113,35 +112,40 @@ export interface NameConstraintSet {
   readonly excluded: readonly Subtree[];
 }
 
-function readSubtrees(node: forge.asn1.Asn1 | undefined): Subtree[] | string {
-  if (!node || !Array.isArray(node.value)) return [];
+function readSubtrees(bytes: Uint8Array, node: DerNode): Subtree[] | string {
+  const subtrees = derChildren(bytes, node) ?? [];
   // GeneralSubtrees is SIZE (1..MAX): a present but empty list constrains nothing the CA can have meant.
-  if (node.value.length === 0) return `its ${node.type === 0 ? "permitted" : "excluded"} subtrees are empty`;
+  if (subtrees.length === 0) return `its ${node.tag === 0xa0 ? "permitted" : "excluded"} subtrees are empty`;
   const out: Subtree[] = [];
-  for (const subtree of node.value) {
-    const base = Array.isArray(subtree.value) ? subtree.value[0] : undefined;
-    if (!base || base.tagClass !== forge.asn1.Class.CONTEXT_SPECIFIC) return "a subtree has no GeneralName";
-    if (base.type === 2 && typeof base.value === "string") {
-      const value = base.value;
+  for (const subtree of subtrees) {
+    const base = subtree.tag === 0x30 ? derChildren(bytes, subtree)?.[0] : undefined;
+    // A GeneralName is context-specific: [2] dNSName, [7] iPAddress (primitive), [4] directoryName (constructed).
+    if (!base || (base.tag & 0xc0) !== 0x80) return "a subtree has no GeneralName";
+    const content = Buffer.from(bytes.subarray(base.contentStart, base.end));
+    if (base.tag === 0x82) {
+      const value = content.toString("latin1");
       const bare = value.startsWith(".") ? value.slice(1) : value;
       if (value !== "" && !isValidDnsName(bare))
         return `the dNSName constraint "${value}" is not a valid name`;
       out.push({ kind: "dns", value });
-    } else if (base.type === 7 && typeof base.value === "string") {
-      const bytes = Buffer.from(base.value, "binary");
-      if ((bytes.length !== 8 && bytes.length !== 32) || !contiguousMask(bytes.subarray(bytes.length / 2))) {
-        return `an iPAddress constraint of ${bytes.length} bytes is not an address and a contiguous mask`;
+    } else if (base.tag === 0x87) {
+      if (
+        (content.length !== 8 && content.length !== 32) ||
+        !contiguousMask(content.subarray(content.length / 2))
+      ) {
+        return `an iPAddress constraint of ${content.length} bytes is not an address and a contiguous mask`;
       }
-      out.push({ kind: "ip", value: bytes });
-    } else if (base.type === 4 && Array.isArray(base.value) && base.value[0]) {
+      out.push({ kind: "ip", value: content });
+    } else if (base.tag === 0xa4) {
+      const inner = derChildren(bytes, base)?.[0];
       try {
-        const der = Buffer.from(forge.asn1.toDer(base.value[0]).getBytes(), "binary");
-        out.push({ kind: "dn", value: AsnParser.parse(der, Name) });
+        if (!inner) throw new TypeError("empty directoryName");
+        out.push({ kind: "dn", value: AsnParser.parse(bytes.slice(inner.start, inner.end), Name) });
       } catch {
         return "a directoryName constraint does not decode";
       }
     } else {
-      out.push({ kind: "other", tag: base.type });
+      out.push({ kind: "other", tag: base.tag & 0x1f });
     }
   }
   return out;
@@ -149,17 +153,19 @@ function readSubtrees(node: forge.asn1.Asn1 | undefined): Subtree[] | string {
 
 /** Reads a NameConstraints extension value; a string is the reason it is invalid. */
 export function readNameConstraints(value: ArrayBuffer): NameConstraintSet | string {
-  const root = readAsn1(new Uint8Array(value));
-  if (!root || !Array.isArray(root.value)) return "the extension does not decode";
+  const bytes = new Uint8Array(value);
+  const root = readDer(bytes);
+  const parts = root && root.tag === 0x30 ? derChildren(bytes, root) : undefined;
+  if (!parts) return "the extension does not decode";
   // RFC 5280 4.2.1.10: either permittedSubtrees or excludedSubtrees MUST be present.
-  if (root.value.length === 0) return "it holds neither permitted nor excluded subtrees";
+  if (parts.length === 0) return "it holds neither permitted nor excluded subtrees";
   let permitted: Subtree[] = [];
   let excluded: Subtree[] = [];
-  for (const part of root.value) {
-    const subtrees = readSubtrees(part);
+  for (const part of parts) {
+    const subtrees = readSubtrees(bytes, part);
     if (typeof subtrees === "string") return subtrees;
-    if (part.type === 0) permitted = subtrees;
-    else if (part.type === 1) excluded = subtrees;
+    if (part.tag === 0xa0) permitted = subtrees;
+    else if (part.tag === 0xa1) excluded = subtrees;
   }
   return { permitted, excluded };
 }

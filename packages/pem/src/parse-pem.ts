@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { classifyDer, firstValueLength, readAsn1, type DerKind } from "./der.js";
+import { classifyDer, firstValueLength, readDer, type DerKind } from "./der.js";
 import { createFinding, type Finding } from "@proj/findings";
 
 /** What a PEM block holds, from its label. */
@@ -265,7 +265,7 @@ function parseBlocks(text: string, source: string | undefined): ParsePemResult {
     } else if (!legacyEncrypted) {
       // A block that decodes as base64 but not as DER was cut short or edited.
       const length = firstValueLength(der);
-      const complete = label === "TRUSTED CERTIFICATE" ? length !== undefined : readAsn1(der) !== undefined;
+      const complete = label === "TRUSTED CERTIFICATE" ? length !== undefined : readDer(der) !== undefined;
       if (!complete) {
         findings.push(
           createFinding(
@@ -354,14 +354,14 @@ export function parsePem(input: string | Uint8Array, options: ParsePemOptions = 
     const head = Buffer.from(bytes.subarray(0, 4096)).toString("latin1");
     if (!head.includes("-----BEGIN ") && !looksLikeText(bytes)) {
       if (bytes.length === 0) return notPem("empty", `${name} is empty.`);
-      const root = readAsn1(bytes);
+      const root = readDer(bytes);
       if (root === undefined) {
         return notPem(
           "binary",
           `${name} is a binary file that is neither PEM nor DER: not a certificate, key or CRL.`,
         );
       }
-      const derKind = classifyDer(root);
+      const derKind = classifyDer(bytes, root);
       const format = derKind === "pkcs12" ? "pkcs12" : derKind === "pkcs7" ? "pkcs7" : "der";
       return { format, derKind, blocks: [], findings: [derFinding(derKind, source, false)] };
     }
@@ -377,9 +377,10 @@ export function parsePem(input: string | Uint8Array, options: ParsePemOptions = 
   const compact = text.replace(/\s+/g, "");
   if (compact.length === 0) return notPem("empty", `${name} is empty.`);
   if (compact.length >= 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
-    const root = readAsn1(Buffer.from(compact, "base64"));
+    const decoded = Buffer.from(compact, "base64");
+    const root = readDer(decoded);
     if (root !== undefined) {
-      const derKind = classifyDer(root);
+      const derKind = classifyDer(decoded, root);
       return { format: "base64", derKind, blocks: [], findings: [derFinding(derKind, source, true)] };
     }
   }

@@ -1,7 +1,7 @@
 import forge from "node-forge";
 import { createPrivateKey } from "node:crypto";
 import { ParsedCertificate } from "./certificate.js";
-import { readAsn1, classifyDer } from "./der.js";
+import { classifyDer, derChildren, derOid, readDer, type DerNode } from "./der.js";
 import { PemError } from "./errors.js";
 
 /** The contents of a PKCS#12 bundle as PEM, from {@link readPkcs12}. */
@@ -25,23 +25,19 @@ const LEGACY_PBE = new Set([
 ]);
 
 /** Whether any encryption in the bundle is a legacy PKCS#12 PBE; PFX nests its DER inside OCTET STRINGs. */
-function usesLegacyEncryption(node: forge.asn1.Asn1, depth = 0): boolean {
+function usesLegacyEncryption(bytes: Uint8Array, node: DerNode, depth = 0): boolean {
   if (depth > 12) return false;
-  if (node.tagClass === forge.asn1.Class.UNIVERSAL && typeof node.value === "string") {
-    if (node.type === forge.asn1.Type.OID) {
-      try {
-        return LEGACY_PBE.has(forge.asn1.derToOid(node.value));
-      } catch {
-        return false;
-      }
-    }
-    if (node.type === forge.asn1.Type.OCTETSTRING && node.value.length > 2) {
-      const nested = readAsn1(Buffer.from(node.value, "binary"));
-      return nested !== undefined && usesLegacyEncryption(nested, depth + 1);
-    }
-    return false;
+  if (node.tag === 0x06) {
+    const oid = derOid(bytes, node);
+    return oid !== undefined && LEGACY_PBE.has(oid);
   }
-  return Array.isArray(node.value) && node.value.some((child) => usesLegacyEncryption(child, depth + 1));
+  if (node.tag === 0x04 && node.end - node.contentStart > 2) {
+    const inner = bytes.subarray(node.contentStart, node.end);
+    const nested = readDer(inner);
+    return nested !== undefined && usesLegacyEncryption(inner, nested, depth + 1);
+  }
+  if ((node.tag & 0x20) === 0) return false;
+  return (derChildren(bytes, node) ?? []).some((child) => usesLegacyEncryption(bytes, child, depth + 1));
 }
 
 function toDer(node: forge.asn1.Asn1): Buffer {
@@ -87,15 +83,17 @@ function order(certs: ParsedCertificate[], keyDer: Buffer | undefined): ParsedCe
  * PKCS#12 bundle, `KEY_UNSUPPORTED` for contents that cannot be decrypted.
  */
 export function readPkcs12(bytes: Uint8Array, passphrase: string): Pkcs12Contents {
-  const root = readAsn1(bytes);
-  if (!root || classifyDer(root) !== "pkcs12") {
+  const root = readDer(bytes);
+  if (!root || classifyDer(bytes, root) !== "pkcs12") {
     throw new PemError("NOT_PEM_PKCS12", "the input is not a PKCS#12 (.p12/.pfx) bundle", {
       remedy: "Give the .p12/.pfx file exported with the key, or PEM files for the certificate and the key.",
     });
   }
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
-    p12 = forge.pkcs12.pkcs12FromAsn1(root, false, passphrase);
+    // forge's PKCS#12 decoder (it opens the legacy PBEs Node's OpenSSL 3 refuses) takes forge's own tree.
+    const tree = forge.asn1.fromDer(Buffer.from(bytes).toString("binary"));
+    p12 = forge.pkcs12.pkcs12FromAsn1(tree, false, passphrase);
   } catch (cause) {
     const message = (cause as Error).message ?? "";
     if (/mac could not be verified|invalid password/i.test(message)) {
@@ -152,5 +150,10 @@ export function readPkcs12(bytes: Uint8Array, passphrase: string): Pkcs12Content
     }
   }
   const certificates = order(certs, keyDer).map((c) => c.pem);
-  return { certificates, chain: certificates.join(""), key, legacyEncryption: usesLegacyEncryption(root) };
+  return {
+    certificates,
+    chain: certificates.join(""),
+    key,
+    legacyEncryption: usesLegacyEncryption(bytes, root),
+  };
 }
