@@ -12,48 +12,30 @@ import {
 } from "@peculiar/asn1-x509";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { randomBytes, webcrypto } from "node:crypto";
+import { generateKeyPair, signCertificate, type KeyPair } from "@proj/pki";
 import { beforeAll, describe, expect, it } from "vitest";
 import { verifyChain, type Finding } from "../src/index.js";
-
-const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-type Keys = webcrypto.CryptoKeyPair;
 
 interface Issued {
   readonly pem: string;
   readonly cert: x509.X509Certificate;
-  readonly keys: Keys;
+  readonly pair: KeyPair;
 }
 
-const keys = async (): Promise<Keys> => webcrypto.subtle.generateKey(EC, true, ["sign", "verify"]);
-
-/** One certificate: the given extensions, plus key identifiers; self-signed when no issuer is given. */
-async function issue(
-  subject: string,
-  extensions: x509.Extension[],
-  issuer?: Issued,
-  own?: Keys,
-): Promise<Issued> {
-  const pair = own ?? (await keys());
-  const signer = issuer?.keys ?? pair;
-  const serial = randomBytes(12);
-  serial[0] = (serial[0]! & 0x7f) | 0x01;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString("hex"),
+/** One certificate with the given extensions (plus key identifiers), from @proj/pki; self-signed without an issuer. */
+async function issue(subject: string, extensions: x509.Extension[], issuer?: Issued): Promise<Issued> {
+  const pair = await generateKeyPair("ec-p256");
+  const cert = await signCertificate({
     subject,
-    issuer: issuer?.cert.subject ?? subject,
+    publicKey: pair.publicKey,
+    keyType: pair.type,
+    issuer: issuer && { cert: issuer.cert, pair: issuer.pair },
+    signingPair: pair,
     notBefore: new Date(Date.now() - 3_600_000),
     notAfter: new Date(Date.now() + 86_400_000 * 30),
-    signingAlgorithm: EC,
-    publicKey: pair.publicKey,
-    signingKey: signer.privateKey,
-    extensions: [
-      ...extensions,
-      await x509.SubjectKeyIdentifierExtension.create(pair.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer?.cert.publicKey ?? pair.publicKey),
-    ],
+    extensions,
   });
-  return { pem: cert.toString("pem"), cert, keys: pair };
+  return { pem: cert.toString("pem"), cert, pair };
 }
 
 const caExtensions = (pathLength?: number): x509.Extension[] => [

@@ -45,8 +45,25 @@ function randomSerial(): string {
 
 /**
  * The one certificate builder of the project: signs `spec` with the issuer's key (or the subject's own, for a root),
- * adding the subject and authority key identifiers.
+ * adding the subject and authority key identifiers. For shapes the lab and test PKIs do not make (a name constraint,
+ * a critical policy, a path length), give the extensions yourself.
  *
+ * @example
+ * ```ts
+ * import * as x509 from "@peculiar/x509";
+ * const rootPair = await generateKeyPair("ec-p256");
+ * const now = Date.now();
+ * const root = await signCertificate({
+ *   subject: "CN=Plant Root CA",
+ *   publicKey: rootPair.publicKey,
+ *   keyType: rootPair.type,
+ *   signingPair: rootPair,
+ *   notBefore: new Date(now),
+ *   notAfter: new Date(now + 365 * 86_400_000),
+ *   extensions: [new x509.BasicConstraintsExtension(true, 0, true)],
+ * });
+ * console.log(root.toString("pem"));
+ * ```
  * @throws {PkiError} `PKI_BAD_REQUEST` for SHA-1 with an Ed25519 signer (no such signature exists).
  */
 export async function signCertificate(spec: CertificateSpec): Promise<X509.X509Certificate> {

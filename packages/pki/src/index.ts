@@ -28,8 +28,8 @@ export type {
   LabPkiOptions,
   LabRevocation,
 } from "./lab-pki.js";
-export { REVOCATION_REASONS } from "./certificate.js";
-export type { RevocationReason } from "./certificate.js";
+export { REVOCATION_REASONS, signCertificate } from "./certificate.js";
+export type { CertificateSpec, Issuer, RevocationReason } from "./certificate.js";
 export { KEY_TYPES, cachedKeyPair, generateKeyPair, keyTypeOf } from "./keys.js";
 export type { KeyPair, KeyType, SignatureHash } from "./keys.js";
 export { toPkcs12 } from "./pkcs12.js";
