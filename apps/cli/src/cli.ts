@@ -2,7 +2,7 @@ import { escapeControl } from "@proj/findings";
 import { createRequire } from "node:module";
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { CliError, isCliError, fromPkiError } from "./errors.js";
-import { LAB_KEY_TYPES, isPkiError } from "@proj/pki";
+import { LAB_KEY_TYPES, REVOCATION_REASONS, isPkiError } from "@proj/pki";
 import { colorsFor, type CliIo } from "./io.js";
 
 /** The version the package was published with: from its package.json (one folder up from src/ and from dist/). */
@@ -190,6 +190,39 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
           { ...this.opts<{ dir: string; name: string }>(), ...color() },
           full,
         ),
+      )();
+    });
+
+  pki
+    .command("revoke")
+    .description("record the revocation of a certificate the lab CA issued (then write the CRL with pki crl)")
+    .requiredOption("--dir <dir>", "folder made by pki init")
+    .option("--name <cn>", "revoke every certificate issued under this common name")
+    .option("--serial <hex>", "revoke the certificate with this serial number")
+    .addOption(new Option("--reason <reason>", "RFC 5280 reason").choices(Object.keys(REVOCATION_REASONS)))
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls pki revoke --dir lab-pki --name line1-nx3004 --reason keyCompromise",
+        "mqtt-tls pki crl --dir lab-pki --days 7",
+      ),
+    )
+    .action(function (this: Command) {
+      return run(async () =>
+        (await import("./commands/pki.js")).pkiRevoke({ ...this.opts<{ dir: string }>(), ...color() }, full),
+      )();
+    });
+  pki
+    .command("crl")
+    .description("write the lab CA's CRL (crl.pem) listing every revoked certificate")
+    .requiredOption("--dir <dir>", "folder made by pki init")
+    .option("--days <n>", "days until nextUpdate", integer("--days", 1, 3650), 7)
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText("after", examples("mqtt-tls pki crl --dir lab-pki --days 7"))
+    .action(function (this: Command) {
+      return run(async () =>
+        (await import("./commands/pki.js")).pkiCrl({ ...this.opts<{ dir: string }>(), ...color() }, full),
       )();
     });
 

@@ -7,6 +7,7 @@ import {
 } from "@proj/test-broker";
 import { Ajv } from "ajv";
 import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
@@ -110,6 +111,8 @@ describe("mqtt-tls --help", () => {
     ["pki"],
     ["pki", "init"],
     ["pki", "issue"],
+    ["pki", "revoke"],
+    ["pki", "crl"],
     ["pub"],
     ["sub"],
     ["broker"],
@@ -355,6 +358,63 @@ describe("mqtt-tls pki, broker, pub and sub", () => {
     const noCa = await mqttTls(["pki", "issue", "client", "--dir", join(work, "empty"), "--name", "x"]);
     expect(noCa.code).toBe(2);
     expect(noCa.stderr).toContain("mqtt-tls pki init --dir");
+  });
+
+  it("revokes a lab client, writes the CRL, and doctor against a broker holding it names the certificate revoked", async () => {
+    const dir = join(work, "revoking");
+    expect((await mqttTls(["pki", "init", "--dir", dir])).code).toBe(0);
+    const server = ["pki", "issue", "server", "--dir", dir, "--name", "localhost", "--ip", "127.0.0.1"];
+    expect((await mqttTls(server)).code).toBe(0);
+    expect((await mqttTls(["pki", "issue", "client", "--dir", dir, "--name", "plc7"])).code).toBe(0);
+    expect((await mqttTls(["pki", "revoke", "--dir", dir])).code).toBe(2); // neither --name nor --serial
+    expect((await mqttTls(["pki", "revoke", "--dir", dir, "--name", "plc99"])).code).toBe(2);
+
+    const revoke = await mqttTls([
+      "pki",
+      "revoke",
+      "--dir",
+      dir,
+      "--name",
+      "plc7",
+      "--reason",
+      "keyCompromise",
+      "--json",
+    ]);
+    expect(revoke.code).toBe(0);
+    const serial = new X509Certificate(await readFile(join(dir, "plc7.crt"))).serialNumber.toUpperCase();
+    expect(jsonDocument(revoke.stdout)).toMatchObject({
+      ok: true,
+      revoked: [{ serial, name: "plc7", reason: "keyCompromise" }],
+    });
+    const crl = await mqttTls(["pki", "crl", "--dir", dir, "--days", "3", "--json"]);
+    expect(jsonDocument(crl.stdout)).toMatchObject({ ok: true, crl: { revoked: [serial] } });
+
+    const read = (name: string) => readFile(join(dir, name), "utf8");
+    await using broker = await startTestBroker({
+      pki: {
+        server: { chain: await read("localhost-chain.crt"), key: await read("localhost.key") },
+        root: { cert: await read("ca.crt") },
+        intermediate: { cert: await read("intermediate-ca.crt") },
+      },
+      requireClientCert: true,
+      crl: { pem: await read("crl.pem") },
+    });
+    const config = join(dir, "plc7.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        broker: { url: broker.url, clientId: "plc7" },
+        security: {
+          trustStore: ["ca.crt"],
+          sendClientCertificate: true,
+          keyStore: { certificate: "plc7-chain.crt", privateKey: "plc7.key" },
+        },
+      }),
+    );
+    const doctor = await mqttTls(["doctor", "-c", config, "--json"]);
+    expect(doctor.code).toBe(1);
+    expect(firstError(jsonDocument(doctor.stdout))).toMatchObject({ code: "CLIENT_CERT_REVOKED" });
+    expect(broker.handshakeFailures.map((f) => f.code)).toContain("CERT_REVOKED");
   });
 
   it("runs the dev broker from a lab PKI, prints each client's identity, and carries pub to sub", async () => {

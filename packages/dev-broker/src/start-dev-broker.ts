@@ -51,8 +51,8 @@ export interface DevBrokerOptions {
   /** TLS 1.3 cipher suites, colon-separated. */
   ciphersuites?: string;
   /**
-   * CRLs checked against client certificates. Node checks every certificate of the chain, so with an
-   * intermediate CA give a CRL of each CA.
+   * CRLs checked against client certificates, PEM (a file may hold several). Node checks every certificate of the
+   * chain, so with an intermediate CA give a CRL of each CA (a lab CA's `crl.pem` holds both).
    */
   crl?: { readonly pem: string } | readonly { readonly pem: string }[];
   /** Refuse (CONNACK "not authorized") a client whose clientId is not its certificate's CN. @default false */
@@ -136,6 +136,8 @@ class ConnectRefusal extends Error {
   }
 }
 
+const CRL_BLOCK = /-----BEGIN X509 CRL-----[^-]+-----END X509 CRL-----/g;
+
 /** How many connections, refusals and handshake failures a broker remembers (a long-running one, a scan). */
 const REMEMBERED = 10_000;
 
@@ -201,7 +203,8 @@ export async function startDevBroker(options: DevBrokerOptions = {}): Promise<De
     ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
     ...(options.ciphers ? { ciphers: options.ciphers } : {}),
     ...(options.ciphersuites ? { ciphersuites: options.ciphersuites } : {}),
-    ...(crls.length > 0 ? { crl: crls.map((c) => c.pem) } : {}),
+    // Node reads one CRL per entry: a file holding several (a lab CA's crl.pem holds the root's too) is split.
+    ...(crls.length > 0 ? { crl: crls.flatMap((c) => c.pem.match(CRL_BLOCK) ?? [c.pem]) } : {}),
     handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
   };
 

@@ -1,7 +1,15 @@
 import { X509Certificate } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { initLabPki, issueLabLeaf, type LabKeyType } from "@proj/pki";
+import {
+  initLabPki,
+  issueLabLeaf,
+  revokeLabCertificate,
+  writeLabCrl,
+  type LabKeyType,
+  type RevocationReason,
+} from "@proj/pki";
+import { CliError } from "../errors.js";
 import { colorsFor, progress, type CliIo } from "../io.js";
 import { mosquittoListener } from "../mosquitto.js";
 
@@ -23,6 +31,67 @@ export interface PkiIssueOptions {
   key?: LabKeyType;
   json?: boolean;
   color?: boolean;
+}
+
+export interface PkiRevokeOptions {
+  dir: string;
+  name?: string;
+  serial?: string;
+  reason?: RevocationReason;
+  json?: boolean;
+  color?: boolean;
+}
+
+export interface PkiCrlOptions {
+  dir: string;
+  days?: number;
+  json?: boolean;
+  color?: boolean;
+}
+
+/** `mqtt-tls pki revoke`: records revocations by name or serial, and says what to do next. */
+export async function pkiRevoke(options: PkiRevokeOptions, io: CliIo): Promise<number> {
+  if ((options.name === undefined) === (options.serial === undefined)) {
+    throw new CliError("USAGE", "pki revoke needs either --name or --serial", {
+      remedy: "mqtt-tls pki revoke --dir lab-pki --name line1-nx3004",
+    });
+  }
+  const c = colorsFor(io, options.color === false);
+  const revoked = await revokeLabCertificate({
+    dir: options.dir,
+    ...(options.name === undefined ? {} : { name: options.name }),
+    ...(options.serial === undefined ? {} : { serial: options.serial }),
+    ...(options.reason === undefined ? {} : { reason: options.reason }),
+  });
+  if (options.json) {
+    io.stdout(`${JSON.stringify({ ok: true, findings: [], revoked }, null, 2)}\n`);
+    return 0;
+  }
+  if (revoked.length === 0) io.stdout(`${c.dim("·")} already revoked: nothing new recorded\n`);
+  for (const entry of revoked)
+    io.stdout(
+      `${c.green("✔")} revoked ${entry.name ?? ""} (serial ${entry.serial})${entry.reason ? `, ${entry.reason}` : ""}\n`,
+    );
+  io.stdout(
+    `\n${c.bold("Next")}: write the CRL and give it to the broker\n  mqtt-tls pki crl --dir ${options.dir}\n  Mosquitto: crlfile ${options.dir}/crl.pem in the listener, then restart it\n`,
+  );
+  return 0;
+}
+
+/** `mqtt-tls pki crl`: writes crl.pem with every recorded revocation. */
+export async function pkiCrl(options: PkiCrlOptions, io: CliIo): Promise<number> {
+  const c = colorsFor(io, options.color === false);
+  const crl = await writeLabCrl({ dir: options.dir, ...(options.days ? { days: options.days } : {}) });
+  if (options.json) {
+    const { pem: _pem, ...rest } = crl;
+    io.stdout(`${JSON.stringify({ ok: true, findings: [], crl: rest }, null, 2)}\n`);
+    return 0;
+  }
+  io.stdout(
+    `${c.green("✔")} ${crl.file}: ${crl.revoked.length} revoked, next update ${crl.nextUpdate.toISOString()}\n` +
+      `  Write it again before then (a CRL past its nextUpdate makes verifiers refuse every client).\n`,
+  );
+  return 0;
 }
 
 /** `mqtt-tls pki init`: a lab root CA and intermediate, and what to do next. */
