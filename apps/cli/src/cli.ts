@@ -299,7 +299,14 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     .requiredOption("-c, --config <file>", "configuration file (JSON)")
     .option("--certfile <file>", "the broker's certificate chain (default: a placeholder path)")
     .option("--keyfile <file>", "the broker's key (default: a placeholder path)")
-    .addHelpText("after", examples("mqtt-tls mosquitto-conf -c plc.json >> /etc/mosquitto/conf.d/tls.conf"))
+    .option("--crlfile <file>", "the CRL of revoked client certificates (pki crl writes crl.pem)")
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls mosquitto-conf -c plc.json >> /etc/mosquitto/conf.d/tls.conf",
+        "mqtt-tls mosquitto-conf -c plc.json --crlfile lab-pki/crl.pem",
+      ),
+    )
     .action(function (this: Command) {
       return run(async () =>
         (await import("./commands/mosquitto-conf.js")).mosquittoConf(

@@ -13,6 +13,8 @@ export interface ListenerSpec {
   tlsVersion: "tlsv1.2" | "tlsv1.3";
   ciphers?: string;
   crlfileComment?: string;
+  /** The CRL file (`pki crl` writes one); without it the crlfile line stays a comment when asked for. */
+  crlfile?: string;
 }
 
 /**
@@ -47,7 +49,15 @@ export function mosquittoListener(spec: ListenerSpec): string {
     `tls_version ${spec.tlsVersion}`,
   );
   if (spec.ciphers) lines.push(`ciphers ${spec.ciphers}`);
-  if (spec.crlfileComment) lines.push(`# ${spec.crlfileComment}`, "# crlfile /etc/mosquitto/crl/clients.crl");
+  if (spec.crlfile) {
+    lines.push(
+      "# revoked client certificates are refused; after writing a new CRL, `kill -HUP` Mosquitto (it re-reads the file",
+      "# for new connections) and restart it to drop a device that is still connected",
+      `crlfile ${spec.crlfile}`,
+    );
+  } else if (spec.crlfileComment) {
+    lines.push(`# ${spec.crlfileComment}`, "# crlfile /etc/mosquitto/crl/clients.crl");
+  }
   lines.push("set_tcp_nodelay true");
   return `${lines.join("\n")}\n`;
 }

@@ -628,6 +628,33 @@ describe("mqtt-tls mosquitto-conf", () => {
   );
 });
 
+describe.skipIf(mosquittoSkipReason())("mqtt-tls mosquitto-conf --crlfile", () => {
+  it("writes crlfile, Mosquitto refuses the revoked PLC with it, and doctor says CLIENT_CERT_REVOKED", async () => {
+    const stolen = await pki.issueClient({ name: "stolen-plc" });
+    const crl = await pki.createCrl({ revoke: [stolen] });
+    const port = await freePort();
+    const config = await writeConfig("conf-crl", `mqtts://127.0.0.1:${port}`, {
+      keyStore: { certificate: stolen.files.chain, privateKey: stolen.files.key },
+    });
+    const conf = await mqttTls([
+      "mosquitto-conf",
+      "-c",
+      config,
+      "--certfile",
+      pki.server.files.chain,
+      "--keyfile",
+      pki.server.files.key,
+      "--crlfile",
+      crl.file,
+    ]);
+    expect(conf.stdout).toContain(`crlfile ${crl.file}\n`);
+    expect(conf.stdout).toContain("kill -HUP");
+    await using _mosquitto = await startMosquitto({ pki, port, listenerBlock: () => conf.stdout });
+    const doctor = await mqttTls(["doctor", "-c", config, "--json"]);
+    expect(firstError(jsonDocument(doctor.stdout))).toMatchObject({ code: "CLIENT_CERT_REVOKED" });
+  });
+});
+
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, "127.0.0.1");
   await once(server, "listening");

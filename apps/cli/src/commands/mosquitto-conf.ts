@@ -10,6 +10,7 @@ export interface MosquittoConfOptions {
   config: string;
   certfile?: string;
   keyfile?: string;
+  crlfile?: string;
   color?: boolean;
 }
 
@@ -71,6 +72,7 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
         requireCertificate: security.sendClientCertificate,
         tlsVersion: security.minTlsVersion === "TLSv1.3" ? "tlsv1.3" : "tlsv1.2",
         ...(security.ciphers ? { ciphers: security.ciphers } : {}),
+        ...(options.crlfile ? { crlfile: resolve(io.cwd, options.crlfile) } : {}),
         ...(security.sendClientCertificate && resolved.config.security.profile === "iec62351-3"
           ? { crlfileComment: "IEC 62351-3: revoke client certificates with the issuing CA's CRL" }
           : {}),

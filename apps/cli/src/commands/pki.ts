@@ -73,7 +73,10 @@ export async function pkiRevoke(options: PkiRevokeOptions, io: CliIo): Promise<n
       `${c.green("✔")} revoked ${entry.name ?? ""} (serial ${entry.serial})${entry.reason ? `, ${entry.reason}` : ""}\n`,
     );
   io.stdout(
-    `\n${c.bold("Next")}: write the CRL and give it to the broker\n  mqtt-tls pki crl --dir ${options.dir}\n  Mosquitto: crlfile ${options.dir}/crl.pem in the listener, then restart it\n`,
+    `\n${c.bold("Next")}: write the CRL and give it to the broker\n  mqtt-tls pki crl --dir ${options.dir}\n` +
+      `  Mosquitto: crlfile ${options.dir}/crl.pem in the listener (mqtt-tls mosquitto-conf --crlfile), then\n` +
+      `  kill -HUP <mosquitto pid>: new connections of a revoked certificate are refused; a device already\n` +
+      `  connected stays until it reconnects, so restart Mosquitto to drop it at once.\n`,
   );
   return 0;
 }
@@ -89,7 +92,8 @@ export async function pkiCrl(options: PkiCrlOptions, io: CliIo): Promise<number>
   }
   io.stdout(
     `${c.green("✔")} ${crl.file}: ${crl.revoked.length} revoked, next update ${crl.nextUpdate.toISOString()}\n` +
-      `  Write it again before then (a CRL past its nextUpdate makes verifiers refuse every client).\n`,
+      `  Write it again before then (a CRL past its nextUpdate makes verifiers refuse every client),\n` +
+      `  and send Mosquitto SIGHUP after each write: it re-reads its crlfile for new connections.\n`,
   );
   return 0;
 }
