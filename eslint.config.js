@@ -3,7 +3,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "**/.turbo/**", "**/coverage/**"] },
+  {
+    ignores: [
+      "**/dist/**",
+      "**/node_modules/**",
+      "**/.turbo/**",
+      "**/coverage/**",
+      // The example check's snippets, written on every run.
+      "tooling/check-examples/.generated*/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

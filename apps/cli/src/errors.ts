@@ -16,6 +16,7 @@ export const CLI_ERROR_CODES = {
   FAILED: "FAILED",
 } as const;
 
+/** A code a {@link CliError} carries: one of {@link CLI_ERROR_CODES}. */
 export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
 /**

@@ -32,9 +32,9 @@ export const ABB_AC500_SOURCES = {
  *
  * @example
  * ```ts
- * import { validateForDevice } from "@proj/adapter-kit";
+ * import { loadForDevice } from "@proj/adapter-kit";
  * import { abbAc500 } from "@proj/adapter-abb";
- * const { findings } = validateForDevice(config, abbAc500);
+ * const { findings } = await loadForDevice(config, abbAc500);
  * ```
  */
 export const abbAc500 = defineAdapter({

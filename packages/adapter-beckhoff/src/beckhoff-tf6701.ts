@@ -36,9 +36,9 @@ export const BECKHOFF_TF6701_SOURCES = {
  *
  * @example
  * ```ts
- * import { validateForDevice } from "@proj/adapter-kit";
+ * import { loadForDevice } from "@proj/adapter-kit";
  * import { beckhoffTf6701 } from "@proj/adapter-beckhoff";
- * const { findings } = validateForDevice(config, beckhoffTf6701);
+ * const { findings } = await loadForDevice(config, beckhoffTf6701);
  * ```
  */
 export const beckhoffTf6701 = defineAdapter({

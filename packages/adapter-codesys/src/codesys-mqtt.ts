@@ -30,9 +30,9 @@ export const CODESYS_MQTT_SOURCES = {
  *
  * @example
  * ```ts
- * import { validateForDevice } from "@proj/adapter-kit";
+ * import { loadForDevice } from "@proj/adapter-kit";
  * import { codesysMqtt } from "@proj/adapter-codesys";
- * const { findings } = validateForDevice(config, codesysMqtt);
+ * const { findings } = await loadForDevice(config, codesysMqtt);
  * ```
  */
 export const codesysMqtt = defineAdapter({

@@ -265,7 +265,7 @@ export function deviceFindings(
  *
  * @example
  * ```ts
- * const { resolved } = validateConfig(config, { baseDir: "config" });
+ * const { resolved } = await loadConfig(config, { baseDir: "config" });
  * for (const f of checkAgainstProfile(resolved!, nexto.profile, { deviceName: nexto.name })) console.log(f.message);
  * ```
  */
@@ -283,11 +283,11 @@ export function checkAgainstProfile(
 }
 
 /**
- * The profile check as a rule for `validateConfig({ rules })`, so device gaps come with every other finding.
+ * The profile check as a rule for `loadConfig(config, { rules })`, so device gaps come with every other finding.
  *
  * @example
  * ```ts
- * validateConfig(config, { rules: [profileRule(nexto.profile, nexto.name)] });
+ * const { findings } = await loadConfig(config, { rules: [profileRule(nexto.profile, nexto.name)] });
  * ```
  */
 export function profileRule(profile: DeviceProfile, deviceName: string, ruleName = "deviceProfile"): Rule {

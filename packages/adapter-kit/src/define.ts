@@ -136,11 +136,14 @@ function problemsOf(adapter: Adapter): string[] {
  *
  * @example
  * ```ts
+ * const manual: FactSource = { kind: "documented", title: "ACME PLC manual, chapter 7: MQTT client" };
  * export const acme = defineAdapter({
  *   id: "acme-plc", name: "ACME PLC", vendor: "ACME", models: ["P100"],
  *   profile: { mqttVersions: [4], tlsVersions: ["TLSv1.2"], certEncodings: ["PEM"],
  *     keyTypes: [{ type: "rsa", minBits: 2048 }], supportsClientCert: true, supportsCrl: false,
- *     supportsSni: true, supportsAlpn: false, sources: { ... } },
+ *     supportsSni: true, supportsAlpn: false,
+ *     sources: { mqttVersions: manual, tlsVersions: manual, certEncodings: manual, keyTypes: manual,
+ *       supportsClientCert: manual, supportsCrl: manual, supportsSni: manual, supportsAlpn: manual } },
  * });
  * ```
  * @throws {AdapterError} `DEFINITION_INVALID`, listing every problem.

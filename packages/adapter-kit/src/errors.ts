@@ -16,6 +16,7 @@ export const ADAPTER_ERROR_CODES = {
   CONFIG_INVALID: "CONFIG_INVALID",
 } as const;
 
+/** A code an {@link AdapterError} carries: one of {@link ADAPTER_ERROR_CODES}. */
 export type AdapterErrorCode = keyof typeof ADAPTER_ERROR_CODES;
 
 /**

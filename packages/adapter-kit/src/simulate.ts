@@ -99,7 +99,7 @@ function deviceBehaviour(adapter: Adapter, config: SecurityConfig): DeviceBehavi
  *
  * @example
  * ```ts
- * const { resolved } = validateConfig(config);
+ * const { resolved } = await loadConfig(config);
  * const { config: asNexto, behaviour } = asDevice(nexto, config, resolved!.config);
  * await probe(asNexto); // connects with TLS 1.2 only
  * ```
@@ -129,22 +129,6 @@ export function asDevice(
 }
 
 /**
- * Connects to a broker exactly as the device would (its TLS versions, cipher suites, MQTT version, key types) and
- * publishes sample tags on the adapter's topic scheme, so a broker can be tested against a virtual device before
- * anyone travels to site. Gaps the device meets when loading its files (an unsupported key type, encoding, chain
- * depth, certificate size, client certificate) stop it before connecting, as the device's own tool would; gaps
- * met while negotiating (TLS version, suites, ALPN) are tried, and the broker's answer is diagnosed.
- *
- * @example
- * ```ts
- * await using plc = await simulateDevice(nexto, config, { baseDir: "config", intervalMs: 500, rounds: 10 });
- * console.log(plc.tlsInfo?.protocol, plc.topics); // "TLSv1.2", ["nexto/line1-nx3004/tags/line1/level", ...]
- * await plc.done;
- * ```
- * @throws {AdapterError} `DEVICE_UNSUPPORTED` (the device could not load its files) or `CONFIG_INVALID`.
- * @throws {MqttTlsError} the diagnosis of the connection (e.g. `TLS_VERSION_MISMATCH`, `CLIENT_CERT_REJECTED`).
- */
-/**
  * {@link asDevice} for a configuration already loaded: the same settings changed, nothing read again.
  *
  * @example
@@ -173,6 +157,22 @@ export function loadedAsDevice(
   return { loaded: device, behaviour };
 }
 
+/**
+ * Connects to a broker exactly as the device would (its TLS versions, cipher suites, MQTT version, key types) and
+ * publishes sample tags on the adapter's topic scheme, so a broker can be tested against a virtual device before
+ * anyone travels to site. Gaps the device meets when loading its files (an unsupported key type, encoding, chain
+ * depth, certificate size, client certificate) stop it before connecting, as the device's own tool would; gaps
+ * met while negotiating (TLS version, suites, ALPN) are tried, and the broker's answer is diagnosed.
+ *
+ * @example
+ * ```ts
+ * await using plc = await simulateDevice(nexto, config, { baseDir: "config", intervalMs: 500, rounds: 10 });
+ * console.log(plc.tlsInfo?.protocol, plc.topics); // "TLSv1.2", ["nexto/line1-nx3004/line1/tank-level", ...]
+ * await plc.done;
+ * ```
+ * @throws {AdapterError} `DEVICE_UNSUPPORTED` (the device could not load its files) or `CONFIG_INVALID`.
+ * @throws {MqttTlsError} the diagnosis of the connection (e.g. `TLS_VERSION_MISMATCH`, `CLIENT_CERT_REJECTED`).
+ */
 export async function simulateDevice(
   adapter: Adapter,
   config: unknown,

@@ -83,9 +83,9 @@ async function toDeviceFiles(resolved: ResolvedConfig, dir: string): Promise<Dev
  *
  * @example
  * ```ts
- * import { simulateDevice, validateForDevice } from "@proj/adapter-kit";
+ * import { loadForDevice, simulateDevice } from "@proj/adapter-kit";
  * import { nexto } from "@proj/adapter-nexto";
- * const { findings } = validateForDevice(config, nexto, { baseDir: "config" });
+ * const { findings } = await loadForDevice(config, nexto, { baseDir: "config" });
  * await using plc = await simulateDevice(nexto, config, { baseDir: "config", rounds: 5 });
  * ```
  */

@@ -49,6 +49,8 @@ export class CodedError<Code extends string = string> extends Error {
  *
  * @example
  * ```ts
+ * import type { PemError } from "@proj/pem";
+ *
  * const isPemError = codedErrorGuard<PemError>("PemError");
  * if (isPemError(error)) console.log(error.code);
  * ```

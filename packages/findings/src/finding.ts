@@ -52,7 +52,7 @@ export function createFinding(
  *
  * @example
  * ```ts
- * if (hasErrors(result.findings)) process.exitCode = 1;
+ * if (hasErrors(findings)) process.exitCode = 1;
  * ```
  */
 export function hasErrors(findings: readonly Finding[]): boolean {

@@ -17,7 +17,7 @@ const SEVERITIES = ["error", "warning", "info"] as const;
  *   createFinding("CLIENT_CERT_REJECTED", "error", "The broker refused the client certificate.", { causedBy: "CHAIN_ORDER" }),
  *   createFinding("CHAIN_ORDER", "warning", "client-chain.pem is not in leaf-to-root order."),
  * ]);
- * report[0].code; // "CHAIN_ORDER", now an error
+ * report[0]?.code; // "CHAIN_ORDER", now an error
  * ```
  */
 export function orderFindings(findings: readonly Finding[]): Finding[] {
@@ -135,7 +135,7 @@ const MARKS: Readonly<Record<Severity, string>> = { error: "✖", warning: "▲"
  *
  * @example
  * ```ts
- * process.stdout.write(renderFindings(result.findings));
+ * process.stdout.write(renderFindings(findings));
  * ```
  */
 export function renderFindings(findings: readonly Finding[], paint: Painter = PLAIN): string {

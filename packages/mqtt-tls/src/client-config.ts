@@ -106,7 +106,7 @@ export function reloadConfig(config: unknown, options: SecureClientOptions): Pro
  * @example
  * ```ts
  * const downgrade = connectionChange(current, reloaded);
- * if (downgrade) return { ok: false, findings: [downgrade] };
+ * if (downgrade) console.error(downgrade.message); // the reload is refused: the client keeps what it had
  * ```
  */
 export function connectionChange(current: ResolvedConfig, next: ResolvedConfig): Finding | undefined {

@@ -67,7 +67,7 @@ export class ExpiryMonitor {
  *
  * @example
  * ```ts
- * new ExpiryMonitor(() => watchedCertificates(resolved, client.tlsInfo), () => 30, warn);
+ * new ExpiryMonitor(() => watchedCertificates(resolved, client.tlsInfo), () => 30, (c, days) => console.warn(c.subject, days));
  * ```
  */
 export function watchedCertificates(

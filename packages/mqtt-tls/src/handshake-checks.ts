@@ -12,7 +12,7 @@ import type { SecurityReport } from "./security-events.js";
  * @example
  * ```ts
  * const checks = new HandshakeChecks(report);
- * const refused = checks.secured(client.tlsInfo, false, profile);
+ * const refused = client.tlsInfo && checks.secured(client.tlsInfo, false, profile);
  * if (refused) await client.end(true);
  * ```
  */

@@ -32,7 +32,7 @@ export interface SessionRenewalHooks {
  *
  * @example
  * ```ts
- * const renewal = new SessionRenewal({ resolved, connected, socket, rejectUnauthorized, reload, report });
+ * const renewal = new SessionRenewal(hooks); // what it needs of the client: see SessionRenewalHooks
  * mqtt.on("connect", () => renewal.schedule());
  * ```
  */

@@ -24,7 +24,9 @@ export interface DistinguishedName {
   readonly parts: readonly { readonly type: string; readonly oid: string; readonly value: string }[];
 }
 
+/** The algorithm of a certificate's public key; `unknown` for one Node's crypto does not name. */
 export type PublicKeyType = "rsa" | "rsa-pss" | "ec" | "ed25519" | "ed448" | "dsa" | "unknown";
+/** The hash of a signature algorithm, by its usual name. */
 export type HashName = "MD2" | "MD5" | "SHA-1" | "SHA-224" | "SHA-256" | "SHA-384" | "SHA-512";
 
 /** Everything a person checks in a certificate, from {@link inspectCertificate}. */

@@ -57,6 +57,7 @@ export interface VerifyChainInput {
   strict?: boolean;
 }
 
+/** The verdict of {@link verifyChain}: whether a path passed, the findings, and the path checked. */
 export interface VerifyChainResult {
   /** No error finding: a path to a trust anchor exists and passes every rule. */
   readonly ok: boolean;

@@ -14,6 +14,7 @@ export const PEM_ERROR_CODES = {
   KEY_UNSUPPORTED: "KEY_UNSUPPORTED",
 } as const satisfies Record<string, FindingCode>;
 
+/** A code a {@link PemError} carries: one of {@link PEM_ERROR_CODES}. */
 export type PemErrorCode = keyof typeof PEM_ERROR_CODES;
 
 /**

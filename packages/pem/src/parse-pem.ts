@@ -57,6 +57,7 @@ export interface PemBlock {
 /** What the input turned out to be. */
 export type InputFormat = "pem" | "der" | "pkcs12" | "pkcs7" | "base64" | "empty" | "text" | "binary";
 
+/** What {@link parsePem} read: the input's format, every block, and the problems found. */
 export interface ParsePemResult {
   readonly format: InputFormat;
   /** For DER or base64 input: what the bytes hold. */
@@ -66,6 +67,7 @@ export interface ParsePemResult {
   readonly findings: Finding[];
 }
 
+/** Options of {@link parsePem}. */
 export interface ParsePemOptions {
   /** A name for the input (usually its file path): used in messages, and in the commands of remedies. */
   source?: string;

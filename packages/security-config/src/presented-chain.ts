@@ -20,7 +20,7 @@ const POLICY_CODES: ReadonlySet<FindingCode> = new Set<FindingCode>([
  * @example
  * ```ts
  * const loaded = await loadConfig("plc.json", { profile: plant });
- * const findings = checkPresentedChain(loaded, result.tlsInfo.peerChain.map((c) => c.pem));
+ * if (result.tlsInfo) console.log(checkPresentedChain(loaded, result.tlsInfo.peerChain.map((c) => c.pem)));
  * ```
  */
 export function checkPresentedChain(

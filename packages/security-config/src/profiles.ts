@@ -119,7 +119,7 @@ export interface ProfileDefinition {
  *   parameters: { minRsaBits: 3072 },
  *   severities: { CRL_MISSING: "error" },
  * });
- * validateConfig(config, { profile: plant });
+ * const { findings } = await loadConfig(config, { profile: plant });
  * ```
  * @throws {TypeError} when `extends` names no built-in profile.
  */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
+/** A TLS protocol version as Node names it (`minVersion`, `maxVersion`): `TLSv1` to `TLSv1.3`. */
 export type TlsVersion = (typeof TLS_VERSIONS)[number];
 
 const pathOrPem = z

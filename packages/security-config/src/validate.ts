@@ -377,6 +377,9 @@ export async function loadConfig(
  *
  * @example
  * ```ts
+ * import { profileRule } from "@proj/adapter-kit";
+ * import { nexto } from "@proj/adapter-nexto";
+ *
  * const checked = withRules(await loadConfig("plc.json"), [profileRule(nexto.profile, nexto.name)]);
  * ```
  */
