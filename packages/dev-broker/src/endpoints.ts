@@ -9,11 +9,26 @@ export interface BrokerEndpoints {
   readonly plainPort: number | undefined;
 }
 
-/** The URL form of a loopback address: IPv6 in brackets. */
+/**
+ * The URL form of a loopback address: IPv6 in brackets.
+ *
+ * @example
+ * ```ts
+ * urlHost("::1"); // "[::1]"
+ * ```
+ */
 export function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/**
+ * The endpoints of a broker on `host`: its TLS URL and, with a plain port, its plain MQTT URL (IPv6 in brackets).
+ *
+ * @example
+ * ```ts
+ * brokerEndpoints("::1", 8883, undefined).url; // "mqtts://[::1]:8883"
+ * ```
+ */
 export function brokerEndpoints(host: string, port: number, plainPort: number | undefined): BrokerEndpoints {
   const display = urlHost(host);
   return {
@@ -28,6 +43,16 @@ export function brokerEndpoints(host: string, port: number, plainPort: number | 
 /**
  * Waits that re-check a condition each time `notify()` says something changed, and reject after a deadline:
  * never a hang, never a polling loop.
+ *
+ * @example
+ * ```ts
+ * const { notify, waitFor } = createWaiters();
+ * const seen: string[] = [];
+ * const first = waitFor(() => seen[0], 5000, () => new Error("nothing seen within 5 s"));
+ * seen.push("plc1");
+ * notify();
+ * console.log(await first); // "plc1"
+ * ```
  */
 export function createWaiters(): {
   notify(): void;

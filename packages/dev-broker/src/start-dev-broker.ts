@@ -6,6 +6,7 @@ import type { Duplex } from "node:stream";
 import { createServer as createTlsServer, type SecureVersion, type TLSSocket } from "node:tls";
 import { WebSocketServer, createWebSocketStream } from "ws";
 import { brokerEndpoints, createWaiters, urlHost, type BrokerEndpoints } from "./endpoints.js";
+import { DevBrokerError } from "./errors.js";
 import { answerRefused } from "./refusal.js";
 import { createTestPki, type TestPki } from "@proj/pki";
 
@@ -377,13 +378,23 @@ export async function startDevBroker(options: DevBrokerOptions = {}): Promise<De
         () => (handshakeFailures.length >= count ? handshakeFailures : undefined),
         timeoutMs,
         () =>
-          new Error(`dev broker: timed out after ${timeoutMs} ms waiting for ${count} handshake failure(s)`),
+          new DevBrokerError(
+            "WAIT_TIMEOUT",
+            `timed out after ${timeoutMs} ms waiting for ${count} handshake failure(s)`,
+          ),
       ),
     waitForClient: (clientId, timeoutMs = 5000) =>
       waitFor(
         () => connections.find((c) => c.clientId === clientId),
         timeoutMs,
-        () => new Error(`dev broker: timed out after ${timeoutMs} ms waiting for client "${clientId}"`),
+        () =>
+          new DevBrokerError(
+            "WAIT_TIMEOUT",
+            `timed out after ${timeoutMs} ms waiting for client "${clientId}"`,
+            {
+              remedy: "Check the client's own diagnosis: it may have been refused (see handshakeFailures).",
+            },
+          ),
       ),
     close,
     [Symbol.asyncDispose]: close,

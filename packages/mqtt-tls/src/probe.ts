@@ -50,6 +50,7 @@ export interface ProbeResult {
   readonly url: string;
 }
 
+/** Options of {@link probe}: how to read the configuration, the deadline, and which broker URL. */
 export interface ProbeOptions extends ValidateOptions {
   /** Deadline of the whole attempt. @default the config's connectTimeoutMs (10 s) */
   timeoutMs?: number;

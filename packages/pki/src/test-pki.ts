@@ -119,6 +119,7 @@ export interface TestLeaf extends TestCertificate {
   writeFile(fileName: string, contents: string | Uint8Array): Promise<string>;
 }
 
+/** How {@link TestLeaf.exportKey} writes the private key. */
 export interface KeyExportOptions {
   encoding?: "pkcs8" | "pkcs1" | "sec1";
   format?: "pem" | "der";
@@ -136,6 +137,7 @@ export interface TestCrl {
   readonly revoked: readonly string[];
 }
 
+/** Options of {@link TestPki.createCrl}. */
 export interface TestCrlOptions {
   /** Certificates to list as revoked. @default [] */
   revoke?: readonly Pick<TestCertificate, "serial">[];
