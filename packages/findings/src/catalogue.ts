@@ -223,6 +223,13 @@ const CATALOGUE = {
     remedy: "Download the current CRL from the CA.",
     iec: "IEC 62351-3: an unreachable or stale CRL is a warning, never a drop",
   },
+  CRL_INCOMPLETE: {
+    meaning:
+      "CRLs are checked but a CA of the broker's chain has none: the TLS stack checks every CA of the chain, so every handshake fails (UNABLE_TO_GET_CRL).",
+    severity: "error",
+    remedy: "Add the CRL of each CA named (root and intermediates), or no CRL at all.",
+    iec: "IEC 62351-3: revocation checked with CRLs",
+  },
   CRL_STALE: {
     meaning: "A CRL is older than the profile allows.",
     severity: "warning",

@@ -317,6 +317,29 @@ function clientCertificateRefused(
   );
 }
 
+/**
+ * CRLs are checked and a CA of the broker's chain has none: Node checks every CA of the chain. Names the issuers of
+ * the presented chain (the root included: it issued the topmost intermediate) that no configured CRL comes from.
+ */
+function crlIncomplete(failure: ConnectionFailure, resolved: ResolvedConfig): Finding {
+  const withCrl = new Set(resolved.crls.map((c) => c.info.issuer));
+  const issuers = (failure.peerChain ?? []).flatMap((c) => {
+    try {
+      const info = inspectCertificate(c.pem);
+      return info.subject.oneLine === info.issuer.oneLine ? [] : [info.issuer.oneLine];
+    } catch {
+      return [];
+    }
+  });
+  const missing = [...new Set(issuers)].filter((issuer) => !withCrl.has(issuer));
+  const named = missing.length > 0 ? missing.map((m) => `"${m}"`).join(", ") : "a CA of the broker's chain";
+  return finding(
+    "CRL_INCOMPLETE",
+    `The broker's certificate could not be checked for revocation: there is no CRL from ${named} (UNABLE_TO_GET_CRL). The broker is not at fault.`,
+    `Add the CRL of ${missing.length > 1 ? "each of those CAs" : "that CA"} to "crl" (the root's too: it issued the intermediate), or check no CRL at all.`,
+  );
+}
+
 /** The broker's CRL lists this side's certificate (a TLS alert from Mosquitto, a reason from the dev broker). */
 function clientCertificateRevoked(): Finding {
   return finding(
@@ -472,6 +495,7 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
       "Set the clock (NTP), or wait until the certificate is valid.",
     );
   }
+  if (code === "UNABLE_TO_GET_CRL") return crlIncomplete(failure, resolved);
   if (code === "CERT_REVOKED") {
     return finding(
       "SERVER_CERT_REVOKED",

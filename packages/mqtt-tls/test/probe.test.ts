@@ -251,6 +251,27 @@ function matrix(kind: Kind): void {
       expect(result.connected).toBe(true);
     });
 
+    it("names the CA whose CRL is missing instead of blaming the broker (Node checks every CA of the chain)", async () => {
+      await using broker = await start(kind);
+      const intermediateCrl = await pki.createCrl();
+      const rootCrl = await pki.createCrl({ issuer: "root" });
+      // Only the issuing CA's CRL: the configuration already says the root's is missing.
+      const onlyIntermediate = await probe(
+        { broker: { url: broker.url }, security: { trustStore: [pki.caFile], crl: [intermediateCrl.file] } },
+        { baseDir: pki.dir, timeoutMs: 4000 },
+      );
+      expect(onlyIntermediate.connected).toBe(false);
+      expect(onlyIntermediate.findings[0]).toMatchObject({ code: "CRL_INCOMPLETE", severity: "error" });
+      expect(onlyIntermediate.findings[0]!.message).toContain(pki.root.subject.split(", ")[0]!.slice(3));
+      // Only the root's: nothing in the configuration tells, the handshake does, and the intermediate is named.
+      const onlyRoot = await expectCode(
+        { broker: { url: broker.url }, security: { trustStore: [pki.caFile], crl: [rootCrl.file] } },
+        "CRL_INCOMPLETE",
+        /no CRL from "CN=mqtt-tls-probe Intermediate CA/,
+      );
+      expect(onlyRoot.findings[0]!.message).toMatch(/not at fault/);
+    });
+
     it("names a cipher suite the broker does not offer", async () => {
       await using broker = await start(kind, { ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256" });
       await expectCode(

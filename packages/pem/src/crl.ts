@@ -29,9 +29,23 @@ export interface CrlInfo {
  * `PEM_UNEXPECTED_BLOCK` when there is no readable CRL.
  */
 export function inspectCrl(input: string | Uint8Array): CrlInfo {
+  return inspectCrls(input)[0]!;
+}
+
+/**
+ * Reads every CRL of a PEM (or DER) input, in order: a CA's CRL file often holds its parents' too (a lab CA's
+ * `crl.pem` holds the issuing CA's and the root's), and a verifier that checks the whole chain needs them all.
+ *
+ * @example
+ * ```ts
+ * for (const crl of inspectCrls(await readFile("lab-pki/crl.pem"))) console.log(crl.issuer, crl.revokedSerials);
+ * ```
+ * @throws {PemError} as {@link inspectCrl}, when there is no readable CRL at all.
+ */
+export function inspectCrls(input: string | Uint8Array): CrlInfo[] {
   const { blocks, findings } = parsePem(input);
-  const block = blocks.find((b) => b.type === "crl");
-  if (!block) {
+  const crlBlocks = blocks.filter((b) => b.type === "crl");
+  if (crlBlocks.length === 0) {
     const problem = findings.find((f) => f.severity === "error");
     const code =
       problem?.code === "NOT_PEM_DER" || problem?.code === "PEM_MALFORMED"
@@ -43,24 +57,26 @@ export function inspectCrl(input: string | Uint8Array): CrlInfo {
       remedy: problem?.remedy ?? "Give the CRL as PEM (-----BEGIN X509 CRL-----).",
     });
   }
-  let list: CertificateList;
-  try {
-    list = AsnParser.parse(block.der, CertificateList);
-  } catch (cause) {
-    throw new PemError("PEM_MALFORMED", `the CRL at line ${block.line} does not decode`, { cause });
-  }
-  const tbs = list.tbsCertList;
-  return {
-    issuer: describeName(tbs.issuer).oneLine,
-    thisUpdate: tbs.thisUpdate.getTime(),
-    nextUpdate: tbs.nextUpdate?.getTime(),
-    revokedSerials: (tbs.revokedCertificates ?? []).map((r) =>
-      Buffer.from(r.userCertificate)
-        .toString("hex")
-        .toUpperCase()
-        .replace(/^(00)+(?=..)/, ""),
-    ),
-    der: block.der,
-    pem: block.pem,
-  };
+  return crlBlocks.map((block) => {
+    let list: CertificateList;
+    try {
+      list = AsnParser.parse(block.der, CertificateList);
+    } catch (cause) {
+      throw new PemError("PEM_MALFORMED", `the CRL at line ${block.line} does not decode`, { cause });
+    }
+    const tbs = list.tbsCertList;
+    return {
+      issuer: describeName(tbs.issuer).oneLine,
+      thisUpdate: tbs.thisUpdate.getTime(),
+      nextUpdate: tbs.nextUpdate?.getTime(),
+      revokedSerials: (tbs.revokedCertificates ?? []).map((r) =>
+        Buffer.from(r.userCertificate)
+          .toString("hex")
+          .toUpperCase()
+          .replace(/^(00)+(?=..)/, ""),
+      ),
+      der: block.der,
+      pem: block.pem,
+    };
+  });
 }

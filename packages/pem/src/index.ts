@@ -30,5 +30,5 @@ export type { BuildChainResult, VerifyChainInput, VerifyChainResult } from "./ch
 export { isValidDnsName, matchesDnsName } from "./names.js";
 export { loadTrustStore } from "./trust-store.js";
 export type { TrustAnchor, TrustStore, TrustStoreInput } from "./trust-store.js";
-export { inspectCrl } from "./crl.js";
+export { inspectCrl, inspectCrls } from "./crl.js";
 export type { CrlInfo } from "./crl.js";

@@ -6,7 +6,7 @@ export type { RawFinding } from "./raw-finding.js";
 import {
   buildChain,
   inspectCertificate,
-  inspectCrl,
+  inspectCrls,
   isPemError,
   loadTrustStore,
   parsePem,
@@ -374,7 +374,7 @@ export function resolveFiles(
       const loaded = take(files, path, findings);
       if (!loaded) return;
       try {
-        crls.push({ info: inspectCrl(loaded.bytes), path });
+        for (const info of inspectCrls(loaded.bytes)) crls.push({ info, path });
       } catch (error) {
         findings.push(fromError(error, path, loaded.source));
       }

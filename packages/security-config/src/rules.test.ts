@@ -326,6 +326,18 @@ describe("sessionRenewal and revocation", () => {
       "error:FILE_NOT_FOUND",
     ]);
   });
+
+  it("names the CA of the trust store that has no CRL when CRLs are checked (Node checks every CA of the chain)", async () => {
+    const issuing = await pki.createCrl();
+    const root = await pki.createCrl({ issuer: "root" });
+    const onlyIssuing = run(config({ crl: [issuing.file] }));
+    expect(onlyIssuing.findings.map((f) => `${f.severity}:${f.code}`)).toEqual(["error:CRL_INCOMPLETE"]);
+    expect(onlyIssuing.findings[0]!.message).toContain(pki.root.subject.split(", ")[0]!);
+    expect(codes(config({ crl: [issuing.file, root.file] }))).toEqual([]);
+    // One file holding both, as a lab CA's crl.pem does.
+    const both = await pki.client.writeFile("both.crl", issuing.pem + root.pem);
+    expect(codes(config({ crl: [both] }))).toEqual([]);
+  });
 });
 
 describe("pins and serverName", () => {

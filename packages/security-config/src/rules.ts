@@ -491,9 +491,43 @@ const sessionRenewal = defineRule({
   },
 });
 
+/**
+ * With CRLs checked, Node's TLS stack wants a CRL from every CA of the broker's chain, the root included (it issued
+ * the next certificate down). The CAs of the trust store without one are named: with a single CA the handshake is
+ * certain to fail (an error); with several, only the one the broker's chain ends at matters (a warning).
+ */
+function crlsMissing(resolved: ResolvedConfig): RawFinding[] {
+  // A CRL file that could not be read is the cause to report; which CA lacks a CRL follows once it is fixed.
+  const loaded = new Set(resolved.crls.map((c) => c.path));
+  if (resolved.config.security.crl.some((_, i) => !loaded.has(`security.crl[${i}]`))) return [];
+  const withCrl = new Set(resolved.crls.map((c) => c.info.issuer));
+  const cas = (resolved.trustStore?.pems ?? []).flatMap((pem) => {
+    try {
+      const info = inspectCertificate(pem);
+      return info.basicConstraints?.ca ? [info.subject.oneLine] : [];
+    } catch {
+      return [];
+    }
+  });
+  const missing = [...new Set(cas)].filter((subject) => !withCrl.has(subject));
+  if (missing.length === 0) return [];
+  const certain = cas.length === 1;
+  return [
+    {
+      code: "CRL_INCOMPLETE",
+      severity: certain ? "error" : "warning",
+      path: "security.crl",
+      message: certain
+        ? `CRLs are checked, but there is none from "${missing[0]}": every CA of the broker's chain needs one, so every handshake would fail (UNABLE_TO_GET_CRL).`
+        : `CRLs are checked, but there is none from ${missing.map((m) => `"${m}"`).join(", ")}: a broker whose chain goes through one of them would be refused (UNABLE_TO_GET_CRL).`,
+      remedy: `Add the CRL of ${missing.length === 1 ? "that CA" : "each of those CAs"} to "crl" (a lab CA's crl.pem holds the root's too), or check no CRL at all.`,
+    },
+  ];
+}
+
 const revocation = defineRule({
   name: "revocation",
-  codes: ["CRL_MISSING", "CRL_EXPIRED", "CRL_STALE"],
+  codes: ["CRL_MISSING", "CRL_EXPIRED", "CRL_STALE", "CRL_INCOMPLETE"],
   check: ({ resolved, now, profile }) => {
     const { security } = resolved.config;
     if (!security.checkServerCertificate) return [];
@@ -508,28 +542,31 @@ const revocation = defineRule({
       ];
     }
     const maxAgeHours = profile.parameters.maxCrlAgeHours;
-    return resolved.crls.flatMap(({ info, path }): RawFinding[] => {
-      if (info.nextUpdate && info.nextUpdate < now)
-        return [
-          {
-            code: "CRL_EXPIRED",
-            path,
-            message: `The CRL of "${info.issuer}" was due for renewal on ${info.nextUpdate.toISOString()}: revocations since then are unknown.`,
-            remedy: FINDING_CATALOGUE.CRL_EXPIRED.remedy,
-          },
-        ];
-      const ageHours = (now.getTime() - info.thisUpdate.getTime()) / 3_600_000;
-      if (maxAgeHours !== undefined && ageHours > maxAgeHours)
-        return [
-          {
-            code: "CRL_STALE",
-            path,
-            message: `The CRL of "${info.issuer}" was issued ${Math.floor(ageHours)} hour(s) ago; the ${profile.id} profile allows ${maxAgeHours}.`,
-            remedy: FINDING_CATALOGUE.CRL_STALE.remedy,
-          },
-        ];
-      return [];
-    });
+    return [
+      ...crlsMissing(resolved),
+      ...resolved.crls.flatMap(({ info, path }): RawFinding[] => {
+        if (info.nextUpdate && info.nextUpdate < now)
+          return [
+            {
+              code: "CRL_EXPIRED",
+              path,
+              message: `The CRL of "${info.issuer}" was due for renewal on ${info.nextUpdate.toISOString()}: revocations since then are unknown.`,
+              remedy: FINDING_CATALOGUE.CRL_EXPIRED.remedy,
+            },
+          ];
+        const ageHours = (now.getTime() - info.thisUpdate.getTime()) / 3_600_000;
+        if (maxAgeHours !== undefined && ageHours > maxAgeHours)
+          return [
+            {
+              code: "CRL_STALE",
+              path,
+              message: `The CRL of "${info.issuer}" was issued ${Math.floor(ageHours)} hour(s) ago; the ${profile.id} profile allows ${maxAgeHours}.`,
+              remedy: FINDING_CATALOGUE.CRL_STALE.remedy,
+            },
+          ];
+        return [];
+      }),
+    ];
   },
 });
 
