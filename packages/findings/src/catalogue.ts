@@ -236,6 +236,35 @@ const CATALOGUE = {
     remedy: "Download the current CRL from the CA, and refresh it more often (crlRefreshHours).",
     iec: "IEC 62351-3: an unreachable or stale CRL is a warning, never a drop",
   },
+  // Certificate store (store:NAME references, @proj/cert-store)
+  STORE_UNAVAILABLE: {
+    meaning: "A certificate store is named but cannot be used: none is given, or it cannot be opened.",
+    severity: "error",
+    remedy:
+      "Give the store's location (MQTT_TLS_STORE, or --store URL; default ./mqtt-tls-store.db) and check it exists and is readable.",
+  },
+  STORE_ITEM_NOT_FOUND: {
+    meaning: "The certificate store has no item of that name.",
+    severity: "error",
+    remedy:
+      "List the items with `mqtt-tls store list`, or add it with `mqtt-tls store add NAME --cert FILE`.",
+  },
+  STORE_ITEM_INVALID: {
+    meaning:
+      "A store item cannot be used as asked (a key store naming an item without a key) or imported (its files do not hold what the kind needs).",
+    severity: "error",
+  },
+  STORE_PASSPHRASE_MISSING: {
+    meaning: "The store's private keys are encrypted and no store passphrase was given.",
+    severity: "error",
+    remedy:
+      "Set MQTT_TLS_STORE_PASSPHRASE for this process (never on the command line: it would show in ps).",
+  },
+  STORE_PASSPHRASE_WRONG: {
+    meaning: "The store passphrase does not open this store; nothing was read or written.",
+    severity: "error",
+    remedy: "Use the passphrase the store was created with (MQTT_TLS_STORE_PASSPHRASE).",
+  },
   // Live connection
   BROKER_UNREACHABLE: {
     meaning: "No TCP connection to the broker.",

@@ -213,15 +213,139 @@ function readOneSync(ref: FileReference, baseDir: string): LoadedFile | RawFindi
   }
 }
 
-/** Reads every reference once, concurrently, without blocking the event loop. */
-export async function readReferences(refs: readonly FileReference[], baseDir: string): Promise<FileTable> {
-  const read = await Promise.all(refs.map(async (ref) => [ref.path, await readOne(ref, baseDir)] as const));
+/** An item of a certificate store, as a {@link StoreResolver} gives it. */
+export interface ResolvedStoreItem {
+  /** Its certificates, PEM, leaf first for a certificate-and-key item. */
+  readonly certificates: readonly string[];
+  /**
+   * Reads the private key, PEM (a certificate-and-key item only): called only when a key store needs it, so a trust
+   * store never asks for the store's passphrase. Held in memory, never logged.
+   */
+  readonly privateKey?: (() => Promise<string>) | undefined;
+}
+
+/**
+ * Where `store:NAME` references are looked up. This package defines it and never imports a store:
+ * `@proj/cert-store`'s `storeResolver` implements it. A failure is thrown as an error whose `code` is one of the
+ * `STORE_*` finding codes (`STORE_ITEM_NOT_FOUND`, `STORE_PASSPHRASE_WRONG`, ...); it becomes that finding.
+ *
+ * @example
+ * ```ts
+ * const items = new Map<string, ResolvedStoreItem>([["broker-ca", { certificates: [caPem] }]]);
+ * const store: StoreResolver = {
+ *   async resolve(name) {
+ *     const item = items.get(name);
+ *     if (!item) throw Object.assign(new Error(`no item ${name}`), { code: "STORE_ITEM_NOT_FOUND" });
+ *     return item;
+ *   },
+ * };
+ * const loaded = await loadConfig({ broker: { url: "mqtts://broker:8883" }, security: { trustStore: ["store:broker-ca"] } }, { store });
+ * ```
+ */
+export interface StoreResolver {
+  resolve(name: string): Promise<ResolvedStoreItem>;
+}
+
+const STORE_PREFIX = "store:";
+const STORE_CODES = new Set([
+  "STORE_UNAVAILABLE",
+  "STORE_ITEM_NOT_FOUND",
+  "STORE_ITEM_INVALID",
+  "STORE_PASSPHRASE_MISSING",
+  "STORE_PASSPHRASE_WRONG",
+]);
+
+/** A `store:NAME` reference read through the resolver: certificates for a trust store or chain, the key for a key. */
+async function readStored(
+  ref: FileReference,
+  store: StoreResolver | undefined,
+  items: Map<string, Promise<ResolvedStoreItem>>,
+): Promise<LoadedFile | RawFinding> {
+  const name = ref.value.slice(STORE_PREFIX.length);
+  if (!store) {
+    return {
+      code: "STORE_UNAVAILABLE",
+      path: ref.path,
+      message: `${ref.value} names an item of a certificate store, but no store was given.`,
+      remedy:
+        "Pass the store to loadConfig ({ store: storeResolver(await openCertStore(url)) }); the CLI opens --store or MQTT_TLS_STORE.",
+    };
+  }
+  let pending = items.get(name);
+  if (!pending) {
+    pending = store.resolve(name);
+    items.set(name, pending);
+  }
+  try {
+    const item = await pending;
+    const source = `store item ${name}`;
+    if (ref.kind === "key") {
+      if (item.privateKey === undefined) {
+        return {
+          code: "STORE_ITEM_INVALID",
+          path: ref.path,
+          message: `The store item ${name} holds certificates only: a key store needs a certificate-and-key item.`,
+          remedy: `Add the key to it: mqtt-tls store add ${name} --cert CHAIN --key KEY.`,
+        };
+      }
+      return { bytes: Buffer.from(await item.privateKey()), source };
+    }
+    return { bytes: Buffer.from(item.certificates.join("")), source };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      code:
+        typeof code === "string" && STORE_CODES.has(code)
+          ? (code as RawFinding["code"])
+          : "STORE_UNAVAILABLE",
+      path: ref.path,
+      message: `${ref.value}: ${(error as Error).message}`,
+      ...(typeof (error as { remedy?: unknown }).remedy === "string"
+        ? { remedy: (error as { remedy: string }).remedy }
+        : {}),
+    };
+  }
+}
+
+/** Reads every reference once, concurrently, without blocking the event loop; `store:NAME` through the resolver. */
+export async function readReferences(
+  refs: readonly FileReference[],
+  baseDir: string,
+  store?: StoreResolver,
+): Promise<FileTable> {
+  const items = new Map<string, Promise<ResolvedStoreItem>>();
+  const read = await Promise.all(
+    refs.map(
+      async (ref) =>
+        [
+          ref.path,
+          ref.value.startsWith(STORE_PREFIX)
+            ? await readStored(ref, store, items)
+            : await readOne(ref, baseDir),
+        ] as const,
+    ),
+  );
   return new Map(read);
 }
 
-/** Reads every reference once, blocking (the deprecated synchronous `validateConfig` only). */
+/** Reads every reference once, blocking (the deprecated synchronous `validateConfig` only: it reads no store). */
 export function readReferencesSync(refs: readonly FileReference[], baseDir: string): FileTable {
-  return new Map(refs.map((ref) => [ref.path, readOneSync(ref, baseDir)] as const));
+  return new Map(
+    refs.map(
+      (ref) =>
+        [
+          ref.path,
+          ref.value.startsWith(STORE_PREFIX)
+            ? {
+                code: "STORE_UNAVAILABLE" as const,
+                path: ref.path,
+                message: `${ref.value} names a store item: the synchronous validateConfig reads no store.`,
+                remedy: "Use loadConfig with { store }.",
+              }
+            : readOneSync(ref, baseDir),
+        ] as const,
+    ),
+  );
 }
 
 /**

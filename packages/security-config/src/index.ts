@@ -12,7 +12,7 @@ export {
 } from "./validate.js";
 export type { LoadedConfig, SettingsPatch, ValidateOptions, ValidationResult } from "./validate.js";
 export { readBoundedFile } from "./files.js";
-export type { FileKind, LoadedFile } from "./files.js";
+export type { FileKind, LoadedFile, ResolvedStoreItem, StoreResolver } from "./files.js";
 export { parseJsonText } from "./json.js";
 export type { JsonParseResult } from "./json.js";
 export { DEFAULT_PORTS, defaultPort } from "./resolve.js";

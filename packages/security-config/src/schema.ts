@@ -43,6 +43,12 @@ const keyStoreSchema = z
     "The client's certificate chain and private key: { certificate, privateKey, passphrase? } or { pkcs12, passphrase? }.",
   );
 
+/** `store:NAME`: a certificate-and-key item of a certificate store instead of files (Geo SCADA's Key Store field). */
+const keyStoreReference = z
+  .string()
+  .regex(/^store:[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/)
+  .describe('A certificate-and-key item of the certificate store: "store:NAME".');
+
 const securitySchema = z
   .strictObject({
     enableTls: z.boolean().default(true).describe("false: every other field here is ignored, and reported."),
@@ -55,7 +61,11 @@ const securitySchema = z
       .boolean()
       .default(false)
       .describe("The broker authenticates the client by certificate."),
-    keyStore: keyStoreSchema.optional(),
+    keyStore: z
+      .union([keyStoreSchema, keyStoreReference])
+      // One shape downstream: the item gives both the chain and the key.
+      .transform((value) => (typeof value === "string" ? { certificate: value, privateKey: value } : value))
+      .optional(),
     serverName: z
       .string()
       .min(1)

@@ -17,6 +17,7 @@ import {
   readReferencesSync,
   type FileReference,
   type FileTable,
+  type StoreResolver,
 } from "./files.js";
 import { parseJsonText } from "./json.js";
 import { resolveFiles, substituteEnv, type RawFinding, type ResolvedConfig } from "./resolve.js";
@@ -35,6 +36,8 @@ export interface ValidateOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra checks, e.g. a device adapter's (`DEVICE_UNSUPPORTED`), run after the built-in rules. */
   rules?: readonly Rule[];
+  /** Where `store:NAME` references are read (`storeResolver` of `@proj/cert-store`). @default none: a finding */
+  store?: StoreResolver;
 }
 
 /** The result of {@link loadConfig} (and of the deprecated {@link validateConfig}): never thrown, always answered. */
@@ -352,7 +355,7 @@ export async function loadConfig(
 ): Promise<LoadedConfig> {
   if (typeof source !== "string") {
     const prepared = prepare(source, options);
-    return finish(prepared, await readReferences(prepared.refs, prepared.baseDir), options);
+    return finish(prepared, await readReferences(prepared.refs, prepared.baseDir, options.store), options);
   }
   const file = resolvePath(source);
   const read = await readBoundedFile(file, "config", source);
@@ -368,7 +371,12 @@ export async function loadConfig(
       "Correct the JSON at that line and column (a missing comma or quote, a trailing comma, a comment).",
     );
   const prepared = prepare(parsed.value, withBase);
-  return finish(prepared, await readReferences(prepared.refs, prepared.baseDir), withBase, file);
+  return finish(
+    prepared,
+    await readReferences(prepared.refs, prepared.baseDir, options.store),
+    withBase,
+    file,
+  );
 }
 
 /**

@@ -52,6 +52,11 @@ const nexto: FreeName = {
   type: 'typeof import("@proj/adapter-nexto").nexto',
   why: "the Altus Nexto adapter, the device adapter-kit's docs take as their example",
 };
+/** The SQLite backend, the store's default, which the core package cannot import itself. */
+const sqliteBackend: FreeName = {
+  import: 'import { sqliteBackend } from "@proj/cert-store-sqlite";',
+  why: "the default backend, a package of its own",
+};
 /** Inside @proj/mqtt-tls: the mqtt.js client a SecureClient drives. */
 const mqttClient: FreeName = { type: 'import("mqtt").MqttClient', why: "the mqtt.js client underneath" };
 
@@ -75,6 +80,7 @@ export const FREE_VARIABLES: Readonly<Record<string, Readonly<Record<string, Fre
     pem: pemText("a private key"),
   },
   "packages/security-config/README.md": { config },
+  "packages/security-config/src/files.ts": { caPem: pemText("the CA certificate") },
 
   // TSDoc examples
   "apps/cli/src/errors.ts": { error: caughtError },
@@ -113,6 +119,22 @@ export const FREE_VARIABLES: Readonly<Record<string, Readonly<Record<string, Fre
     },
   },
   "packages/adapter-nexto/src/nexto.ts": { config },
+  "packages/cert-store/src/backend.ts": { sqliteBackend },
+  "packages/cert-store/src/errors.ts": { sqliteBackend },
+  "packages/cert-store/src/store.ts": {
+    store: { type: 'import("@proj/cert-store").CertStore', why: "a store from openCertStore" },
+    loadConfig: {
+      import: 'import { loadConfig } from "@proj/security-config";',
+      why: "the configuration loader that takes the resolver",
+    },
+  },
+  "packages/cert-store/src/testing.ts": {
+    myBackend: {
+      type: 'import("@proj/cert-store").BackendFactory',
+      why: "the backend of the reader's own under test",
+    },
+  },
+  "packages/cert-store-postgres/src/postgres-backend.ts": { sqliteBackend },
   "packages/dev-broker/src/start-dev-broker.ts": {
     mqtt: { import: 'import mqtt from "mqtt";', why: "mqtt.js, the client the example connects with" },
   },

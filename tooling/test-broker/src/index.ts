@@ -38,3 +38,5 @@ export { startFaultProxy } from "./proxy/fault-proxy.js";
 export type { Fault, FaultProxy, FaultProxyOptions } from "./proxy/fault-proxy.js";
 export { mutualTlsTargets } from "./targets.js";
 export type { MutualTlsTarget } from "./targets.js";
+export { findPostgres, postgresSkipReason, startPostgres } from "./postgres/start-postgres.js";
+export type { PostgresServer } from "./postgres/start-postgres.js";

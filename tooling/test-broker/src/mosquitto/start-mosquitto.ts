@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
+import { createConnection } from "node:net";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { freePort, killOnExit, stop } from "../process.js";
 import { brokerEndpoints, createWaiters, type BrokerEndpoints } from "@proj/dev-broker";
 import type { TestCrl, TestLeaf, TestPki } from "@proj/pki";
 
@@ -124,18 +125,6 @@ export function mosquittoSkipReason(
   return reason;
 }
 
-async function freePort(host: string): Promise<number> {
-  const server = createServer();
-  server.listen(0, host);
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
@@ -195,31 +184,6 @@ function renderConfig(
   lines.push(...(options.extraListenerConfig ?? []));
   if (plainPort !== undefined) lines.push("", `listener ${plainPort} ${host}`, "set_tcp_nodelay true");
   return `${lines.join("\n")}\n`;
-}
-
-/** Mosquitto processes still running; killed when the test process exits, even if a test forgot `close()`. */
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function killOnExit(child: ChildProcess): void {
-  // A forgotten broker must not keep the test process alive: it ends with the process instead.
-  child.unref();
-  for (const pipe of [child.stdout, child.stderr]) (pipe as Socket | null)?.unref();
-  running.add(child);
-  child.once("exit", () => running.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const orphan of running) orphan.kill("SIGKILL");
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(killer);
 }
 
 /**

@@ -1,0 +1,1 @@
+export { openPostgresBackend, postgresBackend } from "./postgres-backend.js";

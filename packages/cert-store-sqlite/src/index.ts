@@ -1,0 +1,1 @@
+export { openSqliteBackend, sqliteBackend } from "./sqlite-backend.js";

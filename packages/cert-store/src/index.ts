@@ -1,0 +1,5 @@
+export { CertStore, openCertStore, storeResolver } from "./store.js";
+export type { CertStoreOptions, ItemInput, StoreItem, StoredCertificate } from "./store.js";
+export type { BackendFactory, ItemKind, SealedKey, StoreBackend, StoredVersion } from "./backend.js";
+export { CERT_STORE_ERROR_CODES, CertStoreError, isCertStoreError } from "./errors.js";
+export type { CertStoreErrorCode } from "./errors.js";

@@ -1,0 +1,42 @@
+import type { ChildProcess } from "node:child_process";
+import { createServer, type AddressInfo, type Socket } from "node:net";
+
+/** Server processes tests started and that still run; killed when the test process exits, even if a test forgot `close()`. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+/** Lets a started server end with the test process (SIGKILL at exit) without keeping it alive. */
+export function killOnExit(child: ChildProcess): void {
+  // A forgotten server must not keep the test process alive: it ends with the process instead.
+  child.unref();
+  for (const pipe of [child.stdout, child.stderr]) (pipe as Socket | null)?.unref();
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const orphan of running) orphan.kill("SIGKILL");
+  });
+}
+
+/** Stops a server process by its PID: SIGTERM, then SIGKILL after 5 s. */
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(killer);
+}
+
+/** A free TCP port on `host`, found by binding and releasing it (another process may take it: retry on failure). */
+export async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  server.listen(0, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
