@@ -1,8 +1,13 @@
 import { CodedError, codedErrorGuard, type FindingCode } from "@proj/findings";
 
-/** Codes an {@link MqttTlsError} carries: a live finding code, or CONFIG_INVALID when validation refused. */
+/**
+ * Codes an {@link MqttTlsError} carries besides a live finding code: CONFIG_INVALID when validation refused, and
+ * STORE_UNUSABLE when a `FileStore`'s folder cannot be used (it is a file, permission is denied, the disk is
+ * full or failing: `cause` holds the system error, `remedy` what to do).
+ */
 export const MQTT_TLS_ERROR_CODES = {
   CONFIG_INVALID: "CONFIG_INVALID",
+  STORE_UNUSABLE: "STORE_UNUSABLE",
 } as const;
 
 export type MqttTlsErrorCode = FindingCode | keyof typeof MQTT_TLS_ERROR_CODES;
