@@ -226,6 +226,106 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       )();
     });
 
+  const store = program
+    .command("store")
+    .description("the certificate store: named certificate items with versions, keys sealed at rest");
+  const storeOption = () =>
+    new Option(
+      "--store <url>",
+      "a file (SQLite) or postgres:// URL (default: MQTT_TLS_STORE, else ./mqtt-tls-store.db)",
+    );
+  store
+    .command("add")
+    .description(
+      "import a certificate item, or a certificate-and-key item (a new version if the name exists)",
+    )
+    .argument("<name>", "item name (letters, digits, . _ -)")
+    .option("--cert <file>", "certificate file, PEM or DER (repeatable: chain, trust store)", collect)
+    .option("--key <file>", "the private key of the first certificate, PEM or DER")
+    .option("--p12 <file>", "a PKCS#12 bundle instead of --cert and --key")
+    .option("--passphrase-env <var>", "environment variable holding the key file's or bundle's passphrase")
+    .addOption(storeOption())
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls store add broker-ca --cert ca.crt",
+        "MQTT_TLS_STORE_PASSPHRASE=... mqtt-tls store add line1-plc --cert line1-plc-chain.crt --key line1-plc.key",
+        "mqtt-tls store add scada --p12 scada.p12 --passphrase-env P12_PASSPHRASE",
+      ),
+    )
+    .action(function (this: Command, name: string) {
+      return run(async () =>
+        (await import("./commands/store.js")).storeAdd(name, { ...this.opts(), ...color() }, full),
+      )();
+    });
+  store
+    .command("list")
+    .description("the newest version of every item: kind, certificates, days left")
+    .addOption(storeOption())
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples("mqtt-tls store list", "mqtt-tls store list --store postgres://db.plant.local/certs --json"),
+    )
+    .action(function (this: Command) {
+      return run(async () =>
+        (await import("./commands/store.js")).storeList({ ...this.opts(), ...color() }, full),
+      )();
+    });
+  store
+    .command("show")
+    .description("every version of an item")
+    .argument("<name>", "item name")
+    .addOption(storeOption())
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText("after", examples("mqtt-tls store show line1-plc"))
+    .action(function (this: Command, name: string) {
+      return run(async () =>
+        (await import("./commands/store.js")).storeShow(name, { ...this.opts(), ...color() }, full),
+      )();
+    });
+  store
+    .command("export")
+    .description("write an item as PEM files (chain, key 0600) or a PKCS#12 bundle")
+    .argument("<name>", "item name")
+    .requiredOption("--out <dir>", "folder to write to")
+    .addOption(new Option("--format <format>", "pem or p12").choices(["pem", "p12"]).default("pem"))
+    .option(
+      "--passphrase-env <var>",
+      "environment variable holding the PKCS#12 passphrase (default: P12_PASSPHRASE)",
+    )
+    .addOption(storeOption())
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls store export line1-plc --out plc-files",
+        "mqtt-tls store export line1-plc --out . --format p12",
+      ),
+    )
+    .action(function (this: Command, name: string) {
+      return run(async () =>
+        (await import("./commands/store.js")).storeExport(
+          name,
+          { ...this.opts<{ out: string }>(), ...color() },
+          full,
+        ),
+      )();
+    });
+  store
+    .command("rm")
+    .description("remove an item with all its versions")
+    .argument("<name>", "item name")
+    .addOption(storeOption())
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText("after", examples("mqtt-tls store rm old-plc"))
+    .action(function (this: Command, name: string) {
+      return run(async () =>
+        (await import("./commands/store.js")).storeRemove(name, { ...this.opts(), ...color() }, full),
+      )();
+    });
+
   program
     .command("pub")
     .description("publish one message with a configuration")

@@ -113,6 +113,11 @@ describe("mqtt-tls --help", () => {
     ["pki", "issue"],
     ["pki", "revoke"],
     ["pki", "crl"],
+    ["store", "add"],
+    ["store", "list"],
+    ["store", "show"],
+    ["store", "export"],
+    ["store", "rm"],
     ["pub"],
     ["sub"],
     ["broker"],
@@ -561,6 +566,109 @@ describe("mqtt-tls fleet", () => {
     // Each device had its own certificate: the broker bound every clientId to its CN.
     expect(new Set(broker.connections.map((c) => c.certificate?.subjectCn)).size).toBe(20);
     expect(result.stderr).toContain("[##############################] 20/20");
+  });
+});
+
+describe("mqtt-tls store", () => {
+  const STORE_PASSPHRASE = "store-pass-Hy6-never-print";
+  it("adds, lists, shows, exports and removes items; doctor reads store:NAME and connects with it", async () => {
+    secretLines.push(STORE_PASSPHRASE);
+    const storeFile = join(work, "plant-store.db");
+    const withStore = { MQTT_TLS_STORE: storeFile, MQTT_TLS_STORE_PASSPHRASE: STORE_PASSPHRASE };
+    const run = (args: string[], extra: NodeJS.ProcessEnv = withStore) => mqttTls(args, { env: extra });
+
+    const ca = await run(["store", "add", "broker-ca", "--cert", pki.caFile, "--json"]);
+    expect(jsonDocument(ca.stdout)).toMatchObject({
+      ok: true,
+      item: { name: "broker-ca", kind: "certificate", hasKey: false },
+    });
+    const encrypted = join(work, "client-encrypted.key");
+    const plc = await run(
+      [
+        "store",
+        "add",
+        "line1-plc",
+        "--cert",
+        pki.client.files.chain,
+        "--key",
+        encrypted,
+        "--passphrase-env",
+        "KEY_PASSPHRASE",
+        "--json",
+      ],
+      { ...withStore, KEY_PASSPHRASE },
+    );
+    expect(jsonDocument(plc.stdout)).toMatchObject({
+      item: { kind: "certificate-and-key", version: 1, hasKey: true },
+    });
+    await run(["store", "add", "line1-plc", "--cert", pki.client.files.chain, "--key", pki.client.files.key]);
+    const list = jsonDocument((await run(["store", "list", "--json"])).stdout);
+    expect((list.items as { name: string; version: number }[]).map((i) => [i.name, i.version])).toEqual([
+      ["broker-ca", 1],
+      ["line1-plc", 2],
+    ]);
+    expect(jsonDocument((await run(["store", "show", "line1-plc", "--json"])).stdout)).toMatchObject({
+      item: {
+        versions: [1, 2],
+        certificates: [{ serial: pki.client.serial }, { serial: pki.intermediate!.serial }],
+      },
+    });
+    expect((await stat(storeFile)).mode & 0o777).toBe(0o600);
+
+    const out = join(work, "exported");
+    const exported = jsonDocument(
+      (await run(["store", "export", "line1-plc", "--out", out, "--json"])).stdout,
+    );
+    expect(exported.written).toEqual([
+      { path: join(out, "line1-plc-chain.crt"), secret: false },
+      { path: join(out, "line1-plc.key"), secret: true },
+    ]);
+    expect((await stat(join(out, "line1-plc.key"))).mode & 0o777).toBe(0o600);
+    expect(
+      (
+        await run(["store", "export", "line1-plc", "--out", out, "--format", "p12"], {
+          ...withStore,
+          P12_PASSPHRASE: "p12",
+        })
+      ).code,
+    ).toBe(0);
+
+    // A configuration that names store items instead of files.
+    await using broker = await startTestBroker({ pki, requireClientCert: true });
+    const config = join(work, "from-store.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        broker: { url: broker.url, clientId: "line1-plc" },
+        security: {
+          trustStore: ["store:broker-ca"],
+          sendClientCertificate: true,
+          keyStore: "store:line1-plc",
+        },
+      }),
+    );
+    const doctor = await run(["doctor", "-c", config, "--json"]);
+    expect(doctor.code).toBe(0);
+    expect(jsonDocument(doctor.stdout)).toMatchObject({ ok: true, connection: { connected: true } });
+
+    // Without the store passphrase the key cannot be read; with a wrong one the store does not open.
+    const locked = await run(["doctor", "-c", config, "--json", "--offline"], { MQTT_TLS_STORE: storeFile });
+    expect(firstError(jsonDocument(locked.stdout))).toMatchObject({ code: "STORE_PASSPHRASE_MISSING" });
+    const wrong = await run(["store", "list", "--json"], {
+      MQTT_TLS_STORE: storeFile,
+      MQTT_TLS_STORE_PASSPHRASE: "nope",
+    });
+    expect(wrong.code).toBe(1);
+    expect(firstError(jsonDocument(wrong.stdout))).toMatchObject({ code: "STORE_PASSPHRASE_WRONG" });
+    const missing = await run(["store", "show", "nothing", "--json"]);
+    expect(firstError(jsonDocument(missing.stdout))).toMatchObject({ code: "STORE_ITEM_NOT_FOUND" });
+
+    expect(jsonDocument((await run(["store", "rm", "line1-plc", "--json"])).stdout)).toMatchObject({
+      removed: 2,
+    });
+    const storeBytes = await readFile(storeFile);
+    expect(storeBytes.includes(Buffer.from(STORE_PASSPHRASE))).toBe(false);
+    expect(storeBytes.includes(Buffer.from(pki.client.key.split("\n")[1]!))).toBe(false);
   });
 });
 

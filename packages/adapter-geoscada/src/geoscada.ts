@@ -147,7 +147,12 @@ function toDeviceConfig(config: SecurityConfigInput): DeviceConfigResult<GeoScad
       "warning",
     );
   }
-  const ks = security.keyStore;
+  // "store:NAME" names an item of the certificate store: it gives the chain and the key, as Geo SCADA's Key Store
+  // field names one "SSL Certificate and Key" item.
+  const ks =
+    typeof security.keyStore === "string"
+      ? { certificate: security.keyStore, privateKey: security.keyStore, passphrase: undefined }
+      : security.keyStore;
   let keyStore: string | undefined;
   if (ks?.pkcs12 !== undefined) {
     unsupported(

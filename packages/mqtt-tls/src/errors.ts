@@ -10,6 +10,7 @@ export const MQTT_TLS_ERROR_CODES = {
   STORE_UNUSABLE: "STORE_UNUSABLE",
 } as const;
 
+/** A code an {@link MqttTlsError} carries: a live finding code, or one of {@link MQTT_TLS_ERROR_CODES}. */
 export type MqttTlsErrorCode = FindingCode | keyof typeof MQTT_TLS_ERROR_CODES;
 
 /**

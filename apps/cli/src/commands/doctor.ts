@@ -9,7 +9,8 @@ import {
   type Finding,
 } from "@proj/findings";
 import type { CertificateSummary } from "@proj/mqtt-tls";
-import { PROFILES, loadConfig, withRules } from "@proj/security-config";
+import { PROFILES, withRules } from "@proj/security-config";
+import { loadConfigWithStore } from "../store.js";
 import { resolve } from "node:path";
 import { configUnreadable } from "../config-file.js";
 import { deviceById } from "../devices.js";
@@ -73,10 +74,11 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
     );
   }
 
-  let loaded = await loadConfig(path, {
-    ...(options.profile ? { profile: options.profile } : {}),
-    env: io.env,
-  });
+  let loaded = await loadConfigWithStore(
+    path,
+    { ...(options.profile ? { profile: options.profile } : {}), env: io.env },
+    io,
+  );
   const unreadable = configUnreadable(loaded, options.config);
   if (unreadable) return fail(unreadable, unreadable.finding);
 

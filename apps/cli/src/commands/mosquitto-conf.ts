@@ -1,5 +1,6 @@
 import { renderFindings } from "@proj/findings";
-import { defaultPort, loadConfig } from "@proj/security-config";
+import { defaultPort } from "@proj/security-config";
+import { loadConfigWithStore } from "../store.js";
 import { X509Certificate } from "node:crypto";
 import { isAbsolute, resolve } from "node:path";
 import { CliError } from "../errors.js";
@@ -22,7 +23,7 @@ export interface MosquittoConfOptions {
 export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): Promise<number> {
   const c = colorsFor(io, options.color === false);
   const path = resolve(io.cwd, options.config);
-  const { resolved, findings } = await loadConfig(path, { env: io.env });
+  const { resolved, findings } = await loadConfigWithStore(path, { env: io.env }, io);
   if (!resolved) {
     const unreadable = findings.some((f) => f.code === "FILE_NOT_FOUND" || f.code === "FILE_UNREADABLE");
     io.stderr(renderFindings(findings, c));

@@ -6,7 +6,8 @@ import {
   type SecureClient,
 } from "@proj/mqtt-tls";
 import { createFinding, escapeControl, isFindingCode, renderFindings } from "@proj/findings";
-import { loadConfig, withSettings } from "@proj/security-config";
+import { withSettings } from "@proj/security-config";
+import { loadConfigWithStore } from "../store.js";
 import { resolve } from "node:path";
 import { requireConfig } from "../config-file.js";
 import { withCliHints } from "../hints.js";
@@ -35,7 +36,7 @@ export interface SubOptions extends Common {
 
 async function connect(options: Common, io: CliIo, c: Colors): Promise<SecureClient | number> {
   const path = resolve(io.cwd, options.config);
-  let loaded = requireConfig(await loadConfig(path, { env: io.env }), options.config);
+  let loaded = requireConfig(await loadConfigWithStore(path, { env: io.env }, io), options.config);
   if (options.clientId !== undefined)
     loaded = withSettings(loaded, { broker: { clientId: options.clientId } });
   if (!loaded.resolved) {
