@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { CliIo } from "./io.js";
 
 /** Where the store is: `--store`, else `MQTT_TLS_STORE`, else `./mqtt-tls-store.db`; a file path is from the cwd. */
-export function storeLocation(io: CliIo, flag?: string): string {
+function storeLocation(io: CliIo, flag?: string): string {
   const location = flag ?? io.env.MQTT_TLS_STORE ?? "mqtt-tls-store.db";
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location) || isAbsolute(location)) return location;
   return resolve(io.cwd, location.replace(/^(sqlite|file):/, ""));
@@ -36,7 +36,7 @@ export async function openCliStore(io: CliIo, flag?: string): Promise<CertStore>
  * `store:NAME` references of a configuration, read from the CLI's store, opened on the first one only; `close()`
  * after the command.
  */
-export function lazyStoreResolver(io: CliIo): StoreResolver & { close(): Promise<void> } {
+function lazyStoreResolver(io: CliIo): StoreResolver & { close(): Promise<void> } {
   let opening: Promise<CertStore> | undefined;
   return {
     async resolve(name) {
