@@ -226,6 +226,37 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       )();
     });
 
+  program
+    .command("audit")
+    .description("every certificate of the store and of a folder of configurations: days left, who uses it")
+    .option(
+      "--store <url>",
+      "the certificate store (default: MQTT_TLS_STORE, or ./mqtt-tls-store.db if it exists)",
+    )
+    .option("--configs <dir>", "a folder of configuration files (searched recursively)")
+    .option("--probe", "also the chains the brokers named by the configurations present")
+    .option(
+      "--warn-days <n>",
+      "a certificate expiring within this many days needs action",
+      integer("--warn-days", 0, 3650),
+      30,
+    )
+    .option("--json", "print one JSON document on stdout")
+    .option("--prometheus", "print the Prometheus exposition format (x509_cert_not_after, ...)")
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls audit --configs plant/",
+        "mqtt-tls audit --configs plant/ --probe --warn-days 60",
+        "mqtt-tls audit --store postgres://db.plant.local/certs --prometheus > /var/lib/node_exporter/x509.prom",
+      ),
+    )
+    .action(function (this: Command) {
+      return run(async () =>
+        (await import("./commands/audit.js")).audit({ ...this.opts(), ...color() }, full),
+      )();
+    });
+
   const store = program
     .command("store")
     .description("the certificate store: named certificate items with versions, keys sealed at rest");

@@ -9,7 +9,7 @@ import { Ajv } from "ajv";
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
@@ -113,6 +113,7 @@ describe("mqtt-tls --help", () => {
     ["pki", "issue"],
     ["pki", "revoke"],
     ["pki", "crl"],
+    ["audit"],
     ["store", "add"],
     ["store", "list"],
     ["store", "show"],
@@ -669,6 +670,99 @@ describe("mqtt-tls store", () => {
     const storeBytes = await readFile(storeFile);
     expect(storeBytes.includes(Buffer.from(STORE_PASSPHRASE))).toBe(false);
     expect(storeBytes.includes(Buffer.from(pki.client.key.split("\n")[1]!))).toBe(false);
+  });
+});
+
+describe("mqtt-tls audit", () => {
+  it("lists every certificate of a folder of configurations and of the store, soonest first, with who uses it", async () => {
+    const dir = join(work, "audit-plant");
+    await mkdir(join(dir, "line2"), { recursive: true });
+    const old = await pki.issueClient({ name: "old-plc", expired: true });
+    const soon = await pki.issueClient({ name: "soon-plc", days: 10 });
+    const configFor = (cert: string, key: string) => ({
+      broker: { url: "mqtts://127.0.0.1:8883" },
+      security: {
+        trustStore: [pki.caFile],
+        sendClientCertificate: true,
+        keyStore: { certificate: cert, privateKey: key },
+      },
+    });
+    await writeFile(join(dir, "old.json"), JSON.stringify(configFor(old.files.chain, old.files.key)));
+    await writeFile(
+      join(dir, "line2", "soon.json"),
+      JSON.stringify(configFor(soon.files.chain, soon.files.key)),
+    );
+    await writeFile(join(dir, "line2", "package.json"), JSON.stringify({ name: "not-a-configuration" }));
+    await writeFile(
+      join(dir, "broken.json"),
+      JSON.stringify(configFor(join(dir, "missing.crt"), old.files.key)),
+    );
+    const storeFile = join(work, "audit-store.db");
+    await mqttTls(["store", "add", "broker-ca", "--cert", pki.caFile, "--store", storeFile]);
+
+    const run = await mqttTls(["audit", "--configs", dir, "--store", storeFile, "--json"]);
+    expect(run.code).toBe(1); // an expired certificate needs action
+    const doc = jsonDocument(run.stdout) as {
+      ok: boolean;
+      certificates: {
+        serial: string;
+        daysLeft: number;
+        source: string;
+        usedBy: string[];
+        findings: Finding[];
+      }[];
+      findings: Finding[];
+    };
+    const serials = doc.certificates.map((c) => c.serial);
+    expect(serials[0]).toBe(old.serial);
+    expect(serials[1]).toBe(soon.serial);
+    // The root is one entry, however many configurations and store items name it.
+    expect(serials.filter((s) => s === pki.root.serial)).toHaveLength(1);
+    const root = doc.certificates.find((c) => c.serial === pki.root.serial)!;
+    expect(root.usedBy).toEqual([
+      "audit-plant/broken.json",
+      "audit-plant/line2/soon.json",
+      "audit-plant/old.json",
+      "store:broker-ca",
+    ]);
+    expect(doc.certificates[0]!.findings[0]).toMatchObject({ code: "CERT_EXPIRED", severity: "error" });
+    expect(doc.certificates[1]!.findings[0]).toMatchObject({
+      code: "CERT_EXPIRES_SOON",
+      severity: "warning",
+    });
+    expect(doc.certificates[1]!.daysLeft).toBe(9);
+    expect(doc.findings[0]).toMatchObject({ code: "FILE_NOT_FOUND", path: "audit-plant/broken.json" });
+
+    const prometheus = await mqttTls(["audit", "--configs", dir, "--prometheus"]);
+    expect(prometheus.stdout).toContain("# TYPE x509_cert_not_after gauge\n");
+    expect(prometheus.stdout).toMatch(
+      new RegExp(
+        `x509_cert_expired\\{serial_number="${old.serial}",subject_CN="old-plc",issuer_CN="cli Intermediate CA",[^}]*\\} 1\\n`,
+      ),
+    );
+
+    // Only certificates far from expiry: nothing to do, exit 0.
+    await rm(join(dir, "old.json"));
+    await rm(join(dir, "broken.json"));
+    expect((await mqttTls(["audit", "--configs", dir, "--warn-days", "5"])).code).toBe(0);
+    expect((await mqttTls(["audit"], { cwd: dir })).code).toBe(2); // nothing to look at
+  });
+
+  it("with --probe, lists the chain each broker presents", async () => {
+    await using broker = await startTestBroker({ pki });
+    const dir = join(work, "audit-probe");
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, "plc.json"),
+      JSON.stringify({ broker: { url: broker.url }, security: { trustStore: [pki.caFile] } }),
+    );
+    const doc = jsonDocument((await mqttTls(["audit", "--configs", dir, "--probe", "--json"])).stdout) as {
+      certificates: { serial: string; source: string; usedBy: string[] }[];
+    };
+    expect(doc.certificates.find((c) => c.serial === pki.server.serial)).toMatchObject({
+      source: "broker",
+      usedBy: [broker.url],
+    });
   });
 });
 

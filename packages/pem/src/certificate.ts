@@ -75,7 +75,7 @@ export interface CertificateInfo {
   readonly pem: string;
 }
 
-const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
+export const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = {
   "2.5.4.3": "CN",
   "2.5.4.6": "C",
   "2.5.4.7": "L",

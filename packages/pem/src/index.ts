@@ -6,6 +6,8 @@ export { encodePem, parsePem } from "./parse-pem.js";
 export type { InputFormat, ParsePemOptions, ParsePemResult, PemBlock, PemBlockType } from "./parse-pem.js";
 export type { DerKind } from "./der.js";
 export { inspectCertificate } from "./certificate.js";
+export { readCertificateHeader } from "./certificate-header.js";
+export type { CertificateHeader } from "./certificate-header.js";
 export type {
   CertificateInfo,
   CertificateInput,
