@@ -257,6 +257,40 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       )();
     });
 
+  program
+    .command("rotate")
+    .description(
+      "a device's new key and certificate, checked against the broker before it is switched; the old one kept",
+    )
+    .option("--config <file>", "the configuration of the device to rotate")
+    .option("--configs <dir>", "a folder of configurations: with --expiring-within, plan a fleet rotation")
+    .option(
+      "--expiring-within <days>",
+      "only certificates expiring within this many days",
+      integer("--expiring-within", 0, 36_500),
+    )
+    .option("--pki <dir>", "issue the new certificates from this lab CA")
+    .option("--csr-out <dir>", "write a key and a CSR per device for your CA instead")
+    .option("--cert <file>", "the certificate your CA signed for such a CSR (with --key)")
+    .option("--key <file>", "the key written with that CSR")
+    .option("--store <url>", "the certificate store for store:NAME key stores (default: MQTT_TLS_STORE)")
+    .option("--dry-run", "print the plan, change nothing")
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls rotate --configs plant/ --expiring-within 30 --dry-run",
+        "mqtt-tls rotate --config plant/line1-plc.json --pki lab-pki",
+        "mqtt-tls rotate --config plant/line1-plc.json --csr-out csr/   # then, signed:",
+        "mqtt-tls rotate --config plant/line1-plc.json --cert line1-plc.crt --key csr/line1-plc.key",
+      ),
+    )
+    .action(function (this: Command) {
+      return run(async () =>
+        (await import("./commands/rotate.js")).rotate({ ...this.opts(), ...color() }, full),
+      )();
+    });
+
   const store = program
     .command("store")
     .description("the certificate store: named certificate items with versions, keys sealed at rest");

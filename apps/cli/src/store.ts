@@ -33,16 +33,20 @@ export async function openCliStore(io: CliIo, flag?: string): Promise<CertStore>
 }
 
 /**
- * `store:NAME` references of a configuration, read from the CLI's store, opened on the first one only; `close()`
- * after the command.
+ * `store:NAME` references of a configuration, read from the CLI's store, opened on the first one only (`open()`
+ * gives the same store to write to); `close()` after the command.
  */
-function lazyStoreResolver(io: CliIo): StoreResolver & { close(): Promise<void> } {
+export function lazyStoreResolver(
+  io: CliIo,
+  flag?: string,
+): StoreResolver & { open(): Promise<CertStore>; close(): Promise<void> } {
   let opening: Promise<CertStore> | undefined;
+  const open = () => (opening ??= openCliStore(io, flag));
   return {
+    open,
     async resolve(name) {
-      opening ??= openCliStore(io);
       const { storeResolver } = await import("@proj/cert-store");
-      return storeResolver(await opening).resolve(name);
+      return storeResolver(await open()).resolve(name);
     },
     async close() {
       const store = await opening?.catch(() => undefined);

@@ -6,6 +6,7 @@ import {
   type TestPki,
 } from "@proj/test-broker";
 import { Ajv } from "ajv";
+import mqtt from "mqtt";
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { once } from "node:events";
@@ -114,6 +115,7 @@ describe("mqtt-tls --help", () => {
     ["pki", "revoke"],
     ["pki", "crl"],
     ["audit"],
+    ["rotate"],
     ["store", "add"],
     ["store", "list"],
     ["store", "show"],
@@ -764,6 +766,155 @@ describe("mqtt-tls audit", () => {
       usedBy: [broker.url],
     });
   });
+});
+
+describe("mqtt-tls rotate", () => {
+  /** A lab CA, a broker certificate and a PLC certificate from it, and the PLC's configuration: as a site has them. */
+  async function site(name: string) {
+    const dir = join(work, name);
+    expect((await mqttTls(["pki", "init", "--dir", dir])).code).toBe(0);
+    await mqttTls(["pki", "issue", "server", "--dir", dir, "--name", "localhost", "--ip", "127.0.0.1"]);
+    await mqttTls(["pki", "issue", "client", "--dir", dir, "--name", "plc1"]);
+    const read = (file: string) => readFile(join(dir, file), "utf8");
+    return { dir, read };
+  }
+  const configFor = (url: string, trust: string) => ({
+    broker: { url, clientId: "plc1" },
+    security: {
+      trustStore: [trust],
+      sendClientCertificate: true,
+      keyStore: { certificate: "plc1-chain.crt", privateKey: "plc1.key" },
+    },
+  });
+  const serialOf = async (file: string) =>
+    new X509Certificate(await readFile(file)).serialNumber.toUpperCase();
+
+  it("plans, refuses a certificate the broker would not take, rotates from the lab CA and from an external CA's answer", async () => {
+    const { dir, read } = await site("rotate-site");
+    const elsewhere = await site("rotate-elsewhere");
+    await using broker = await startTestBroker({
+      pki: {
+        server: { chain: await read("localhost-chain.crt"), key: await read("localhost.key") },
+        root: { cert: await read("ca.crt") },
+        intermediate: { cert: await read("intermediate-ca.crt") },
+      },
+      requireClientCert: true,
+    });
+    const config = join(dir, "plc1.json");
+    await writeFile(config, JSON.stringify(configFor(broker.url, "ca.crt")));
+    const before = await serialOf(join(dir, "plc1.crt"));
+    const keyBefore = await read("plc1.key");
+
+    const plan = jsonDocument(
+      (await mqttTls(["rotate", "--config", config, "--dry-run", "--json"])).stdout,
+    ) as {
+      rotations: { status: string; keyType: string; serial: string }[];
+    };
+    expect(plan.rotations).toMatchObject([{ status: "planned", keyType: "ec-p256", serial: before }]);
+
+    // A CA the broker does not trust: checked first, refused, nothing switched.
+    const refused = await mqttTls(["rotate", "--config", config, "--pki", elsewhere.dir, "--json"]);
+    expect(refused.code).toBe(1);
+    expect(jsonDocument(refused.stdout)).toMatchObject({ ok: false, rotations: [{ status: "refused" }] });
+    expect(firstError(jsonDocument(refused.stdout))).toMatchObject({ code: "CLIENT_CERT_REJECTED" });
+    expect(await read("plc1.key")).toBe(keyBefore);
+
+    const rotated = jsonDocument(
+      (await mqttTls(["rotate", "--config", config, "--pki", dir, "--json"])).stdout,
+    ) as {
+      rotations: { status: string; newSerial: string; backups: string[] }[];
+    };
+    expect(rotated.rotations[0]).toMatchObject({ status: "rotated" });
+    const after = await serialOf(join(dir, "plc1.crt").replace("plc1.crt", "plc1-chain.crt"));
+    expect(after).toBe(rotated.rotations[0]!.newSerial);
+    expect(after).not.toBe(before);
+    for (const backup of rotated.rotations[0]!.backups) expect((await stat(backup)).isFile()).toBe(true);
+    expect((await stat(join(dir, "plc1.key"))).mode & 0o777).toBe(0o600);
+    expect((await mqttTls(["doctor", "-c", config])).code).toBe(0);
+    expect(broker.connections.at(-1)?.certificate?.serial.toUpperCase()).toBe(after);
+
+    // An external CA: the CSR goes out, its answer comes back.
+    const csr = await mqttTls(["rotate", "--config", config, "--csr-out", join(dir, "csr"), "--json"]);
+    expect(jsonDocument(csr.stdout)).toMatchObject({ rotations: [{ status: "csr-written" }] });
+    const { signLabCsr } = await import("@proj/pki");
+    const signed = await signLabCsr({
+      dir,
+      role: "client",
+      csr: await readFile(join(dir, "csr", "plc1.csr")),
+      outDir: join(dir, "signed"),
+    });
+    const imported = await mqttTls([
+      "rotate",
+      "--config",
+      config,
+      "--cert",
+      signed.chainFile,
+      "--key",
+      join(dir, "csr", "plc1.key"),
+      "--json",
+    ]);
+    expect(jsonDocument(imported.stdout)).toMatchObject({
+      rotations: [{ status: "rotated", newSerial: signed.serial }],
+    });
+  });
+
+  it.skipIf(mosquittoSkipReason())(
+    "a running client picks the new certificate up without a restart and loses no QoS 1 message (Mosquitto, under load)",
+    async () => {
+      const { dir, read } = await site("rotate-live");
+      await mqttTls(["pki", "issue", "client", "--dir", dir, "--name", "scada"]);
+      const labCa = await pki.client.writeFile(
+        "rotate-live-ca.crt",
+        (await read("ca.crt")) + (await read("intermediate-ca.crt")),
+      );
+      const port = await freePort();
+      await using _mosquitto = await startMosquitto({
+        pki,
+        port,
+        listenerBlock: () =>
+          [
+            `listener ${port} 127.0.0.1`,
+            `cafile ${labCa}`,
+            `certfile ${pki.server.files.chain}`,
+            `keyfile ${pki.server.files.key}`,
+            "require_certificate true",
+            "use_identity_as_username true",
+            "set_tcp_nodelay true",
+          ].join("\n"),
+      });
+      const url = `mqtts://127.0.0.1:${port}`;
+      const config = join(dir, "plc1.json");
+      await writeFile(config, JSON.stringify(configFor(url, pki.caFile)));
+      const received = new Set<string>();
+      const subscriber = await mqtt.connectAsync(url, {
+        ca: pki.caPem,
+        cert: await read("scada-chain.crt"),
+        key: await read("scada.key"),
+        clientId: "scada",
+        reconnectPeriod: 0,
+      });
+      subscriber.on("message", (_topic, payload) => received.add(payload.toString()));
+      await subscriber.subscribeAsync("plant/#", { qos: 1 });
+
+      const { connectSecure } = await import("@proj/mqtt-tls");
+      await using client = await connectSecure(config, { watchCredentials: true });
+      const events: string[] = [];
+      client.on("securityEvent", (event) => events.push(event.mnemonic));
+      const COUNT = 600;
+      let rotation: ReturnType<typeof mqttTls> | undefined;
+      const sent: Promise<unknown>[] = [];
+      for (let i = 0; i < COUNT; i++) {
+        sent.push(client.publish("plant/line1/level", String(i), { qos: 1 }));
+        if (i === 100) rotation = mqttTls(["rotate", "--config", config, "--pki", dir]);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect((await rotation!).code).toBe(0);
+      await Promise.all(sent);
+      await expect.poll(() => events, { timeout: 10_000 }).toContain("CREDENTIALS_RELOADED");
+      await expect.poll(() => received.size, { timeout: 10_000 }).toBe(COUNT);
+      await subscriber.endAsync();
+    },
+  );
 });
 
 describe("mqtt-tls mosquitto-conf", () => {

@@ -30,6 +30,8 @@ export type {
 } from "./lab-pki.js";
 export { REVOCATION_REASONS, signCertificate } from "./certificate.js";
 export type { CertificateSpec, Issuer, RevocationReason } from "./certificate.js";
+export { createCsr } from "./csr.js";
+export type { CertificateRequest } from "./csr.js";
 export { KEY_TYPES, cachedKeyPair, generateKeyPair, keyTypeOf } from "./keys.js";
 export type { KeyPair, KeyType, SignatureHash } from "./keys.js";
 export { toPkcs12 } from "./pkcs12.js";

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { connect, createServer, type TLSSocket } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  createCsr,
   initLabPki,
   issueLabLeaf,
   revokeLabCertificate,
@@ -126,6 +127,19 @@ describe("lab PKI", () => {
     der[at] = "X".charCodeAt(0);
     await rejectsWith(signLabCsr({ dir, role: "client", csr: der }), "PKI_BAD_REQUEST");
     await rejectsWith(signLabCsr({ dir, role: "client", csr: "not a request" }), "PKI_BAD_REQUEST");
+  });
+
+  it("makes a key and a CSR the lab CA signs, for RSA, EC and Ed25519", async () => {
+    const dir = await freshDir();
+    await initLabPki({ dir });
+    for (const keyType of ["rsa2048", "ec-p384", "ed25519"] as const) {
+      const request = await createCsr({ subject: `CN=plc-${keyType}, O=Plant`, keyType });
+      expect(request.csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----\n/);
+      const leaf = await signLabCsr({ dir, role: "client", csr: request.csr });
+      const cert = new X509Certificate(await readFile(leaf.certFile));
+      expect(cert.subject).toContain(`CN=plc-${keyType}`);
+      expect(cert.checkPrivateKey(createPrivateKey(request.keyPem))).toBe(true);
+    }
   });
 
   it("revokes by name, and a TLS server holding the CRL refuses that client while others still connect", async () => {
