@@ -5,9 +5,13 @@ import { connectSecure } from "@proj/mqtt-tls";
 import type { Finding } from "@proj/findings";
 import { startDevBroker } from "@proj/dev-broker";
 import { createTestPki } from "@proj/pki";
-import { writeFile } from "node:fs/promises";
+import { initLabPki, revokeLabCertificate, writeLabCrl } from "@proj/pki";
+import { X509Certificate } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { audit } from "./commands/audit.js";
 import { doctor, type DoctorReport } from "./commands/doctor.js";
+import { rotate } from "./commands/rotate.js";
 import { colorsFor, type CliIo } from "./io.js";
 
 /** The result of {@link runDemo}. */
@@ -18,14 +22,19 @@ export interface DemoResult {
   plcTlsVersion: string | undefined;
   /** Topics the SCADA subscriber received, in order. */
   received: string[];
-  /** Error codes doctor found for each broken configuration. */
-  diagnoses: { wrongCa: string[]; expiredClient: string[] };
+  /** Error codes doctor found for each broken configuration, and for the PLC once its certificate was revoked. */
+  diagnoses: { wrongCa: string[]; expiredClient: string[]; revoked: string[] };
+  /** Certificates the audit listed, and how many needed action. */
+  audit: { certificates: number; needAction: number };
+  /** The PLC's certificate serial before and after its rotation. */
+  rotation: { from: string; to: string } | undefined;
 }
 
 /**
  * The end-to-end demo, in a temporary folder: a lab PKI, the embedded broker with mutual TLS, a simulated Altus
  * Nexto PLC publishing tags over TLS 1.2, a SCADA-side subscriber, the doctor report of the PLC's configuration,
- * then two broken configurations (a wrong CA, an expired client certificate) diagnosed. Ends by itself.
+ * then two broken configurations (a wrong CA, an expired client certificate) diagnosed, an audit of the fleet, one
+ * rotation checked against the broker before it is switched, and one revocation the broker enforces. Ends by itself.
  *
  * @example
  * ```ts
@@ -61,15 +70,29 @@ export async function runDemo(
     2,
     "The embedded broker on 127.0.0.1: TLS only, client certificate required, clientId = certificate CN",
   );
-  await using broker = await startDevBroker({
+  // The site's own lab CA issues renewals (step 8); the broker trusts it beside the demo PKI.
+  const labDir = join(pki.dir, "lab-ca");
+  await initLabPki({ dir: labDir, keyType: "rsa2048" });
+  const labCa =
+    (await readFile(join(labDir, "ca.crt"), "utf8")) +
+    (await readFile(join(labDir, "intermediate-ca.crt"), "utf8"));
+  const brokerOptions = {
     pki,
+    clientCa: [pki.root.cert, pki.intermediate!.cert, labCa],
     requireClientCert: true,
     bindClientIdToCn: true,
-    onClient: (client) =>
+    onClient: (client: {
+      clientId: string;
+      tlsVersion: string | undefined;
+      certificate: { subjectCn: string | undefined } | undefined;
+    }) =>
       write(
         `   ${c.green("+")} ${client.clientId.padEnd(13)} connected: ${client.tlsVersion}, certificate CN=${client.certificate?.subjectCn}\n`,
       ),
-  });
+  };
+  let broker = await startDevBroker(brokerOptions);
+  // Step 9 restarts it; whichever runs at the end is closed, whatever happens on the way.
+  await using _running = { [Symbol.asyncDispose]: () => broker.close() };
   write(`   listening on ${broker.url}\n`);
 
   const configOf = (leaf: typeof plc, trustStore = pki.caFile) => ({
@@ -132,19 +155,66 @@ export async function runDemo(
   step(6, "A broken configuration: the client certificate expired yesterday");
   const expiredClient = await diagnose(files.expired);
 
-  const diagnoses = { wrongCa: wrongCa.map((f) => f.code), expiredClient: expiredClient.map((f) => f.code) };
+  step(7, "mqtt-tls audit --configs .: every certificate of the fleet, soonest to expire first, who uses it");
+  let auditJson = "";
+  await audit({ configs: ".", json: true }, { ...io, cwd: pki.dir, stdout: (text) => (auditJson += text) });
+  await audit({ configs: "." }, { ...io, cwd: pki.dir, stdout: indent });
+  const audited = JSON.parse(auditJson) as { certificates: { findings: unknown[] }[] };
+  const auditSummary = {
+    certificates: audited.certificates.length,
+    needAction: audited.certificates.filter((cert) => cert.findings.length > 0).length,
+  };
+
+  step(
+    8,
+    "mqtt-tls rotate --config line1-nx3004.json --pki lab-ca: a new key, checked against the broker, then switched",
+  );
+  const serialOf = async () =>
+    new X509Certificate(await readFile(plc.files.chain)).serialNumber.toUpperCase();
+  const from = await serialOf();
+  await rotate({ config: "line1-nx3004.json", pki: "lab-ca" }, { ...io, cwd: pki.dir, stdout: indent });
+  const to = await serialOf();
+  const rotation = to === from ? undefined : { from, to };
+
+  step(
+    9,
+    "The PLC is stolen: revoke its certificate, restart the broker with the CRL, and the broker refuses it",
+  );
+  const revoked = await revokeLabCertificate({ dir: labDir, serial: to, reason: "keyCompromise" });
+  const labCrl = await writeLabCrl({ dir: labDir, days: 7 });
+  write(
+    `   revoked serial ${revoked.map((r) => r.serial).join(", ")}; ${labCrl.file.slice(pki.dir.length + 1)} written\n`,
+  );
+  await broker.close();
+  // Node checks the CRL of every CA of a client's chain: the demo PKI's CRLs go along with the lab CA's.
+  broker = await startDevBroker({
+    ...brokerOptions,
+    port: broker.port,
+    crl: [labCrl, await pki.createCrl(), await pki.createCrl({ issuer: "root" })],
+  });
+  const revokedPlc = await diagnose(files.plc);
+  await broker.close();
+
+  const diagnoses = {
+    wrongCa: wrongCa.map((f) => f.code),
+    expiredClient: expiredClient.map((f) => f.code),
+    revoked: revokedPlc.map((f) => f.code),
+  };
   const ok =
     plcExit === 0 &&
     plcTlsVersion === "TLSv1.2" &&
     received.length >= nexto.simulation.tags.length * 2 &&
     diagnoses.wrongCa.includes("SERVER_CERT_UNTRUSTED") &&
-    diagnoses.expiredClient.includes("CERT_EXPIRED");
+    diagnoses.expiredClient.includes("CERT_EXPIRED") &&
+    auditSummary.needAction > 0 &&
+    rotation !== undefined &&
+    diagnoses.revoked[0] === "CLIENT_CERT_REVOKED";
   write(
     `\n${ok ? c.green("Done:") : c.red("FAILED:")} ${
       ok
-        ? "the PLC's tags reached SCADA over mutual TLS 1.2, and both broken configurations were named with their fix."
+        ? "the PLC's tags reached SCADA over mutual TLS 1.2, both broken configurations were named with their fix, the audit found what needs action, the rotation was checked before it was switched, and the revoked PLC was refused."
         : "see the steps above."
     }\n`,
   );
-  return { ok, plcTlsVersion, received, diagnoses };
+  return { ok, plcTlsVersion, received, diagnoses, audit: auditSummary, rotation };
 }

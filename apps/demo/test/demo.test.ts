@@ -26,6 +26,10 @@ describe("pnpm demo", () => {
     const [, wrongCa, expired] = stdout.split(/\n\d\. A broken configuration/);
     expect(firstErrorInText(wrongCa!)).toBe("SERVER_CERT_UNTRUSTED");
     expect(firstErrorInText(expired!)).toBe("CERT_EXPIRED");
+    // The fleet's audit, one rotation checked before its switch, one revocation the broker enforces.
+    expect(stdout).toMatch(/7\. mqtt-tls audit[\s\S]*CN=line2-nx3003/);
+    expect(stdout).toMatch(/8\. mqtt-tls rotate[\s\S]*new serial [0-9A-F]+/);
+    expect(firstErrorInText(stdout.split(/\n9\. The PLC is stolen/)[1]!)).toBe("CLIENT_CERT_REVOKED");
     expect(stdout).toMatch(/Done: the PLC's tags reached SCADA over mutual TLS 1\.2/);
   });
 });
