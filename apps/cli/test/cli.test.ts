@@ -77,6 +77,16 @@ async function mqttTls(args: string[], options: { cwd?: string; env?: NodeJS.Pro
   return result;
 }
 
+/** What the test broker presents and trusts, from a lab CA folder made by `pki init` and `pki issue server localhost`. */
+async function labBrokerPki(dir: string) {
+  const read = (name: string) => readFile(join(dir, name), "utf8");
+  return {
+    server: { chain: await read("localhost-chain.crt"), key: await read("localhost.key") },
+    root: { cert: await read("ca.crt") },
+    intermediate: { cert: await read("intermediate-ca.crt") },
+  };
+}
+
 async function writeConfig(
   name: string,
   url: string,
@@ -397,15 +407,10 @@ describe("mqtt-tls pki, broker, pub and sub", () => {
     const crl = await mqttTls(["pki", "crl", "--dir", dir, "--days", "3", "--json"]);
     expect(jsonDocument(crl.stdout)).toMatchObject({ ok: true, crl: { revoked: [serial] } });
 
-    const read = (name: string) => readFile(join(dir, name), "utf8");
     await using broker = await startTestBroker({
-      pki: {
-        server: { chain: await read("localhost-chain.crt"), key: await read("localhost.key") },
-        root: { cert: await read("ca.crt") },
-        intermediate: { cert: await read("intermediate-ca.crt") },
-      },
+      pki: await labBrokerPki(dir),
       requireClientCert: true,
-      crl: { pem: await read("crl.pem") },
+      crl: { pem: await readFile(join(dir, "crl.pem"), "utf8") },
     });
     const config = join(dir, "plc7.json");
     await writeFile(
@@ -792,14 +797,7 @@ describe("mqtt-tls rotate", () => {
   it("plans, refuses a certificate the broker would not take, rotates from the lab CA and from an external CA's answer", async () => {
     const { dir, read } = await site("rotate-site");
     const elsewhere = await site("rotate-elsewhere");
-    await using broker = await startTestBroker({
-      pki: {
-        server: { chain: await read("localhost-chain.crt"), key: await read("localhost.key") },
-        root: { cert: await read("ca.crt") },
-        intermediate: { cert: await read("intermediate-ca.crt") },
-      },
-      requireClientCert: true,
-    });
+    await using broker = await startTestBroker({ pki: await labBrokerPki(dir), requireClientCert: true });
     const config = join(dir, "plc1.json");
     await writeFile(config, JSON.stringify(configFor(broker.url, "ca.crt")));
     const before = await serialOf(join(dir, "plc1.crt"));

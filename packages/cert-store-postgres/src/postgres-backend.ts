@@ -1,4 +1,4 @@
-import type { BackendFactory, SealedKey, StoreBackend, StoredVersion } from "@proj/cert-store";
+import { versionFromRow, type BackendFactory, type StoreBackend, type VersionRow } from "@proj/cert-store";
 import pg from "pg";
 
 const SCHEMA = `
@@ -14,31 +14,7 @@ CREATE TABLE IF NOT EXISTS mqtt_tls_store_items (
 );
 `;
 
-interface Row {
-  name: string;
-  version: number;
-  kind: StoredVersion["kind"];
-  created_at: Date;
-  certificates: string[];
-  key_iv: Buffer | null;
-  key_tag: Buffer | null;
-  key_data: Buffer | null;
-}
-
-function fromRow(row: Row): StoredVersion {
-  const key: SealedKey | undefined =
-    row.key_iv && row.key_tag && row.key_data
-      ? { iv: row.key_iv, tag: row.key_tag, ciphertext: row.key_data }
-      : undefined;
-  return {
-    name: row.name,
-    version: row.version,
-    kind: row.kind,
-    createdAt: row.created_at,
-    certificates: row.certificates,
-    key,
-  };
-}
+type Row = VersionRow;
 
 /** The URL without its password, for messages. */
 function display(location: string): string {
@@ -105,7 +81,7 @@ export async function openPostgresBackend(location: string): Promise<StoreBacken
           ],
         );
         await client.query("COMMIT");
-        return fromRow(inserted[0]!);
+        return versionFromRow(inserted[0]!);
       } catch (error) {
         await client.query("ROLLBACK").catch(() => undefined);
         throw error;
@@ -123,15 +99,15 @@ export async function openPostgresBackend(location: string): Promise<StoreBacken
               name,
               version,
             ]);
-      return found[0] ? fromRow(found[0]) : undefined;
+      return found[0] ? versionFromRow(found[0]) : undefined;
     },
     history: async (name) =>
       (await rows("SELECT * FROM mqtt_tls_store_items WHERE name = $1 ORDER BY version", [name])).map(
-        fromRow,
+        versionFromRow,
       ),
     list: async () =>
       (await rows("SELECT DISTINCT ON (name) * FROM mqtt_tls_store_items ORDER BY name, version DESC")).map(
-        fromRow,
+        versionFromRow,
       ),
     remove: async (name, options = {}) => {
       const result =

@@ -1,4 +1,10 @@
-import type { BackendFactory, SealedKey, StoreBackend, StoredVersion } from "@proj/cert-store";
+import {
+  versionFromRow,
+  type BackendFactory,
+  type StoreBackend,
+  type StoredVersion,
+  type VersionRow,
+} from "@proj/cert-store";
 import Database from "better-sqlite3";
 import { chmodSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -16,31 +22,7 @@ CREATE TABLE IF NOT EXISTS items (
 );
 `;
 
-interface Row {
-  name: string;
-  version: number;
-  kind: StoredVersion["kind"];
-  created_at: string;
-  certificates: string;
-  key_iv: Buffer | null;
-  key_tag: Buffer | null;
-  key_data: Buffer | null;
-}
-
-function fromRow(row: Row): StoredVersion {
-  const key: SealedKey | undefined =
-    row.key_iv && row.key_tag && row.key_data
-      ? { iv: row.key_iv, tag: row.key_tag, ciphertext: row.key_data }
-      : undefined;
-  return {
-    name: row.name,
-    version: row.version,
-    kind: row.kind,
-    createdAt: new Date(row.created_at),
-    certificates: JSON.parse(row.certificates) as string[],
-    key,
-  };
-}
+type Row = VersionRow;
 
 /** The file a location names: `sqlite:PATH`, `file:PATH` or a plain path. */
 function fileOf(location: string): string {
@@ -121,10 +103,10 @@ export async function openSqliteBackend(location: string): Promise<StoreBackend>
     insert: async (version) => insertNext.immediate(version),
     get: async (name, version) => {
       const row = version === undefined ? latest.get(name) : exact.get(name, version);
-      return row ? fromRow(row) : undefined;
+      return row ? versionFromRow(row) : undefined;
     },
-    history: async (name) => history.all(name).map(fromRow),
-    list: async () => list.all().map(fromRow),
+    history: async (name) => history.all(name).map(versionFromRow),
+    list: async () => list.all().map(versionFromRow),
     remove: async (name, options = {}) =>
       (options.keepNewest === undefined ? removeAll.run(name) : removeOld.run(name, name, options.keepNewest))
         .changes,

@@ -20,6 +20,47 @@ export interface StoredVersion {
   readonly key: SealedKey | undefined;
 }
 
+/** One version as the SQL backends keep it: a row of the items table, its columns named so. */
+export interface VersionRow {
+  readonly name: string;
+  readonly version: number;
+  readonly kind: ItemKind;
+  /** A `Date`, or an ISO 8601 text where the database has no time type. */
+  readonly created_at: Date | string;
+  /** The certificates, PEM: a JSON array, as text or already parsed. */
+  readonly certificates: string | readonly string[];
+  readonly key_iv: Buffer | null;
+  readonly key_tag: Buffer | null;
+  readonly key_data: Buffer | null;
+}
+
+/**
+ * A {@link VersionRow} as a {@link StoredVersion}: what every SQL backend reads back.
+ *
+ * @example
+ * ```ts
+ * const rows: VersionRow[] = [];
+ * const versions = rows.map(versionFromRow);
+ * ```
+ */
+export function versionFromRow(row: VersionRow): StoredVersion {
+  const key: SealedKey | undefined =
+    row.key_iv && row.key_tag && row.key_data
+      ? { iv: row.key_iv, tag: row.key_tag, ciphertext: row.key_data }
+      : undefined;
+  return {
+    name: row.name,
+    version: row.version,
+    kind: row.kind,
+    createdAt: new Date(row.created_at),
+    certificates:
+      typeof row.certificates === "string"
+        ? (JSON.parse(row.certificates) as string[])
+        : [...row.certificates],
+    key,
+  };
+}
+
 /**
  * What a store keeps its items in. One package per implementation (`@proj/cert-store-sqlite`,
  * `@proj/cert-store-postgres`); the store does the parsing, checking and encryption, a backend only keeps rows.

@@ -108,10 +108,10 @@ function readCertificates(input: string | Uint8Array, index: number, findings: F
   return parsed.blocks.filter((b) => b.type === "certificate").map((b) => b.pem);
 }
 
-/** An import's key as a Node key, or a coded error that names the key problem (never its bytes). */
-function readKey(input: string | Uint8Array, passphrase: string | undefined): KeyObject {
+/** Runs a read of `@proj/pem`; its coded failure becomes `STORE_ITEM_INVALID` with the finding that names it. */
+function reading<T>(what: string, read: () => T): T {
   try {
-    return readPrivateKey(input, passphrase).keyObject;
+    return read();
   } catch (error) {
     if (!isPemError(error)) throw error;
     const finding = createFinding(
@@ -120,7 +120,7 @@ function readKey(input: string | Uint8Array, passphrase: string | undefined): Ke
       error.message,
       error.remedy ? { remedy: error.remedy } : {},
     );
-    throw invalid(`the key cannot be read: ${error.message}`, [finding], error);
+    throw invalid(`${what} cannot be read: ${error.message}`, [finding], error);
   }
 }
 
@@ -194,22 +194,16 @@ export class CertStore implements AsyncDisposable {
     let certificates = (input.certificates ?? []).flatMap((c, i) => readCertificates(c, i, findings));
     let key: KeyObject | undefined;
     if (input.pkcs12) {
-      try {
-        const p12 = readPkcs12(input.pkcs12, input.pkcs12Passphrase ?? "");
-        certificates = [...p12.certificates, ...certificates];
-        if (p12.key) key = createPrivateKey(p12.key);
-      } catch (error) {
-        if (!isPemError(error)) throw error;
-        const finding = createFinding(
-          error.code,
-          "error",
-          error.message,
-          error.remedy ? { remedy: error.remedy } : {},
-        );
-        throw invalid(`the PKCS#12 bundle cannot be read: ${error.message}`, [finding], error);
-      }
+      const p12 = reading("the PKCS#12 bundle", () =>
+        readPkcs12(input.pkcs12!, input.pkcs12Passphrase ?? ""),
+      );
+      certificates = [...p12.certificates, ...certificates];
+      if (p12.key) key = createPrivateKey(p12.key);
     }
-    if (input.key !== undefined) key = readKey(input.key, input.keyPassphrase);
+    if (input.key !== undefined) {
+      const keyInput = input.key;
+      key = reading("the key", () => readPrivateKey(keyInput, input.keyPassphrase).keyObject);
+    }
     const errors = findings.filter((f) => f.severity === "error");
     if (errors.length > 0)
       throw invalid(`the certificate files cannot be used: ${errors[0]!.message}`, findings);
