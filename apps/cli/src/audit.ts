@@ -9,6 +9,23 @@ const DAY = 86_400_000;
 /** How deep `--configs` is searched, and how many JSON files at most: a folder of a fleet, not a whole disk. */
 const WALK = { depth: 8, files: 200_000 } as const;
 
+/** Files read at once: enough to keep the disk busy, far below any open-file limit. */
+const READ_CONCURRENCY = 32;
+
+/** Runs `work` on every item, at most `limit` at a time. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
 /** Where a certificate was found. */
 export type AuditSource = "store" | "config" | "broker";
 
@@ -135,45 +152,43 @@ export async function collectCertificates(options: {
       return pending;
     };
     const paths = await jsonFiles(options.configsDir);
-    await Promise.all(
-      paths.map(async (file) => {
-        const shown = relative(options.cwd, file) || file;
-        const read = await readBoundedFile(file, "config", shown);
-        if (!("bytes" in read)) return;
-        const parsed = parseJsonText(read.bytes.toString("utf8"));
-        if (!parsed.ok) return;
-        const refs = references(parsed.value);
-        if (refs.length === 0 && !(parsed.value as { broker?: unknown } | null)?.broker) return;
-        configs.push(file);
-        for (const ref of refs) {
-          if (ref.startsWith("store:")) {
-            const headers = storeItems.get(ref.slice(6));
-            if (!headers) {
-              found.problems.push(
-                createFinding(
-                  "STORE_ITEM_NOT_FOUND",
-                  "error",
-                  `${shown} names ${ref}, which the store does not hold.`,
-                  {
-                    path: shown,
-                  },
-                ),
-              );
-            }
-            for (const header of headers ?? []) found.add(header, "store", shown);
-            continue;
+    await eachLimited(paths, READ_CONCURRENCY, async (file) => {
+      const shown = relative(options.cwd, file) || file;
+      const read = await readBoundedFile(file, "config", shown);
+      if (!("bytes" in read)) return;
+      const parsed = parseJsonText(read.bytes.toString("utf8"));
+      if (!parsed.ok) return;
+      const refs = references(parsed.value);
+      if (refs.length === 0 && !(parsed.value as { broker?: unknown } | null)?.broker) return;
+      configs.push(file);
+      for (const ref of refs) {
+        if (ref.startsWith("store:")) {
+          const headers = storeItems.get(ref.slice(6));
+          if (!headers) {
+            found.problems.push(
+              createFinding(
+                "STORE_ITEM_NOT_FOUND",
+                "error",
+                `${shown} names ${ref}, which the store does not hold.`,
+                {
+                  path: shown,
+                },
+              ),
+            );
           }
-          if (ref.includes("-----BEGIN ")) {
-            for (const header of headersOf(Buffer.from(ref))) found.add(header, "config", shown);
-            continue;
-          }
-          const path = isAbsolute(ref) ? ref : join(dirname(file), ref);
-          const result = await readCertificates(path, ref);
-          if (Array.isArray(result)) for (const header of result) found.add(header, "config", shown);
-          else found.problems.push({ ...result, path: shown, message: `${shown}: ${result.message}` });
+          for (const header of headers ?? []) found.add(header, "store", shown);
+          continue;
         }
-      }),
-    );
+        if (ref.includes("-----BEGIN ")) {
+          for (const header of headersOf(Buffer.from(ref))) found.add(header, "config", shown);
+          continue;
+        }
+        const path = isAbsolute(ref) ? ref : join(dirname(file), ref);
+        const result = await readCertificates(path, ref);
+        if (Array.isArray(result)) for (const header of result) found.add(header, "config", shown);
+        else found.problems.push({ ...result, path: shown, message: `${shown}: ${result.message}` });
+      }
+    });
     configs.sort();
   }
   for (const broker of (await options.brokers?.(configs)) ?? []) {

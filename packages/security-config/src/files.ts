@@ -146,6 +146,21 @@ const fileOf = (ref: FileReference, baseDir: string) =>
   isAbsolute(ref.value) ? ref.value : join(baseDir, ref.value);
 
 /**
+ * A read buffer of the size the file has (one byte more, to notice a file that grows while it is read), never more
+ * than the kind's limit: reading thousands of small files costs what they weigh, not thousands of limits.
+ */
+function readBuffer(size: number, limit: number): Buffer {
+  return Buffer.alloc(Math.min(size, limit) + 1);
+}
+
+/** A full read buffer, twice as large, up to one byte beyond the limit (which then reports the file too large). */
+function grow(buffer: Buffer, limit: number): Buffer {
+  const next = Buffer.alloc(Math.min(buffer.length * 2, limit + 1));
+  buffer.copy(next);
+  return next;
+}
+
+/**
  * Reads one referenced file without blocking: only a regular file, and at most its kind's limit (a file that
  * grows while it is read is cut there and reported). A FIFO, a device or a folder is a finding, never a wait.
  */
@@ -165,9 +180,10 @@ async function readOne(ref: FileReference, baseDir: string): Promise<LoadedFile 
     if (!stats.isFile()) return notRegular(ref, stats);
     const limit = FILE_LIMITS[ref.kind];
     if (stats.size > limit) return tooLarge(ref, stats.size);
-    const buffer = Buffer.alloc(limit + 1);
+    let buffer = readBuffer(stats.size, limit);
     let length = 0;
     for (;;) {
+      if (length === buffer.length) buffer = grow(buffer, limit);
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;
@@ -197,9 +213,10 @@ function readOneSync(ref: FileReference, baseDir: string): LoadedFile | RawFindi
     if (!stats.isFile()) return notRegular(ref, stats);
     const limit = FILE_LIMITS[ref.kind];
     if (stats.size > limit) return tooLarge(ref, stats.size);
-    const buffer = Buffer.alloc(limit + 1);
+    let buffer = readBuffer(stats.size, limit);
     let length = 0;
     for (;;) {
+      if (length === buffer.length) buffer = grow(buffer, limit);
       const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
       if (bytesRead === 0) break;
       length += bytesRead;
