@@ -22,6 +22,26 @@ async function writeConfig(name: string, content: unknown): Promise<string> {
 }
 
 describe("loadConfig", () => {
+  it("loads hundreds of configurations at once in what their files weigh, not in file-size limits", async () => {
+    const path = await writeConfig("fleet-member.json", {
+      broker: { url: "mqtts://localhost:8883" },
+      security: {
+        trustStore: [pki.caFile],
+        sendClientCertificate: true,
+        keyStore: { certificate: pki.client.files.chain, privateKey: pki.client.files.key },
+      },
+    });
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = before;
+    const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers)), 1);
+    const loaded = await Promise.all(Array.from({ length: 300 }, () => loadConfig(path)));
+    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    clearInterval(sample);
+    expect(loaded.every((l) => l.ok)).toBe(true);
+    // 300 configurations, each with a trust store, a chain and a key of a few KB: far below one 8 MiB limit each.
+    expect(peak - before).toBeLessThan(256 * 1024 * 1024);
+  });
+
   it("reads paths relative to the config file", async () => {
     const path = await writeConfig("plc.json", {
       $schema: "../node_modules/@proj/security-config/schema/security-config.schema.json",
