@@ -355,7 +355,13 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     .description("write an item as PEM files (chain, key 0600) or a PKCS#12 bundle")
     .argument("<name>", "item name")
     .requiredOption("--out <dir>", "folder to write to")
-    .addOption(new Option("--format <format>", "pem or p12").choices(["pem", "p12"]).default("pem"))
+    .addOption(
+      new Option("--format <format>", "pem, p12, or device (a device adapter's files)")
+        .choices(["pem", "p12", "device"])
+        .default("pem"),
+    )
+    .option("--device <id>", "with --format device: the device whose files to write (mqtt-tls devices)")
+    .option("--trust <name>", "with --format device: a certificate item for the device's trust store")
     .option(
       "--passphrase-env <var>",
       "environment variable holding the PKCS#12 passphrase (default: P12_PASSPHRASE)",
@@ -367,6 +373,7 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       examples(
         "mqtt-tls store export line1-plc --out plc-files",
         "mqtt-tls store export line1-plc --out . --format p12",
+        "mqtt-tls store export line1-plc --out nexto --format device --device altus-nexto --trust broker-ca",
       ),
     )
     .action(function (this: Command, name: string) {

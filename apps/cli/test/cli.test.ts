@@ -640,6 +640,30 @@ describe("mqtt-tls store", () => {
         })
       ).code,
     ).toBe(0);
+    // The files a device's engineering tool takes, named and encoded as it wants them.
+    const nextoDir = join(work, "nexto-files");
+    const device = jsonDocument(
+      (
+        await run([
+          "store",
+          "export",
+          "line1-plc",
+          "--out",
+          nextoDir,
+          "--format",
+          "device",
+          "--device",
+          "altus-nexto",
+          "--trust",
+          "broker-ca",
+          "--json",
+        ])
+      ).stdout,
+    ) as { written: { path: string; secret: boolean }[] };
+    expect(device.written.map((f) => f.path.slice(nextoDir.length + 1))).toContain("ca.crt");
+    expect(device.written.some((f) => f.secret)).toBe(true);
+    for (const file of device.written.filter((f) => f.secret))
+      expect((await stat(file.path)).mode & 0o777).toBe(0o600);
 
     // A configuration that names store items instead of files.
     await using broker = await startTestBroker({ pki, requireClientCert: true });
@@ -854,6 +878,75 @@ describe("mqtt-tls rotate", () => {
     expect(jsonDocument(imported.stdout)).toMatchObject({
       rotations: [{ status: "rotated", newSerial: signed.serial }],
     });
+  });
+
+  it("plans a fleet rotation by expiry, and rotates files and store items alike", async () => {
+    const { dir } = await site("rotate-fleet");
+    await mqttTls(["pki", "issue", "client", "--dir", dir, "--name", "plc2"]);
+    const storeEnv = { MQTT_TLS_STORE: join(dir, "store.db"), MQTT_TLS_STORE_PASSPHRASE: "fleet-store-pass" };
+    secretLines.push("fleet-store-pass");
+    const add = await mqttTls(
+      ["store", "add", "plc2", "--cert", join(dir, "plc2-chain.crt"), "--key", join(dir, "plc2.key")],
+      { env: storeEnv },
+    );
+    expect(add.code).toBe(0);
+    await using broker = await startTestBroker({ pki: await labBrokerPki(dir), requireClientCert: true });
+    const fleet = join(dir, "configs");
+    await mkdir(fleet);
+    await writeFile(
+      join(fleet, "plc1.json"),
+      JSON.stringify({
+        broker: { url: broker.url, clientId: "plc1" },
+        security: {
+          trustStore: ["../ca.crt"],
+          sendClientCertificate: true,
+          keyStore: { certificate: "../plc1-chain.crt", privateKey: "../plc1.key" },
+        },
+      }),
+    );
+    await writeFile(
+      join(fleet, "plc2.json"),
+      JSON.stringify({
+        broker: { url: broker.url, clientId: "plc2" },
+        security: { trustStore: ["../ca.crt"], sendClientCertificate: true, keyStore: "store:plc2" },
+      }),
+    );
+    type Rotations = {
+      rotations: { config: string; status: string; target: { kind: string }; version?: number }[];
+    };
+    const none = jsonDocument(
+      (
+        await mqttTls(["rotate", "--configs", fleet, "--expiring-within", "10", "--dry-run", "--json"], {
+          env: storeEnv,
+        })
+      ).stdout,
+    ) as Rotations;
+    expect(none.rotations).toEqual([]);
+    const plan = jsonDocument(
+      (
+        await mqttTls(["rotate", "--configs", fleet, "--expiring-within", "400", "--dry-run", "--json"], {
+          env: storeEnv,
+        })
+      ).stdout,
+    ) as Rotations;
+    expect(plan.rotations.map((r) => [r.status, r.target.kind])).toEqual([
+      ["planned", "files"],
+      ["planned", "store"],
+    ]);
+    const done = jsonDocument(
+      (
+        await mqttTls(["rotate", "--configs", fleet, "--expiring-within", "400", "--pki", dir, "--json"], {
+          env: storeEnv,
+        })
+      ).stdout,
+    ) as Rotations;
+    expect(done.rotations.map((r) => r.status)).toEqual(["rotated", "rotated"]);
+    expect(done.rotations[1]).toMatchObject({ target: { kind: "store" }, version: 2 });
+    const shown = jsonDocument(
+      (await mqttTls(["store", "show", "plc2", "--json"], { env: storeEnv })).stdout,
+    );
+    expect(shown).toMatchObject({ item: { versions: [1, 2] } });
+    expect((await mqttTls(["doctor", "-c", join(fleet, "plc2.json")], { env: storeEnv })).code).toBe(0);
   });
 
   it.skipIf(mosquittoSkipReason())(

@@ -1,9 +1,11 @@
 import type { StoreItem } from "@proj/cert-store";
 import { renderFindings } from "@proj/findings";
+import { loadConfig } from "@proj/security-config";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { CliError } from "../errors.js";
 import { colorsFor, type CliIo, type Colors } from "../io.js";
+import { deviceById } from "../devices.js";
 import { itemJson, openCliStore } from "../store.js";
 
 interface StoreCommon {
@@ -22,7 +24,11 @@ export interface StoreAddOptions extends StoreCommon {
 
 export interface StoreExportOptions extends StoreCommon {
   out: string;
-  format?: "pem" | "p12";
+  format?: "pem" | "p12" | "device";
+  /** With `--format device`: the adapter whose files to write. */
+  device?: string;
+  /** With `--format device`: a certificate item for the device's trust store. */
+  trust?: string;
   /** The environment variable holding the passphrase of the PKCS#12 written. */
   passphraseEnv?: string;
 }
@@ -147,7 +153,35 @@ export async function storeExport(name: string, options: StoreExportOptions, io:
     await chmod(path, secret ? 0o600 : 0o644);
     files.push({ path, secret });
   };
-  if ((options.format ?? "pem") === "p12") {
+  if (options.format === "device") {
+    if (options.device === undefined) {
+      throw new CliError("USAGE", "--format device needs --device ID", {
+        remedy: "See the devices: mqtt-tls devices",
+      });
+    }
+    const adapter = deviceById(options.device);
+    if (!adapter.toDeviceFiles) {
+      throw new CliError("USAGE", `${adapter.name} has no device files to write`, {
+        remedy: "Export PEM (--format pem) and load it with the device's own tool.",
+      });
+    }
+    const { chain, key } = await store.exportPem(name);
+    const trust =
+      options.trust === undefined
+        ? undefined
+        : (await store.get(options.trust)).certificates.map((c) => c.pem).join("");
+    // The device files need a configuration: this item as its key store, the trust item (if any) as its trust store.
+    const { resolved } = await loadConfig({
+      broker: { url: "mqtts://device.invalid:8883" },
+      security: {
+        ...(trust === undefined ? { checkServerCertificate: false } : { trustStore: [trust] }),
+        sendClientCertificate: key !== undefined,
+        ...(key === undefined ? {} : { keyStore: { certificate: chain, privateKey: key } }),
+      },
+    });
+    for (const file of await adapter.toDeviceFiles(resolved!, out))
+      files.push({ path: file.path, secret: file.secret });
+  } else if (options.format === "p12") {
     const passphrase = secretFromEnv(
       io,
       options.passphraseEnv ?? "P12_PASSPHRASE",
