@@ -27,10 +27,10 @@ async function eachLimited<T>(
 }
 
 /** Where a certificate was found. */
-export type AuditSource = "store" | "config" | "broker";
+type AuditSource = "store" | "config" | "broker";
 
 /** One distinct certificate of the fleet (by issuer and serial), with everything that uses it. */
-export interface AuditedCertificate {
+interface AuditedCertificate {
   readonly subject: string;
   readonly issuer: string;
   readonly subjectCN: string | undefined;

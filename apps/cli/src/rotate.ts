@@ -12,7 +12,7 @@ import type { CliIo } from "./io.js";
 const DAY = 86_400_000;
 
 /** Where a rotated certificate goes: the configuration's files, or a store item (a new version of it). */
-export type RotationTarget =
+type RotationTarget =
   | { readonly kind: "files"; readonly certificate: string; readonly key: string }
   | { readonly kind: "store"; readonly item: string };
 

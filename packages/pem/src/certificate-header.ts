@@ -80,6 +80,7 @@ function time(bytes: Uint8Array, node: DerNode | undefined): Date | undefined {
  *
  * @example
  * ```ts
+ * import { X509Certificate } from "node:crypto";
  * const header = readCertificateHeader(new X509Certificate(await readFile("plc.crt")).raw);
  * console.log(header?.subjectCN, header?.notAfter);
  * ```
