@@ -285,7 +285,9 @@ describe("FileStore", () => {
   });
 
   it("refuses a folder it may not create (sysfs takes no new folders, not even from root) with STORE_UNUSABLE", () => {
-    expect(() => new FileStore("/sys/mqtt-tls-outbox")).toThrow(expect.objectContaining({ code: "STORE_UNUSABLE" }));
+    expect(() => new FileStore("/sys/mqtt-tls-outbox")).toThrow(
+      expect.objectContaining({ code: "STORE_UNUSABLE" }),
+    );
   });
 
   it("keeps every acknowledged message when its process is killed mid-stream", async () => {
