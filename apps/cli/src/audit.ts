@@ -1,6 +1,6 @@
 import type { CertStore } from "@proj/cert-store";
 import { createFinding, type Finding } from "@proj/findings";
-import { parsePem, readCertificateHeader, type CertificateHeader } from "@proj/pem";
+import { parsePem, readCertificateHeader, validityProblem, type CertificateHeader } from "@proj/pem";
 import { parseJsonText, readBoundedFile } from "@proj/security-config";
 import { readdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative } from "node:path";
@@ -199,33 +199,23 @@ export async function collectCertificates(options: {
   const certificates = [...found.entries.values()].map(({ header, source, usedBy }): AuditedCertificate => {
     const daysLeft = Math.floor((header.notAfter.getTime() - now.getTime()) / DAY);
     const who = header.subjectCN ?? header.subject;
-    const findings: Finding[] = [];
-    if (header.notAfter < now) {
-      findings.push(
-        createFinding("CERT_EXPIRED", "error", `"${who}" expired on ${header.notAfter.toISOString()}.`, {
-          remedy: "Renew it and install the new certificate everywhere it is used (usedBy).",
-        }),
-      );
-    } else if (header.notBefore > now) {
-      findings.push(
-        createFinding(
-          "CERT_NOT_YET_VALID",
-          "error",
-          `"${who}" is valid only from ${header.notBefore.toISOString()}.`,
-        ),
-      );
-    } else if (daysLeft <= options.warnDays) {
-      findings.push(
-        createFinding(
-          "CERT_EXPIRES_SOON",
-          "warning",
-          `"${who}" expires in ${daysLeft} day(s), on ${header.notAfter.toISOString()}.`,
-          {
-            remedy: "Plan its rotation: mqtt-tls rotate, or renew it with its CA.",
-          },
-        ),
-      );
-    }
+    // The project's one judgement of a validity period; only the remedy is the audit's own.
+    const problem = validityProblem(header, now, options.warnDays);
+    const findings: Finding[] = problem
+      ? [
+          createFinding(
+            problem.code,
+            problem.code === "CERT_EXPIRES_SOON" ? "warning" : "error",
+            `"${who}" ${problem.text}.`,
+            {
+              remedy:
+                problem.code === "CERT_EXPIRES_SOON"
+                  ? "Plan its rotation: mqtt-tls rotate, or renew it with its CA."
+                  : "Renew it and install the new certificate everywhere it is used (usedBy).",
+            },
+          ),
+        ]
+      : [];
     return {
       subject: header.subject,
       issuer: header.issuer,
