@@ -265,6 +265,49 @@ const CATALOGUE = {
     severity: "error",
     remedy: "Use the passphrase the store was created with (MQTT_TLS_STORE_PASSPHRASE).",
   },
+  // Sparkplug B (@proj/sparkplug)
+  SPARKPLUG_ID_INVALID: {
+    meaning:
+      "A Sparkplug group, edge node, device or host id cannot be a topic level (empty, or holds + # or /): nothing is published with it.",
+    severity: "error",
+    remedy: "Use an id of letters, digits, '-', '_' or '.', without + # or / (it becomes one MQTT topic level).",
+  },
+  SPARKPLUG_TOPIC_INVALID: {
+    meaning: "A message arrived on a topic that is not of the Sparkplug B namespace (spBv1.0/group/TYPE/node[/device]).",
+    severity: "warning",
+  },
+  SPARKPLUG_PAYLOAD_INVALID: {
+    meaning:
+      "A payload is not a Sparkplug B protobuf payload, or breaks its rules (a value that does not match its datatype, an array of the wrong length, a birth without bdSeq).",
+    severity: "error",
+    remedy:
+      "Show what the bytes hold with `mqtt-tls sparkplug decode FILE --json`, and fix the publisher that wrote them.",
+  },
+  SPARKPLUG_METRIC_UNKNOWN: {
+    meaning: "A metric name or alias is not in the birth of the node or device it is written to or read from.",
+    severity: "error",
+    remedy: "Use a name (or alias) from the node's NBIRTH or the device's DBIRTH; ask for a rebirth when births changed.",
+  },
+  SPARKPLUG_SEQ_GAP: {
+    meaning:
+      "A Sparkplug message arrived with a sequence number out of order, and the gap did not close within the reorder timeout: the host asked for a rebirth.",
+    severity: "warning",
+  },
+  SPARKPLUG_NOT_MUTUAL_TLS: {
+    meaning:
+      "Sparkplug runs here only over mutual TLS, and the configuration does not both check the broker's certificate and send a client certificate.",
+    severity: "error",
+    remedy:
+      'Set "enableTls", "checkServerCertificate" and "sendClientCertificate" to true, with a trust store and a key store.',
+    iec: "IEC 62351-3: mutual authentication",
+  },
+  SPARKPLUG_IDENTITY_MISMATCH: {
+    meaning:
+      "The client certificate's identity is not the edge node id the configuration publishes as: a broker ACL keyed on the certificate identity drops every message of this node.",
+    severity: "error",
+    remedy:
+      "Issue the edge node a certificate whose CN is its edge node id (mqtt-tls pki issue client --name NODE_ID), or publish as the id the certificate names.",
+  },
   // Live connection
   BROKER_UNREACHABLE: {
     meaning: "No TCP connection to the broker.",

@@ -18,7 +18,7 @@ export type { JsonParseResult } from "./json.js";
 export { DEFAULT_PORTS, defaultPort } from "./resolve.js";
 export { checkPresentedChain } from "./presented-chain.js";
 export type { BrokerUrl, RawFinding, ResolvedConfig, ResolvedKeyStore } from "./resolve.js";
-export { RULES, defineRule } from "./rules.js";
+export { RULES, defineRule, sparkplugIdProblem } from "./rules.js";
 export type { Rule, RuleContext } from "./rules.js";
 export { PinMismatchError, toTlsOptions } from "./tls-options.js";
 export { redact } from "./redact.js";

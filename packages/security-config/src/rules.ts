@@ -607,6 +607,102 @@ const serverName = defineRule({
   },
 });
 
+/**
+ * Why `id` cannot be a Sparkplug group, edge node, device or host id (it becomes one MQTT topic level), or
+ * `undefined` when it can.
+ *
+ * @example
+ * ```ts
+ * sparkplugIdProblem("line/1"); // 'contains "/"'
+ * sparkplugIdProblem("line-1"); // undefined
+ * ```
+ */
+export function sparkplugIdProblem(id: string): string | undefined {
+  if (id.length === 0) return "is empty";
+  const reserved = ["+", "#", "/"].find((c) => id.includes(c));
+  if (reserved) return `contains "${reserved}"`;
+  if (id.includes("\u0000")) return "contains a NUL character";
+  if (Buffer.byteLength(id, "utf8") > 65_535) return "is longer than an MQTT topic may be";
+  if (/[\ud800-\udfff]/u.test(id)) return "is not valid UTF-8 text (a lone surrogate)";
+  return undefined;
+}
+
+const sparkplugIds = defineRule({
+  name: "sparkplugIds",
+  codes: ["SPARKPLUG_ID_INVALID"],
+  whenTlsDisabled: true,
+  check: ({ resolved }) => {
+    const sparkplug = resolved.config.sparkplug;
+    if (!sparkplug) return [];
+    const ids: [string, string | undefined][] = [
+      ["groupId", sparkplug.groupId],
+      ["edgeNodeId", sparkplug.edgeNodeId],
+      ["primaryHostId", sparkplug.primaryHostId],
+      ["hostId", sparkplug.hostId],
+      ...sparkplug.deviceIds.map((id, i): [string, string] => [`deviceIds[${i}]`, id]),
+    ];
+    return ids.flatMap(([field, id]) => {
+      const problem = id === undefined ? undefined : sparkplugIdProblem(id);
+      return problem
+        ? [
+            {
+              code: "SPARKPLUG_ID_INVALID" as const,
+              path: `sparkplug.${field}`,
+              message: `The Sparkplug ${field} "${id}" ${problem}: it cannot be a topic level.`,
+            },
+          ]
+        : [];
+    });
+  },
+});
+
+const sparkplugMutualTls = defineRule({
+  name: "sparkplugMutualTls",
+  codes: ["SPARKPLUG_NOT_MUTUAL_TLS"],
+  whenTlsDisabled: true,
+  check: ({ resolved }) => {
+    const { security, sparkplug } = resolved.config;
+    if (!sparkplug || (security.enableTls && security.checkServerCertificate && security.sendClientCertificate))
+      return [];
+    const off = [
+      !security.enableTls && "enableTls",
+      !security.checkServerCertificate && "checkServerCertificate",
+      !security.sendClientCertificate && "sendClientCertificate",
+    ].filter(Boolean);
+    return [
+      {
+        code: "SPARKPLUG_NOT_MUTUAL_TLS",
+        path: "security",
+        message: `Sparkplug runs only over mutual TLS, and ${off.join(", ")} ${off.length > 1 ? "are" : "is"} off.`,
+      },
+    ];
+  },
+});
+
+const sparkplugIdentity = defineRule({
+  name: "sparkplugIdentity",
+  codes: ["SPARKPLUG_IDENTITY_MISMATCH"],
+  check: ({ resolved }) => {
+    const nodeId = resolved.config.sparkplug?.edgeNodeId;
+    const leaf = resolved.keyStore?.chain[0];
+    if (nodeId === undefined || !leaf || !resolved.config.security.sendClientCertificate) return [];
+    const subject = inspectCertificate(leaf).subject;
+    const cn = subject.parts.find((part) => part.type === "CN")?.value;
+    if (cn === nodeId) return [];
+    return [
+      {
+        code: "SPARKPLUG_IDENTITY_MISMATCH",
+        path: "sparkplug.edgeNodeId",
+        message:
+          cn === undefined
+            ? `The client certificate "${subject.oneLine}" has no CN, so a broker ACL keyed on the certificate identity cannot match the edge node id "${nodeId}".`
+            : `The client certificate's identity is "${cn}" but the edge node publishes as "${nodeId}": a broker ACL keyed on the certificate identity drops its births and data.`,
+        remedy: `Issue the edge node a certificate with CN=${nodeId} (mqtt-tls pki issue client --name ${nodeId}), or set edgeNodeId to "${cn ?? "its CN"}".`,
+      },
+    ];
+  },
+});
+
 /** Every rule, in the order findings are reported. */
 export const RULES: readonly Rule[] = [
   tlsDisabled,
@@ -627,4 +723,7 @@ export const RULES: readonly Rule[] = [
   revocation,
   pins,
   serverName,
+  sparkplugIds,
+  sparkplugMutualTls,
+  sparkplugIdentity,
 ];

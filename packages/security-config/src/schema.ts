@@ -103,6 +103,24 @@ const securitySchema = z
     "The Security section: Enable TLS, Check Server Certificate, Trust Store, Send Client Certificate, Key Store.",
   );
 
+const sparkplugSchema = z
+  .strictObject({
+    groupId: z.string().optional().describe("The Sparkplug group id: one topic level, no + # /."),
+    edgeNodeId: z
+      .string()
+      .optional()
+      .describe(
+        "The edge node id this client publishes as; with a broker ACL keyed on the certificate identity, the client certificate's CN.",
+      ),
+    deviceIds: z.array(z.string()).default([]).describe("The devices this edge node reports on."),
+    primaryHostId: z
+      .string()
+      .optional()
+      .describe("The primary host application whose STATE the edge node waits for before its births."),
+    hostId: z.string().optional().describe("The host id when this client is a Sparkplug host application."),
+  })
+  .describe("Sparkplug B: who this client is in the Sparkplug namespace (section 11 of the design).");
+
 /** The runtime schema of a configuration file: one shape for the library, the CLI and editors. */
 export const configSchema = z
   .strictObject({
@@ -110,6 +128,7 @@ export const configSchema = z
     broker: brokerSchema,
     security: securitySchema.prefault({}),
     device: z.string().min(1).optional().describe("Check against a device adapter, e.g. altus-nexto."),
+    sparkplug: sparkplugSchema.optional(),
   })
   .describe("mqtt-tls configuration: an MQTT broker connection and its TLS security settings.");
 
