@@ -301,6 +301,11 @@ const CATALOGUE = {
       'Set "enableTls", "checkServerCertificate" and "sendClientCertificate" to true, with a trust store and a key store.',
     iec: "IEC 62351-3: mutual authentication",
   },
+  SPARKPLUG_BDSEQ_NOT_STORED: {
+    meaning:
+      "An edge node could not store its next bdSeq: after a restart it may repeat a bdSeq its host has seen, and the host may take the new session's NDEATH for the old one.",
+    severity: "warning",
+  },
   SPARKPLUG_IDENTITY_MISMATCH: {
     meaning:
       "The client certificate's identity is not the edge node id the configuration publishes as: a broker ACL keyed on the certificate identity drops every message of this node.",

@@ -48,7 +48,17 @@ export interface SecureClientOptions extends ValidateOptions {
    * a short settle time so a half-written file is not read. @default false
    */
   watchCredentials?: boolean;
+  /**
+   * The Will the broker publishes if this client goes away without a DISCONNECT. A function is called before every
+   * CONNECT, so a Will that changes per session (a Sparkplug NDEATH with its bdSeq) is always current.
+   */
+  will?: ClientWill | (() => ClientWill);
+  /** Overrides the configuration's `broker.cleanSession` (a protocol that requires a clean session sets it). */
+  clean?: boolean;
 }
+
+/** A Will message, as mqtt.js takes it. */
+export type ClientWill = NonNullable<IClientOptions["will"]>;
 
 /**
  * The configuration `connectSecure` connects with: loaded here unless it comes loaded (or with `validation`), and
@@ -182,7 +192,11 @@ function mqttLog(format: unknown, ...args: unknown[]): void {
  * const mqtt = new MqttClient(createStream, mqttClientOptions(resolved, options.outgoingStore));
  * ```
  */
-export function mqttClientOptions(resolved: ResolvedConfig, outgoingStore?: IStore): IClientOptions {
+export function mqttClientOptions(
+  resolved: ResolvedConfig,
+  outgoingStore?: IStore,
+  session: { clean?: boolean | undefined } = {},
+): IClientOptions {
   const { broker } = resolved.config;
   return {
     protocolVersion: broker.protocolVersion,
@@ -193,7 +207,7 @@ export function mqttClientOptions(resolved: ResolvedConfig, outgoingStore?: ISto
     // Off the publish path unless the debug log is on: mqtt.js logs several times per message.
     log: mqttDebug.enabled ? mqttLog : ignoreLog,
     keepalive: broker.keepaliveSeconds,
-    clean: broker.cleanSession,
+    clean: session.clean ?? broker.cleanSession,
     connectTimeout: broker.connectTimeoutMs,
     reconnectPeriod: 0,
     // mqtt.js remembers subscriptions only with its own reconnect (reconnectPeriod > 0): this client keeps them.

@@ -97,7 +97,7 @@ export class SecureClient extends EventEmitter<{
     ));
     const mqtt = (this.mqtt = new MqttClient(
       () => transport.createStream(),
-      mqttClientOptions(resolved, options.outgoingStore),
+      mqttClientOptions(resolved, options.outgoingStore, { clean: options.clean }),
     ));
     this.#gate = new PublishGate(
       {
@@ -202,6 +202,7 @@ export class SecureClient extends EventEmitter<{
     this.#reconnect.schedule(
       () => {
         if (this.#ended) return;
+        this.#refreshWill();
         // Keep the stores: mqtt.js's reconnect() without them would drop queued QoS 1/2 messages.
         this.mqtt.reconnect({
           incomingStore: this.mqtt.incomingStore,
@@ -211,6 +212,12 @@ export class SecureClient extends EventEmitter<{
       { wasConnected, permanent },
     );
     this.#setState(permanent ? "offline" : "reconnecting");
+  }
+
+  /** The Will of the next CONNECT: a function given as `will` is asked again each time. */
+  #refreshWill(): void {
+    const will = this.#options.will;
+    if (will !== undefined) this.mqtt.options.will = typeof will === "function" ? will() : will;
   }
 
   /** After each CONNACK over TLS: the handshake's checks, then session renewal and CRL refresh are scheduled. */
@@ -282,6 +289,7 @@ export class SecureClient extends EventEmitter<{
       };
       this.on("state", onState);
       this.on("diagnosis", onDiagnosis);
+      this.#refreshWill();
       this.mqtt.connect();
     });
   }
@@ -340,8 +348,11 @@ export class SecureClient extends EventEmitter<{
     for (const filter of [topic].flat()) this.#subscriptions.delete(filter);
   }
 
-  /** Ends the connection (after in-flight messages unless `force`); no reconnect follows. */
-  async end(force = false): Promise<void> {
+  /**
+   * Ends the connection (after in-flight messages unless `force`); no reconnect follows. Under MQTT 5 the
+   * DISCONNECT may carry a reason code: 4 ("Disconnect with Will Message") asks the broker to publish the Will.
+   */
+  async end(force = false, disconnect: { reasonCode?: number } = {}): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
     this.#reconnect.cancel();
@@ -349,7 +360,9 @@ export class SecureClient extends EventEmitter<{
     this.#renewal.close();
     this.#watcher?.close();
     this.#gate.end();
-    await this.mqtt.endAsync(force).catch(() => undefined);
+    await this.mqtt
+      .endAsync(force, disconnect.reasonCode === undefined ? {} : { reasonCode: disconnect.reasonCode })
+      .catch(() => undefined);
     this.#setState("closed");
   }
 

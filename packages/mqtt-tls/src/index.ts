@@ -7,6 +7,7 @@ export { SecureClient, connectSecure } from "./client.js";
 export { backoffDelay } from "./reconnect-policy.js";
 export type { BackoffOptions } from "./reconnect-policy.js";
 export type { ClientState, SecureClientOptions } from "./client.js";
+export type { ClientWill } from "./client-config.js";
 export { MQTT_TLS_ERROR_CODES, MqttTlsError, isMqttTlsError } from "./errors.js";
 export type { MqttTlsErrorCode } from "./errors.js";
 export { formatSyslog, jsonLinesSink, syslogSink } from "./security-events.js";

@@ -4,7 +4,7 @@ export { dataTypeName, dataTypeNumber, isWideType } from "./data-types.js";
 export type { DataTypeName } from "./data-types.js";
 export { decodeArray, encodeArray, isArrayType } from "./arrays.js";
 export type { ArrayTypeName, ArrayValue } from "./arrays.js";
-export { decodePayload, encodePayload } from "./payload.js";
+export { decodePayload, encodePayload, readSeq } from "./payload.js";
 export type {
   CodecOptions,
   DataSet,
@@ -18,3 +18,22 @@ export type {
   Template,
   TemplateParameter,
 } from "./payload.js";
+export { NAMESPACE, assertSparkplugId, formatTopic, parseTopic } from "./topics.js";
+export type { MessageType, SparkplugTopic } from "./topics.js";
+export { formatState, parseState } from "./state.js";
+export type { HostState } from "./state.js";
+export { loadMutualTls } from "./connect.js";
+export { EdgeNode, REBIRTH_METRIC, startEdgeNode } from "./edge-node.js";
+export type { DeviceDefinition, EdgeNodeCommand, EdgeNodeOptions, EdgeNodeStats } from "./edge-node.js";
+export type { MetricDefinition } from "./metric-set.js";
+export { PrimaryHost, startPrimaryHost } from "./host.js";
+export type { HostData, HostEvent, PrimaryHostOptions } from "./host.js";
+export { jsonValue, snapshotNode } from "./host-model.js";
+export type {
+  DeviceState,
+  MetricSnapshot,
+  MetricState,
+  MetricTable,
+  NodeSnapshot,
+  NodeState,
+} from "./host-model.js";

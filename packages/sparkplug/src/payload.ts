@@ -826,3 +826,27 @@ export function decodePayload(bytes: Uint8Array, options: CodecOptions = {}): Pa
   payload.metrics = metrics;
   return payload;
 }
+
+/**
+ * The `seq` of a payload without decoding its metrics (a host orders messages before it can type their values);
+ * `undefined` when it has none or the bytes are not a payload.
+ *
+ * @example
+ * ```ts
+ * readSeq(encodePayload({ seq: 7, metrics: [] })); // 7
+ * ```
+ */
+export function readSeq(bytes: Uint8Array): number | undefined {
+  const r = new BinaryReader(bytes);
+  let seq: number | undefined;
+  try {
+    while (r.pos < r.len) {
+      const [field, wireType] = r.tag();
+      if (field === 3 && wireType === VARINT) seq = Number(r.uint64());
+      else r.skip(wireType, field);
+    }
+  } catch {
+    return undefined;
+  }
+  return seq !== undefined && seq <= 255 ? seq : undefined;
+}
