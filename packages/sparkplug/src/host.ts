@@ -76,6 +76,12 @@ export interface PrimaryHostOptions extends Omit<SecureClientOptions, "will" | "
   reorderTimeoutMs?: number;
   /** At most one rebirth request per node within this time (until its next NBIRTH). @default 5000 */
   rebirthIntervalMs?: number;
+  /**
+   * Put each metric's datatype in NCMD/DCMD writes. The specification says it SHOULD NOT be there (the birth gave
+   * it), but edge nodes built on Eclipse Tahu's JavaScript codec read a command's value only from the metric's own
+   * datatype: turn this on for them. @default false
+   */
+  commandDatatypes?: boolean;
   /** The clock (ms since the epoch, UTC). @default Date.now */
   clock?: () => number;
 }
@@ -125,6 +131,7 @@ export class PrimaryHost extends EventEmitter<{
   readonly #rebirthIntervalMs: number;
   readonly #now: () => number;
   readonly #connectTimestamp: () => number;
+  readonly #commandDatatypes: boolean;
   #stopped = false;
 
   /** @internal use {@link startPrimaryHost} */
@@ -145,9 +152,24 @@ export class PrimaryHost extends EventEmitter<{
     this.#rebirthIntervalMs = parts.rebirthIntervalMs;
     this.#now = parts.now;
     this.#connectTimestamp = parts.connectTimestamp;
+    this.#commandDatatypes = parts.commandDatatypes;
+    // A STATE of a session that ended is never sent again in the next one: its timestamp would be that session's
+    // (tck-id-host-topic-phid-birth-message: the first message of a session is its own STATE birth).
+    const stateInFlight = new Set<number>();
+    client.mqtt.on("packetsend", (packet) => {
+      if (packet.cmd === "publish" && packet.topic === this.#stateTopic && packet.messageId !== undefined)
+        stateInFlight.add(packet.messageId);
+    });
+    client.mqtt.on("packetreceive", (packet) => {
+      if (packet.cmd === "puback" && packet.messageId !== undefined) stateInFlight.delete(packet.messageId);
+    });
     client.on("state", (state) => {
       this.emit("state", state);
       if (state === "connected") void this.#sessionStarted();
+      else {
+        for (const id of stateInFlight) client.mqtt.removeOutgoingMessage(id);
+        stateInFlight.clear();
+      }
     });
     client.on("diagnosis", (finding) => this.emit("diagnosis", finding));
     client.on("message", (topic, payload) => this.#onMessage(topic, payload));
@@ -577,9 +599,8 @@ export class PrimaryHost extends EventEmitter<{
         });
       }
       // tck-id-payloads-alias-data-cmd-requirement: with an alias, the name is left out.
-      return known.alias !== undefined
-        ? { alias: known.alias, timestamp, value }
-        : { name, timestamp, value };
+      const id = known.alias !== undefined ? { alias: known.alias } : { name };
+      return { ...id, timestamp, value, ...(this.#commandDatatypes ? { datatype: known.datatype } : {}) };
     });
     await this.#command(target.group, target.node, target.device, metrics, table);
   }
@@ -631,7 +652,14 @@ export async function startPrimaryHost(
   assertSparkplugId("host id", hostId);
   const now = options.clock ?? Date.now;
   let connectTimestamp = now();
-  const { hostId: _h, reorderTimeoutMs, rebirthIntervalMs, clock: _c, ...transport } = options;
+  const {
+    hostId: _h,
+    reorderTimeoutMs,
+    rebirthIntervalMs,
+    commandDatatypes,
+    clock: _c,
+    ...transport
+  } = options;
   const client = await connectSecure(loaded, {
     ...transport,
     clean: true, // tck-id-message-flow-phid-sparkplug-clean-session-311 / -50
@@ -651,6 +679,7 @@ export async function startPrimaryHost(
     hostId,
     reorderTimeoutMs: reorderTimeoutMs ?? 2000,
     rebirthIntervalMs: rebirthIntervalMs ?? 5000,
+    commandDatatypes: commandDatatypes ?? false,
     now,
     connectTimestamp: () => connectTimestamp,
   });
