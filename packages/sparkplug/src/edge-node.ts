@@ -76,6 +76,9 @@ interface Stored {
 
 const BDSEQ = "bdSeq";
 
+/** The first session of an edge node (set by the class, so it is no part of its public API). */
+let firstSession: (edge: EdgeNode) => Promise<void>;
+
 /**
  * A Sparkplug B edge node over mutual TLS, from {@link startEdgeNode}. Its Will is its NDEATH (QoS 1, with a
  * bdSeq that advances on every CONNECT); it publishes NBIRTH (seq 0, every metric) and DBIRTHs before any DATA,
@@ -156,7 +159,14 @@ export class EdgeNode extends EventEmitter<{
     client.on("diagnosis", (finding) => this.emit("diagnosis", finding));
     client.on("message", (topic, payload) => this.#onMessage(topic, payload));
     // The client connected before this node listened: its first session starts now.
-    if (client.state === "connected") void this.#sessionStarted();
+    this.#firstSession = client.state === "connected" ? this.#sessionStarted() : Promise.resolve();
+  }
+
+  /** The first session's subscriptions and births: {@link startEdgeNode} resolves after them. */
+  readonly #firstSession: Promise<void>;
+
+  static {
+    firstSession = (edge) => edge.#firstSession;
   }
 
   /** Whether births are out in the current session (DATA is published, not stored). */
@@ -572,5 +582,7 @@ export async function startEdgeNode(config: unknown, options: EdgeNodeOptions = 
     now,
     maxStored: options.maxStored ?? 10_000,
   });
+  // Births are out (or, with a primary host, the node listens for its STATE) before the caller's first update.
+  await firstSession(edge);
   return edge;
 }

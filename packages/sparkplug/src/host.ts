@@ -141,6 +141,7 @@ export class PrimaryHost extends EventEmitter<{
       hostId: string;
       reorderTimeoutMs: number;
       rebirthIntervalMs: number;
+      commandDatatypes: boolean;
       now: () => number;
       connectTimestamp: () => number;
     },

@@ -37,3 +37,5 @@ export type {
   NodeSnapshot,
   NodeState,
 } from "./host-model.js";
+export { mosquittoAcl } from "./acl.js";
+export type { SparkplugAclOptions } from "./acl.js";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { IConnectPacket, IDisconnectPacket } from "mqtt";
+import type { IConnectPacket, IDisconnectPacket } from "mqtt-packet";
 import { startEdgeNode, type EdgeNode } from "../src/edge-node.js";
 import { encodePayload } from "../src/payload.js";
 import { formatState } from "../src/state.js";
@@ -228,11 +228,7 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     const dir = await mkdtemp(join(tmpdir(), "bdseq-"));
     try {
       const bdSeqFile = join(dir, "bdseq");
-      const node = await edge(
-        "will-node",
-        { bdSeqFile, backoff: { initialDelayMs: 50, maxDelayMs: 200 } },
-        5,
-      );
+      const node = await edge("will-node", { bdSeqFile, backoff: { minMs: 50, maxMs: 200 } }, 5);
       const birth = payloadOf(await obs.next((m) => m.parsed?.type === "NBIRTH"));
       const packets = packetsOf(node.client);
       node.client.mqtt.stream.destroy(); // the edge node's connection dies: the broker publishes the Will
@@ -341,7 +337,7 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     await state(false, 1000);
     const node = await edge("phid-node", {
       primaryHost: "scada",
-      backoff: { initialDelayMs: 50, maxDelayMs: 200 },
+      backoff: { minMs: 50, maxMs: 200 },
     });
     try {
       await node.update({ "Pump/Running": true, "Pump/Speed": 50 });

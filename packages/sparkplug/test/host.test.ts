@@ -1,7 +1,7 @@
 // Conformance of the primary host application against a real Mosquitto over mutual TLS, and interop with an edge
 // node written outside this project (Eclipse Tahu's sparkplug-client for Node). Tests name the TCK ids they check.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IConnectPacket, IPublishPacket } from "mqtt";
+import type { IConnectPacket, IPublishPacket } from "mqtt-packet";
 import { createRequire } from "node:module";
 import { startEdgeNode } from "../src/edge-node.js";
 import { startPrimaryHost, type HostEvent, type PrimaryHost } from "../src/host.js";
