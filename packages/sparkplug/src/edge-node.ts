@@ -75,6 +75,9 @@ interface Stored {
 }
 
 const BDSEQ = "bdSeq";
+const QOS0 = { qos: 0, retain: false } as const;
+/** What `update()` resolves with for the usual small counts, made once. */
+const RESOLVED_COUNTS = Array.from({ length: 17 }, (_, n) => Promise.resolve(n));
 
 /** The first session of an edge node (set by the class, so it is no part of its public API). */
 let firstSession: (edge: EdgeNode) => Promise<void>;
@@ -211,24 +214,34 @@ export class EdgeNode extends EventEmitter<{
     if (!this.primaryHost && this.client.state === "connected") this.#birth();
   }
 
-  #nextSeq(): number {
-    const seq = this.#seq;
-    this.#seq = (seq + 1) % 256;
-    return seq;
+  /** Topics by message type and device, made once (the ids were checked at start). */
+  readonly #topics = new Map<MessageType, Map<string | undefined, string>>();
+
+  #topic(type: MessageType, device: string | undefined): string {
+    let byDevice = this.#topics.get(type);
+    if (!byDevice) this.#topics.set(type, (byDevice = new Map()));
+    let topic = byDevice.get(device);
+    if (topic === undefined) {
+      topic = formatTopic(
+        device === undefined
+          ? { type, group: this.group, node: this.node }
+          : { type, group: this.group, node: this.node, device },
+      );
+      byDevice.set(device, topic);
+    }
+    return topic;
   }
 
+  /**
+   * Encodes and publishes; a payload with a seq (the node's next, `this.#seq`) advances it only once encoded, so a
+   * value that does not fit its datatype throws with no seq used.
+   */
   #publish(type: MessageType, device: string | undefined, payload: Payload, set: MetricSet): void {
-    const topic = formatTopic(
-      device === undefined
-        ? { type, group: this.group, node: this.node }
-        : { type, group: this.group, node: this.node, device },
-    );
-    const bytes = encodePayload(payload, { datatypeOf: set.datatypeOf });
+    // Copied into Node's buffer pool: wrapping `bytes.buffer` would make V8 move a small array off its heap (slow).
+    const bytes = encodePayload(payload, set.codec);
+    if (payload.seq !== undefined) this.#seq = (payload.seq + 1) % 256;
     // Births, DATA and deaths: QoS 0, not retained (tck-id-topics-nbirth-mqtt, -ndata-mqtt, -dbirth-mqtt, ...).
-    void this.client.publish(topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), {
-      qos: 0,
-      retain: false,
-    });
+    void this.client.publish(this.#topic(type, device), Buffer.from(bytes), QOS0);
     if (type in this.#published) this.#published[type as PublishedType]++;
   }
 
@@ -243,13 +256,13 @@ export class EdgeNode extends EventEmitter<{
       { name: REBIRTH_METRIC, datatype: "Boolean", timestamp, value: false },
       ...this.#nodeMetrics.birth(timestamp),
     ];
-    this.#publish("NBIRTH", undefined, { timestamp, seq: this.#nextSeq(), metrics }, this.#nodeMetrics);
+    this.#publish("NBIRTH", undefined, { timestamp, seq: this.#seq, metrics }, this.#nodeMetrics);
     for (const [id, device] of this.#devices)
       if (device.online)
         this.#publish(
           "DBIRTH",
           id,
-          { timestamp, seq: this.#nextSeq(), metrics: device.metrics.birth(timestamp) },
+          { timestamp, seq: this.#seq, metrics: device.metrics.birth(timestamp) },
           device.metrics,
         );
     this.#born = true;
@@ -268,7 +281,7 @@ export class EdgeNode extends EventEmitter<{
         stored.device,
         {
           timestamp: this.#now(),
-          seq: this.#nextSeq(),
+          seq: this.#seq,
           metrics,
         },
         set,
@@ -289,10 +302,23 @@ export class EdgeNode extends EventEmitter<{
    * @throws {SparkplugError} `SPARKPLUG_METRIC_UNKNOWN` for a metric not in the birth, `SPARKPLUG_PAYLOAD_INVALID`
    * for a value that does not fit its datatype, `NOT_RUNNING` after `stop()` or for an unknown device.
    */
-  async update(
+  update(
     values: Readonly<Record<string, MetricValue>>,
     options: { device?: string; timestamp?: number } = {},
   ): Promise<number> {
+    // Not async: one promise per call, made here (the publish path allocates as little as it can).
+    try {
+      const count = this.#update(values, options);
+      return RESOLVED_COUNTS[count] ?? Promise.resolve(count);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  #update(
+    values: Readonly<Record<string, MetricValue>>,
+    options: { device?: string; timestamp?: number },
+  ): number {
     if (this.#stopped) throw new SparkplugError("NOT_RUNNING", `The edge node ${this.node} is stopped.`);
     const device = options.device === undefined ? undefined : this.#devices.get(options.device);
     if (options.device !== undefined && !device)
@@ -306,20 +332,18 @@ export class EdgeNode extends EventEmitter<{
     const changed = set.update(values, timestamp, this.#born ? live : true);
     if (changed.length === 0) return 0;
     if (live) {
-      // Encoded before the seq is taken: a value that does not fit its datatype throws with no seq used.
-      encodePayload({ metrics: changed }, { datatypeOf: set.datatypeOf });
       this.#publish(
         options.device === undefined ? "NDATA" : "DDATA",
         options.device,
         {
           timestamp,
-          seq: this.#nextSeq(),
+          seq: this.#seq,
           metrics: changed,
         },
         set,
       );
     } else if (!this.#born) {
-      encodePayload({ metrics: changed }, { datatypeOf: set.datatypeOf });
+      encodePayload({ metrics: changed }, set.codec); // a value that does not fit is refused now, not later
       this.#stored.push({ device: options.device, metrics: changed });
       if (this.#stored.length > this.#maxStored) {
         this.#stored.shift();
@@ -350,11 +374,11 @@ export class EdgeNode extends EventEmitter<{
       this.#publish(
         "DBIRTH",
         id,
-        { timestamp, seq: this.#nextSeq(), metrics: device.metrics.birth(timestamp) },
+        { timestamp, seq: this.#seq, metrics: device.metrics.birth(timestamp) },
         device.metrics,
       );
     // tck-id-operational-behavior-device-ddeath, tck-id-payloads-ddeath-seq-inc
-    else this.#publish("DDEATH", id, { timestamp, seq: this.#nextSeq(), metrics: [] }, device.metrics);
+    else this.#publish("DDEATH", id, { timestamp, seq: this.#seq, metrics: [] }, device.metrics);
   }
 
   /**

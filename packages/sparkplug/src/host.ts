@@ -563,7 +563,7 @@ export class PrimaryHost extends EventEmitter<{
       { timestamp: this.#now(), metrics },
       table ? { datatypeOf: table.datatypeOf } : {},
     );
-    await this.client.publish(topic, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), {
+    await this.client.publish(topic, Buffer.from(bytes), {
       qos: 0,
       retain: false,
     });

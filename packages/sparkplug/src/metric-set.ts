@@ -1,7 +1,7 @@
 import { createFinding } from "@proj/findings";
 import type { DataTypeName } from "./data-types.js";
 import { SparkplugError } from "./errors.js";
-import type { Metric, MetricValue, PropertySet } from "./payload.js";
+import type { CodecOptions, Metric, MetricValue, PropertySet } from "./payload.js";
 
 /** A metric an edge node or device reports: it is in every birth, and in DATA when it changes. */
 export interface MetricDefinition {
@@ -104,7 +104,8 @@ export class MetricSet {
    */
   update(values: Readonly<Record<string, MetricValue>>, timestamp: number, publish: boolean): Metric[] {
     const out: Metric[] = [];
-    for (const [name, value] of Object.entries(values)) {
+    for (const name in values) {
+      const value = values[name]!;
       const slot = this.#slots.get(name);
       if (!slot) throw unknownMetric(this.#owner, name);
       slot.current = value;
@@ -129,6 +130,9 @@ export class MetricSet {
     readonly name?: string;
     readonly alias?: number;
   }): DataTypeName | undefined => this.resolve(metric)?.datatype;
+
+  /** Codec options typing this set's metrics, made once. */
+  readonly codec: CodecOptions = { datatypeOf: this.datatypeOf };
 
   /** The definition a metric of a command names (by name, else alias). */
   resolve(metric: { readonly name?: string; readonly alias?: number }): MetricDefinition | undefined {

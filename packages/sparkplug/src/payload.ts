@@ -108,8 +108,11 @@ export interface CodecOptions {
   datatypeOf?: (metric: { readonly name?: string; readonly alias?: number }) => DataTypeName | undefined;
 }
 
-const invalid = (where: string, problem: string, cause?: unknown): SparkplugError => {
-  const message = `${where} ${problem}`;
+/** Where in the payload: a label, or a function that makes it (labels are made only for an error). */
+type Where = string | (() => string);
+
+const invalid = (where: Where, problem: string, cause?: unknown): SparkplugError => {
+  const message = `${typeof where === "string" ? where : where()} ${problem}`;
   return new SparkplugError("SPARKPLUG_PAYLOAD_INVALID", message, {
     cause,
     findings: [createFinding("SPARKPLUG_PAYLOAD_INVALID", "error", message)],
@@ -174,7 +177,7 @@ function encodeScalar(type: DataTypeName, value: unknown, where: string): Scalar
 function decodeScalar(
   type: DataTypeName,
   wire: { case?: string; value?: unknown },
-  where: string,
+  where: Where,
 ): ScalarValue {
   const integer = INTEGER_TYPES[type];
   if (integer) {
@@ -213,7 +216,7 @@ function decodeScalar(
   }
 }
 
-function typeOf(value: number, where: string): DataTypeName {
+function typeOf(value: number, where: Where): DataTypeName {
   const name = dataTypeName(value);
   if (name === undefined || name === "Unknown")
     throw invalid(where, `has datatype ${value}, which Sparkplug B does not define`);
@@ -485,10 +488,39 @@ function decodeMetaData(wire: Payload_MetaData): MetaData {
 const VARINT = WireType.Varint;
 const DELIMITED = WireType.LengthDelimited;
 
-function writeMetric(w: BinaryWriter, metric: Metric, where: string, options: CodecOptions): void {
+/** The last 64-bit number written as a varint, and its bytes: a burst of messages shares one timestamp. */
+let lastWide = -1;
+let lastWideBytes = new Uint8Array(0);
+
+/** A non-negative safe integer as a uint64 varint, without the runtime's string or bigint conversion. */
+function writeWide(w: BinaryWriter, value: number): void {
+  if (!(value >= 0 && Number.isSafeInteger(value)))
+    throw invalid(
+      "the payload",
+      `has ${value} where a timestamp or alias (an integer from 0 to 2^53) belongs`,
+    );
+  if (value <= 0xffffffff) {
+    w.uint32(value);
+    return;
+  }
+  if (value !== lastWide) {
+    const bytes: number[] = [];
+    let rest = value;
+    while (rest >= 0x80) {
+      bytes.push((rest % 0x80) | 0x80);
+      rest = Math.floor(rest / 0x80);
+    }
+    bytes.push(rest);
+    lastWide = value;
+    lastWideBytes = Uint8Array.from(bytes);
+  }
+  w.raw(lastWideBytes);
+}
+
+function writeMetric(w: BinaryWriter, metric: Metric, index: number, options: CodecOptions): void {
   if (metric.name !== undefined) w.tag(1, DELIMITED).string(metric.name);
-  if (metric.alias !== undefined) w.tag(2, VARINT).uint64(metric.alias);
-  if (metric.timestamp !== undefined) w.tag(3, VARINT).uint64(metric.timestamp);
+  if (metric.alias !== undefined) writeWide(w.tag(2, VARINT), metric.alias);
+  if (metric.timestamp !== undefined) writeWide(w.tag(3, VARINT), metric.timestamp);
   if (metric.datatype !== undefined) w.tag(4, VARINT).uint32(dataTypeNumber(metric.datatype));
   if (metric.isHistorical) w.tag(5, VARINT).bool(true);
   if (metric.isTransient) w.tag(6, VARINT).bool(true);
@@ -502,13 +534,16 @@ function writeMetric(w: BinaryWriter, metric: Metric, where: string, options: Co
     w.tag(9, DELIMITED).bytes(
       toBinary(
         Payload_PropertySetSchema,
-        encodePropertySet(metric.properties, `${metricLabel(metric, where)}.properties`),
+        encodePropertySet(metric.properties, `${metricLabel(metric, `metrics[${index}]`)}.properties`),
       ),
     );
   if (value === undefined || value === null) return;
   const type = metric.datatype ?? options.datatypeOf?.(metric);
   if (type === undefined)
-    throw invalid(metricLabel(metric, where), "has a value but no datatype, and no birth gives one");
+    throw invalid(
+      metricLabel(metric, `metrics[${index}]`),
+      "has a value but no datatype, and no birth gives one",
+    );
   if (type === "Float" && typeof value === "number") {
     w.tag(12, WireType.Bit32).float(value);
     return;
@@ -542,7 +577,7 @@ function writeMetric(w: BinaryWriter, metric: Metric, where: string, options: Co
   }
   const wire = encodeMetric(
     { ...(metric.name !== undefined ? { name: metric.name } : {}), datatype: type, value },
-    where,
+    `metrics[${index}]`,
     options,
   ).value;
   switch (wire.case) {
@@ -593,12 +628,28 @@ function writeMetric(w: BinaryWriter, metric: Metric, where: string, options: Co
  * @throws {SparkplugError} `SPARKPLUG_PAYLOAD_INVALID` naming the metric and the problem.
  */
 export function encodePayload(payload: Payload, options: CodecOptions = {}): Uint8Array {
-  const w = new BinaryWriter();
-  if (payload.timestamp !== undefined) w.tag(1, VARINT).uint64(payload.timestamp);
+  // One writer kept between calls (finish() copies out and resets it): no buffer to grow per message.
+  const w = spareWriter ?? new BinaryWriter();
+  spareWriter = undefined;
+  let written = false;
+  try {
+    const bytes = writePayload(w, payload, options);
+    written = true;
+    return bytes;
+  } finally {
+    if (!written) w.finish(); // a refused value left it half-written: reset
+    spareWriter = w;
+  }
+}
+
+let spareWriter: BinaryWriter | undefined = new BinaryWriter();
+
+function writePayload(w: BinaryWriter, payload: Payload, options: CodecOptions): Uint8Array {
+  if (payload.timestamp !== undefined) writeWide(w.tag(1, VARINT), payload.timestamp);
   const metrics = payload.metrics;
   for (let i = 0; i < metrics.length; i++) {
     w.tag(2, DELIMITED).fork();
-    writeMetric(w, metrics[i]!, `metrics[${i}]`, options);
+    writeMetric(w, metrics[i]!, i, options);
     w.join();
   }
   if (payload.seq !== undefined) {
@@ -611,12 +662,33 @@ export function encodePayload(payload: Payload, options: CodecOptions = {}): Uin
   return w.finish();
 }
 
-/** A uint64 varint as a number: exact up to 2^53, an error beyond (timestamps, aliases). */
-function readSafe(r: BinaryReader, where: string, what: string): number {
-  const value = r.uint64();
-  const n = Number(value);
-  if (n > Number.MAX_SAFE_INTEGER) throw invalid(where, `has a ${what} of ${value}, beyond 2^53`);
-  return n;
+/** A uint64 varint as a number, read straight from the bytes: exact up to 2^53, an error beyond (timestamps, aliases). */
+function readWide(r: BinaryReader, bytes: Uint8Array, where: Where, what: string): number {
+  let pos = r.pos;
+  let value = 0;
+  let scale = 1;
+  let byte: number;
+  do {
+    if (pos >= r.len || scale > 2 ** 63) throw invalid(where, `has a ${what} that is no varint`);
+    byte = bytes[pos++]!;
+    value += (byte & 0x7f) * scale;
+    scale *= 0x80;
+  } while (byte & 0x80);
+  r.pos = pos;
+  if (value > Number.MAX_SAFE_INTEGER) throw invalid(where, `has a ${what} of ${value}, beyond 2^53`);
+  return value;
+}
+
+const textDecoder = new TextDecoder();
+
+/** UTF-8 to string for the wire reader: names and short values are mostly ASCII, made without a TextDecoder call. */
+function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes.length <= 64) {
+    let i = 0;
+    while (i < bytes.length && bytes[i]! < 0x80) i++;
+    if (i === bytes.length) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  return textDecoder.decode(bytes);
 }
 
 type WireValue =
@@ -631,8 +703,15 @@ type WireValue =
   | { case: "templateValue"; value: Uint8Array }
   | { case: "extensionValue"; value: Uint8Array };
 
-function readMetric(r: BinaryReader, end: number, where: string, options: CodecOptions): Metric {
+function readMetric(
+  r: BinaryReader,
+  bytes: Uint8Array,
+  end: number,
+  index: number,
+  options: CodecOptions,
+): Metric {
   const metric: { -readonly [K in keyof Metric]: Metric[K] } = {};
+  const at = indexLabel(index);
   let datatype: number | undefined;
   let isNull = false;
   let wire: WireValue | undefined;
@@ -644,10 +723,10 @@ function readMetric(r: BinaryReader, end: number, where: string, options: CodecO
         metric.name = r.string();
         break;
       case 2:
-        metric.alias = readSafe(r, where, "alias");
+        metric.alias = readWide(r, bytes, at, "alias");
         break;
       case 3:
-        metric.timestamp = readSafe(r, where, "timestamp");
+        metric.timestamp = readWide(r, bytes, at, "timestamp");
         break;
       case 4:
         datatype = r.uint32();
@@ -701,8 +780,24 @@ function readMetric(r: BinaryReader, end: number, where: string, options: CodecO
         r.skip(wireType, field);
     }
   }
-  if (r.pos !== end) throw invalid(where, "runs past its length");
-  const at = metricLabel(metric, where);
+  if (r.pos !== end) throw invalid(at, "runs past its length");
+  try {
+    return typedMetric(metric, datatype, isNull, wire, properties, at, options);
+  } catch (error) {
+    throw named(error, at, metric);
+  }
+}
+
+/** The metric's datatype, properties and value, once its fields are read. */
+function typedMetric(
+  metric: { -readonly [K in keyof Metric]: Metric[K] },
+  datatype: number | undefined,
+  isNull: boolean,
+  wire: WireValue | undefined,
+  properties: Uint8Array | undefined,
+  at: string,
+  options: CodecOptions,
+): Metric {
   const type = datatype === undefined ? undefined : typeOf(datatype, at);
   if (type) metric.datatype = type;
   if (properties)
@@ -721,6 +816,25 @@ function readMetric(r: BinaryReader, end: number, where: string, options: CodecO
   if (valueType === undefined) throw invalid(at, "has a value but no datatype, and no birth gives one");
   metric.value = wireValue(valueType, wire, at, options);
   return metric;
+}
+
+/** `metrics[i]`, made once per index: no label is built for a metric that decodes fine. */
+const indexLabels: string[] = [];
+function indexLabel(index: number): string {
+  return (indexLabels[index] ??= `metrics[${index}]`);
+}
+
+/** An error about `metrics[i]` again, naming the metric (its name or alias) now that it failed. */
+function named(error: unknown, at: string, metric: Metric): unknown {
+  if (!(error instanceof SparkplugError) || !error.message.startsWith(at)) return error;
+  const label = metricLabel(metric, at);
+  if (label === at) return error;
+  const message = label + error.message.slice(at.length);
+  return new SparkplugError(error.code, message, {
+    cause: error.cause,
+    remedy: error.remedy,
+    findings: error.findings.map((f) => ({ ...f, message })),
+  });
 }
 
 function wireValue(
@@ -785,18 +899,18 @@ function wireValue(
 export function decodePayload(bytes: Uint8Array, options: CodecOptions = {}): Payload {
   const payload: { -readonly [K in keyof Payload]: Payload[K] } = { metrics: [] };
   const metrics: Metric[] = [];
-  const r = new BinaryReader(bytes);
+  const r = new BinaryReader(bytes, decodeUtf8);
   try {
     while (r.pos < r.len) {
       const [field, wireType] = r.tag();
       switch (field) {
         case 1:
-          payload.timestamp = readSafe(r, "the payload", "timestamp");
+          payload.timestamp = readWide(r, bytes, "the payload", "timestamp");
           break;
         case 2: {
           const end = r.uint32() + r.pos;
           if (end > r.len) throw invalid(`metrics[${metrics.length}]`, "runs past the end of the payload");
-          metrics.push(readMetric(r, end, `metrics[${metrics.length}]`, options));
+          metrics.push(readMetric(r, bytes, end, metrics.length, options));
           break;
         }
         case 3: {
@@ -837,7 +951,7 @@ export function decodePayload(bytes: Uint8Array, options: CodecOptions = {}): Pa
  * ```
  */
 export function readSeq(bytes: Uint8Array): number | undefined {
-  const r = new BinaryReader(bytes);
+  const r = new BinaryReader(bytes, decodeUtf8);
   let seq: number | undefined;
   try {
     while (r.pos < r.len) {
