@@ -8,5 +8,7 @@ export type { Adapter, DeviceConfigResult, DeviceFile, SimulatedTag, SimulationS
 export { createRegistry } from "./registry.js";
 export type { AdapterRegistry } from "./registry.js";
 export { pemToDer, writeDeviceFile } from "./files.js";
-export { asDevice, loadedAsDevice, simulateDevice } from "./simulate.js";
-export type { DeviceBehaviour, SimulateOptions, SimulatedDevice } from "./simulate.js";
+export { asDevice, loadedAsDevice, prepareDevice, simulateDevice, simulatedValue } from "./simulate.js";
+export type { DeviceBehaviour, PreparedDevice, SimulateOptions, SimulatedDevice } from "./simulate.js";
+export { simulateEdgeNode, sparkplugMetricsOf } from "./simulate-edge-node.js";
+export type { SimulateEdgeNodeOptions, SimulatedEdgeNode } from "./simulate-edge-node.js";

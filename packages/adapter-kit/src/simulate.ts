@@ -157,27 +157,31 @@ export function loadedAsDevice(
   return { loaded: device, behaviour };
 }
 
+/** A configuration as the device would use it: loaded once, checked as the device loads its files. */
+export interface PreparedDevice {
+  /** The configuration with the device's rules: its findings, `DEVICE_UNSUPPORTED` gaps included. */
+  readonly validation: LoadedConfig;
+  /** The configuration with the device's settings (TLS versions, suites, MQTT version, clientId). */
+  readonly effective: LoadedConfig;
+  readonly behaviour: DeviceBehaviour;
+  readonly clientId: string;
+}
+
 /**
- * Connects to a broker exactly as the device would (its TLS versions, cipher suites, MQTT version, key types) and
- * publishes sample tags on the adapter's topic scheme, so a broker can be tested against a virtual device before
- * anyone travels to site. Gaps the device meets when loading its files (an unsupported key type, encoding, chain
- * depth, certificate size, client certificate) stop it before connecting, as the device's own tool would; gaps
- * met while negotiating (TLS version, suites, ALPN) are tried, and the broker's answer is diagnosed.
+ * Loads a configuration as a device would: stops with `DEVICE_UNSUPPORTED` where the device would refuse its files
+ * (key type, encoding, chain depth, size), and applies what it speaks (TLS versions, suites, MQTT version).
  *
  * @example
  * ```ts
- * await using plc = await simulateDevice(nexto, config, { baseDir: "config", intervalMs: 500, rounds: 10 });
- * console.log(plc.tlsInfo?.protocol, plc.topics); // "TLSv1.2", ["nexto/line1-nx3004/line1/tank-level", ...]
- * await plc.done;
+ * const { effective, validation } = await prepareDevice(nexto, "plc.json");
  * ```
- * @throws {AdapterError} `DEVICE_UNSUPPORTED` (the device could not load its files) or `CONFIG_INVALID`.
- * @throws {MqttTlsError} the diagnosis of the connection (e.g. `TLS_VERSION_MISMATCH`, `CLIENT_CERT_REJECTED`).
+ * @throws {AdapterError} `DEVICE_UNSUPPORTED` or `CONFIG_INVALID`.
  */
-export async function simulateDevice(
+export async function prepareDevice(
   adapter: Adapter,
   config: unknown,
-  options: SimulateOptions = {},
-): Promise<SimulatedDevice> {
+  options: Omit<SimulateOptions, "intervalMs" | "rounds" | "simulation"> = {},
+): Promise<PreparedDevice> {
   // Loaded once: the device's findings are added to it, and the device's settings applied to it, without reading again.
   const base = isLoadedConfig(config) ? config : await loadConfig(config as object | string, options);
   const validation = withRules(base, deviceRules(adapter));
@@ -200,12 +204,49 @@ export async function simulateDevice(
       { findings },
     );
   }
-
   const clientId =
     options.clientId ??
     validation.resolved.config.broker.clientId ??
     `${adapter.id}-sim-${randomBytes(3).toString("hex")}`;
   const { loaded: effective, behaviour } = loadedAsDevice(adapter, base, clientId);
+  return { validation, effective, behaviour: behaviour!, clientId };
+}
+
+/**
+ * The value a simulated tag has in a publish round: analog values follow a sine within their range, booleans
+ * toggle every five rounds, counters count rounds.
+ *
+ * @example
+ * ```ts
+ * simulatedValue({ name: "level", kind: "analog", min: 0, max: 100 }, 3, 0);
+ * ```
+ */
+export function simulatedValue(tag: SimulatedTag, round: number, index: number): number | boolean {
+  return valueOf(tag, round, index);
+}
+
+/**
+ * Connects to a broker exactly as the device would (its TLS versions, cipher suites, MQTT version, key types) and
+ * publishes sample tags on the adapter's topic scheme, so a broker can be tested against a virtual device before
+ * anyone travels to site. Gaps the device meets when loading its files (an unsupported key type, encoding, chain
+ * depth, certificate size, client certificate) stop it before connecting, as the device's own tool would; gaps
+ * met while negotiating (TLS version, suites, ALPN) are tried, and the broker's answer is diagnosed.
+ *
+ * @example
+ * ```ts
+ * await using plc = await simulateDevice(nexto, config, { baseDir: "config", intervalMs: 500, rounds: 10 });
+ * console.log(plc.tlsInfo?.protocol, plc.topics); // "TLSv1.2", ["nexto/line1-nx3004/line1/tank-level", ...]
+ * await plc.done;
+ * ```
+ * @throws {AdapterError} `DEVICE_UNSUPPORTED` (the device could not load its files) or `CONFIG_INVALID`.
+ * @throws {MqttTlsError} the diagnosis of the connection (e.g. `TLS_VERSION_MISMATCH`, `CLIENT_CERT_REJECTED`).
+ */
+export async function simulateDevice(
+  adapter: Adapter,
+  config: unknown,
+  options: SimulateOptions = {},
+): Promise<SimulatedDevice> {
+  const { validation, effective, behaviour, clientId } = await prepareDevice(adapter, config, options);
 
   const spec: SimulationSpec = {
     topicTemplate:
@@ -273,7 +314,7 @@ export async function simulateDevice(
     client,
     clientId,
     findings: validation.findings,
-    behaviour: behaviour!,
+    behaviour,
     get tlsInfo() {
       return client.tlsInfo;
     },
