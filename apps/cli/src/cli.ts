@@ -519,6 +519,94 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
       )();
     });
 
+  const sparkplug = program
+    .command("sparkplug")
+    .description(
+      "Sparkplug B 3.0 over mutual TLS: a simulated edge node, a primary host, payloads, broker ACLs",
+    );
+  sparkplug
+    .command("edge")
+    .description("a simulated Sparkplug B edge node: births, report-by-exception data, rebirths, commands")
+    .requiredOption("-c, --config <file>", "configuration file (JSON), mutual TLS")
+    .option("--group <id>", "Sparkplug group id (default: the config's sparkplug.groupId)")
+    .option("--node <id>", "edge node id (default: the config's sparkplug.edgeNodeId)")
+    .option("--device <id>", "a device of the node, with the simulated metrics (repeatable)", collect)
+    .option("--metrics-from <sim>", "a device simulator's tags as metrics, e.g. nexto-sim")
+    .option("--primary-host <id>", "wait for this host's STATE before the births")
+    .option("--bdseq-file <file>", "keep bdSeq across restarts in this file")
+    .option("--rate <hz>", "publish rounds per second", integer("--rate", 1, 1000), 1)
+    .option("--duration <s>", "stop after s seconds (default: on Ctrl-C)", integer("--duration", 1, 86_400))
+    .option("--json", "print one JSON document on stdout at the end")
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls sparkplug edge -c plc.json --group Plant1 --node line1-nx3004 --metrics-from nexto-sim",
+        "mqtt-tls sparkplug edge -c plc.json --group Plant1 --node gw1 --device tank1 --primary-host scada --duration 60 --json",
+      ),
+    )
+    .action(function (this: Command) {
+      return run(async () =>
+        (await import("./commands/sparkplug.js")).sparkplugEdge(
+          { ...this.opts<{ config: string }>(), ...color() },
+          full,
+        ),
+      )();
+    });
+  sparkplug
+    .command("host")
+    .description("a Sparkplug B primary host application: STATE, the model learned from births, seq checks")
+    .requiredOption("-c, --config <file>", "configuration file (JSON), mutual TLS")
+    .option("--host-id <id>", "host id for STATE (default: the config's sparkplug.hostId)")
+    .option("--duration <s>", "stop after s seconds (default: on Ctrl-C)", integer("--duration", 1, 86_400))
+    .option(
+      "--reorder-timeout <ms>",
+      "wait this long for a missing seq before asking for a rebirth",
+      integer("--reorder-timeout", 0, 60_000),
+    )
+    .option("--points-csv <file>", "write the Geo SCADA points the births make, as CSV")
+    .option("--json", "print one JSON document on stdout at the end")
+    .addHelpText(
+      "after",
+      examples("mqtt-tls sparkplug host -c scada.json --host-id scada --duration 30 --json"),
+    )
+    .action(function (this: Command) {
+      return run(async () =>
+        (await import("./commands/sparkplug.js")).sparkplugHost(
+          { ...this.opts<{ config: string }>(), ...color() },
+          full,
+        ),
+      )();
+    });
+  sparkplug
+    .command("decode")
+    .description("one Sparkplug B payload, binary or hex, as text or JSON")
+    .argument("[file]", "payload file, or - for stdin (default: stdin)")
+    .option("--hex", "the input is hexadecimal text")
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      examples("mqtt-tls sparkplug decode nbirth.bin --json", "echo 0803 | mqtt-tls sparkplug decode --hex"),
+    )
+    .action(function (this: Command, file?: string) {
+      return run(async () =>
+        (await import("./commands/sparkplug.js")).sparkplugDecode(file, { ...this.opts(), ...color() }, full),
+      )();
+    });
+  sparkplug
+    .command("acl")
+    .description(
+      "a Mosquitto acl_file keyed on certificate identities: an edge node publishes only as itself",
+    )
+    .option("--host <identity[=hostId]>", "a host application's certificate identity (repeatable)", collect)
+    .option("--node <group/node>", "pin an edge node to its group (repeatable; default: any group)", collect)
+    .addHelpText(
+      "after",
+      examples("mqtt-tls sparkplug acl --host scada --node Plant1/line1-plc > sparkplug.acl"),
+    )
+    .action(function (this: Command) {
+      return run(async () => (await import("./commands/sparkplug.js")).sparkplugAcl(this.opts(), full))();
+    });
+
   program
     .command("devices")
     .description("the device adapters and their profiles, with the source of every fact")
