@@ -13,6 +13,7 @@ import { audit } from "./commands/audit.js";
 import { doctor, type DoctorReport } from "./commands/doctor.js";
 import { rotate } from "./commands/rotate.js";
 import { colorsFor, type CliIo } from "./io.js";
+import { sparkplugStep, type SparkplugDemo } from "./demo-sparkplug.js";
 
 /** The result of {@link runDemo}. */
 export interface DemoResult {
@@ -22,6 +23,8 @@ export interface DemoResult {
   plcTlsVersion: string | undefined;
   /** Topics the SCADA subscriber received, in order. */
   received: string[];
+  /** What the Sparkplug step showed: the points Geo SCADA would make, and what the host saw. */
+  sparkplug: SparkplugDemo;
   /** Error codes doctor found for each broken configuration, and for the PLC once its certificate was revoked. */
   diagnoses: { wrongCa: string[]; expiredClient: string[]; revoked: string[] };
   /** Certificates the audit listed, and how many needed action. */
@@ -32,8 +35,8 @@ export interface DemoResult {
 
 /**
  * The end-to-end demo, in a temporary folder: a lab PKI, the embedded broker with mutual TLS, a simulated Altus
- * Nexto PLC publishing tags over TLS 1.2, a SCADA-side subscriber, the doctor report of the PLC's configuration,
- * then two broken configurations (a wrong CA, an expired client certificate) diagnosed, an audit of the fleet, one
+ * Nexto PLC publishing tags over TLS 1.2, a SCADA-side subscriber, the same PLC as a Sparkplug B edge node with the
+ * SCADA server as its primary host, the doctor report of the PLC's configuration, then two broken configurations (a wrong CA, an expired client certificate) diagnosed, an audit of the fleet, one
  * rotation checked against the broker before it is switched, and one revocation the broker enforces. Ends by itself.
  *
  * @example
@@ -70,7 +73,7 @@ export async function runDemo(
     2,
     "The embedded broker on 127.0.0.1: TLS only, client certificate required, clientId = certificate CN",
   );
-  // The site's own lab CA issues renewals (step 8); the broker trusts it beside the demo PKI.
+  // The site's own lab CA issues renewals (step 9); the broker trusts it beside the demo PKI.
   const labDir = join(pki.dir, "lab-ca");
   await initLabPki({ dir: labDir, keyType: "rsa2048" });
   const labCa =
@@ -91,7 +94,7 @@ export async function runDemo(
       ),
   };
   let broker = await startDevBroker(brokerOptions);
-  // Step 9 restarts it; whichever runs at the end is closed, whatever happens on the way.
+  // Step 10 restarts it; whichever runs at the end is closed, whatever happens on the way.
   await using _running = { [Symbol.asyncDispose]: () => broker.close() };
   write(`   listening on ${broker.url}\n`);
 
@@ -121,14 +124,14 @@ export async function runDemo(
 
   step(4, "The SCADA server subscribes; the simulated Nexto PLC publishes its tags");
   const received: string[] = [];
-  await using subscriber = await connectSecure(configOf(scada));
-  subscriber.on("message", (topic: string, payload: Buffer) => {
-    received.push(topic);
-    write(`   SCADA received ${topic} ${payload.toString()}\n`);
-  });
-  await subscriber.subscribe("nexto/#", { qos: 1 });
   let plcTlsVersion: string | undefined;
   {
+    await using subscriber = await connectSecure(configOf(scada));
+    subscriber.on("message", (topic: string, payload: Buffer) => {
+      received.push(topic);
+      write(`   SCADA received ${topic} ${payload.toString()}\n`);
+    });
+    await subscriber.subscribe("nexto/#", { qos: 1 });
     await using device = await simulateDevice(
       nexto,
       { ...configOf(plc), device: nexto.id },
@@ -142,6 +145,17 @@ export async function runDemo(
       await new Promise((r) => setTimeout(r, 20));
   }
 
+  step(
+    5,
+    "Sparkplug B over the same mutual TLS: the Nexto PLC as an edge node, the SCADA server as its primary host",
+  );
+  const sparkplug = await sparkplugStep(
+    { ...configOf(plc), device: nexto.id },
+    configOf(scada),
+    (text) => write(`   ${text}\n`),
+    c,
+  );
+
   const diagnose = async (file: string): Promise<Finding[]> => {
     let json = "";
     await doctor({ config: file, json: true }, { ...io, stdout: (text) => (json += text) });
@@ -150,12 +164,12 @@ export async function runDemo(
     indent(renderFindings(errors, c));
     return errors;
   };
-  step(5, "A broken configuration: the PLC trusts another site's CA");
+  step(6, "A broken configuration: the PLC trusts another site's CA");
   const wrongCa = await diagnose(files.wrongCa);
-  step(6, "A broken configuration: the client certificate expired yesterday");
+  step(7, "A broken configuration: the client certificate expired yesterday");
   const expiredClient = await diagnose(files.expired);
 
-  step(7, "mqtt-tls audit --configs .: every certificate of the fleet, soonest to expire first, who uses it");
+  step(8, "mqtt-tls audit --configs .: every certificate of the fleet, soonest to expire first, who uses it");
   let auditJson = "";
   await audit({ configs: ".", json: true }, { ...io, cwd: pki.dir, stdout: (text) => (auditJson += text) });
   await audit({ configs: "." }, { ...io, cwd: pki.dir, stdout: indent });
@@ -166,7 +180,7 @@ export async function runDemo(
   };
 
   step(
-    8,
+    9,
     "mqtt-tls rotate --config line1-nx3004.json --pki lab-ca: a new key, checked against the broker, then switched",
   );
   const serialOf = async () =>
@@ -177,7 +191,7 @@ export async function runDemo(
   const rotation = to === from ? undefined : { from, to };
 
   step(
-    9,
+    10,
     "The PLC is stolen: revoke its certificate, restart the broker with the CRL, and the broker refuses it",
   );
   const revoked = await revokeLabCertificate({ dir: labDir, serial: to, reason: "keyCompromise" });
@@ -207,14 +221,15 @@ export async function runDemo(
     diagnoses.wrongCa.includes("SERVER_CERT_UNTRUSTED") &&
     diagnoses.expiredClient.includes("CERT_EXPIRED") &&
     auditSummary.needAction > 0 &&
+    sparkplug.ok &&
     rotation !== undefined &&
     diagnoses.revoked[0] === "CLIENT_CERT_REVOKED";
   write(
     `\n${ok ? c.green("Done:") : c.red("FAILED:")} ${
       ok
-        ? "the PLC's tags reached SCADA over mutual TLS 1.2, both broken configurations were named with their fix, the audit found what needs action, the rotation was checked before it was switched, and the revoked PLC was refused."
+        ? "the PLC's tags reached SCADA over mutual TLS 1.2, as plain MQTT and as Sparkplug B, both broken configurations were named with their fix, the audit found what needs action, the rotation was checked before it was switched, and the revoked PLC was refused."
         : "see the steps above."
     }\n`,
   );
-  return { ok, plcTlsVersion, received, diagnoses, audit: auditSummary, rotation };
+  return { ok, plcTlsVersion, received, sparkplug, diagnoses, audit: auditSummary, rotation };
 }

@@ -26,10 +26,15 @@ describe("pnpm demo", () => {
     const [, wrongCa, expired] = stdout.split(/\n\d\. A broken configuration/);
     expect(firstErrorInText(wrongCa!)).toBe("SERVER_CERT_UNTRUSTED");
     expect(firstErrorInText(expired!)).toBe("CERT_EXPIRED");
+    // Sparkplug B: the PLC's births become Geo SCADA points, its data and a write back cross, its death is seen.
+    expect(stdout).toMatch(/5\. Sparkplug B[\s\S]*SCADA NBIRTH Plant1\/line1-nx3004 \(bdSeq 0\)/);
+    expect(stdout).toMatch(/would make 4 points:[\s\S]*line1\/tank-level\s+Float\s+analog \(%\)/);
+    expect(stdout).toMatch(/PLC received NCMD: line1\/pump1\/running = true/);
+    expect(stdout).toMatch(/Online State: False, NDEATH received /);
     // The fleet's audit, one rotation checked before its switch, one revocation the broker enforces.
-    expect(stdout).toMatch(/7\. mqtt-tls audit[\s\S]*CN=line2-nx3003/);
-    expect(stdout).toMatch(/8\. mqtt-tls rotate[\s\S]*new serial [0-9A-F]+/);
-    expect(firstErrorInText(stdout.split(/\n9\. The PLC is stolen/)[1]!)).toBe("CLIENT_CERT_REVOKED");
+    expect(stdout).toMatch(/8\. mqtt-tls audit[\s\S]*CN=line2-nx3003/);
+    expect(stdout).toMatch(/9\. mqtt-tls rotate[\s\S]*new serial [0-9A-F]+/);
+    expect(firstErrorInText(stdout.split(/\n10\. The PLC is stolen/)[1]!)).toBe("CLIENT_CERT_REVOKED");
     expect(stdout).toMatch(/Done: the PLC's tags reached SCADA over mutual TLS 1\.2/);
   });
 });
