@@ -61,7 +61,7 @@ export async function sparkplugStep(
   await plc.publishRound();
   const tookData = await until(() => tank() !== undefined && tank()!.value !== atBirth);
   line(
-    `SCADA line1/tank-level ${String(atBirth)} → ${String(tank()?.value)} % (NDATA by alias, report by exception)`,
+    `SCADA line1/tank-level ${String(atBirth)} → ${Number(tank()?.value).toFixed(2)} % (a Float: NDATA by alias, report by exception)`,
   );
   await host.write({ group: "Plant1", node: "line1-nx3004" }, { "line1/pump1/running": true });
   const commanded = await until(() => written.length > 0);
