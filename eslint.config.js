@@ -11,6 +11,8 @@ export default tseslint.config(
       "**/coverage/**",
       // The example check's snippets, written on every run.
       "tooling/check-examples/.generated*/**",
+      // Generated from the Sparkplug B schema by `pnpm --filter @proj/sparkplug generate`.
+      "packages/sparkplug/src/gen/**",
     ],
   },
   js.configs.recommended,

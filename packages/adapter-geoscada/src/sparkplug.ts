@@ -1,4 +1,4 @@
-import type { DataTypeName, HostEvent, MetricSnapshot, NodeSnapshot, PropertyValue } from "@proj/sparkplug";
+import type { DataTypeName, HostEvent, MetricSnapshot, NodeSnapshot } from "@proj/sparkplug";
 
 /**
  * The kind of Geo SCADA Expert point a birth metric becomes: its core point families (analog, digital, string,
@@ -53,7 +53,7 @@ function unitsOf(metric: MetricSnapshot): string | undefined {
   const key = Object.keys(properties).find((k) =>
     ["engunit", "engunits", "units", "unit"].includes(k.toLowerCase()),
   );
-  const value = key === undefined ? undefined : (properties[key] as PropertyValue | undefined)?.value;
+  const value = key === undefined ? undefined : properties[key]?.value;
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 

@@ -43,7 +43,7 @@ export function sparkplugMetricsOf(tags: readonly SimulatedTag[]): MetricDefinit
 
 function metricValue(tag: SimulatedTag, round: number, index: number): MetricValue {
   const value = simulatedValue(tag, round, index);
-  return tag.kind === "counter" ? BigInt(value as number) : value;
+  return tag.kind === "counter" ? BigInt(value) : value;
 }
 
 /**

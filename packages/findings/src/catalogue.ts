@@ -270,10 +270,12 @@ const CATALOGUE = {
     meaning:
       "A Sparkplug group, edge node, device or host id cannot be a topic level (empty, or holds + # or /): nothing is published with it.",
     severity: "error",
-    remedy: "Use an id of letters, digits, '-', '_' or '.', without + # or / (it becomes one MQTT topic level).",
+    remedy:
+      "Use an id of letters, digits, '-', '_' or '.', without + # or / (it becomes one MQTT topic level).",
   },
   SPARKPLUG_TOPIC_INVALID: {
-    meaning: "A message arrived on a topic that is not of the Sparkplug B namespace (spBv1.0/group/TYPE/node[/device]).",
+    meaning:
+      "A message arrived on a topic that is not of the Sparkplug B namespace (spBv1.0/group/TYPE/node[/device]).",
     severity: "warning",
   },
   SPARKPLUG_PAYLOAD_INVALID: {
@@ -284,9 +286,11 @@ const CATALOGUE = {
       "Show what the bytes hold with `mqtt-tls sparkplug decode FILE --json`, and fix the publisher that wrote them.",
   },
   SPARKPLUG_METRIC_UNKNOWN: {
-    meaning: "A metric name or alias is not in the birth of the node or device it is written to or read from.",
+    meaning:
+      "A metric name or alias is not in the birth of the node or device it is written to or read from.",
     severity: "error",
-    remedy: "Use a name (or alias) from the node's NBIRTH or the device's DBIRTH; ask for a rebirth when births changed.",
+    remedy:
+      "Use a name (or alias) from the node's NBIRTH or the device's DBIRTH; ask for a rebirth when births changed.",
   },
   SPARKPLUG_SEQ_GAP: {
     meaning:

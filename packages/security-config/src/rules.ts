@@ -662,7 +662,10 @@ const sparkplugMutualTls = defineRule({
   whenTlsDisabled: true,
   check: ({ resolved }) => {
     const { security, sparkplug } = resolved.config;
-    if (!sparkplug || (security.enableTls && security.checkServerCertificate && security.sendClientCertificate))
+    if (
+      !sparkplug ||
+      (security.enableTls && security.checkServerCertificate && security.sendClientCertificate)
+    )
       return [];
     const off = [
       !security.enableTls && "enableTls",

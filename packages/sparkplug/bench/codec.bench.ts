@@ -76,7 +76,11 @@ const cases = {
   },
 };
 for (const [name, run] of Object.entries(cases)) {
-  for (let i = 0; i < 500; i++) (run.ours(), run.theirs()); // warm both
+  for (let i = 0; i < 500; i++) {
+    // warm both
+    run.ours();
+    run.theirs();
+  }
   const o: number[] = [];
   const t: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {

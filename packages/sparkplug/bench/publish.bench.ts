@@ -41,7 +41,7 @@ await using raw = await connectSecure(config("bench-raw"));
 const topic = "spBv1.0/Bench/DDATA/edge/tank1";
 const now = Date.now();
 // The bytes the edge node publishes for the same values (aliases 1 and 2: Level and Flow change every message).
-const datatypeOf = (m: { alias?: number }) => (m.alias === 1 ? "Float" : "Double") as "Float" | "Double";
+const datatypeOf = (m: { alias?: number }) => (m.alias === 1 ? "Float" : "Double");
 const bytes = Array.from({ length: MESSAGES }, (_, i) =>
   Buffer.from(
     encodePayload(

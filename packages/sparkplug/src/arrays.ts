@@ -121,8 +121,8 @@ export function encodeArray(type: ArrayTypeName, values: readonly unknown[]): Ui
   }
   if (type === "StringArray") {
     if (!values.every((v) => typeof v === "string")) return "holds a value that is not a string";
-    if (values.some((v) => (v as string).includes("\u0000"))) return "holds a string with a NUL character";
-    return Buffer.from(values.map((v) => `${v as string}\u0000`).join(""), "utf8");
+    if (values.some((v) => v.includes("\u0000"))) return "holds a string with a NUL character";
+    return Buffer.from(values.map((v) => `${v}\u0000`).join(""), "utf8");
   }
   const width = FIXED[type]!;
   const range = RANGES[type];

@@ -311,7 +311,7 @@ export class EdgeNode extends EventEmitter<{
       const count = this.#update(values, options);
       return RESOLVED_COUNTS[count] ?? Promise.resolve(count);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
   }
 
@@ -507,9 +507,7 @@ const EDGE_ONLY = new Set<string>([
 
 /** The options that belong to the TLS transport. */
 function transportOptions(options: EdgeNodeOptions): SecureClientOptions {
-  return Object.fromEntries(
-    Object.entries(options).filter(([key]) => !EDGE_ONLY.has(key)),
-  ) as SecureClientOptions;
+  return Object.fromEntries(Object.entries(options).filter(([key]) => !EDGE_ONLY.has(key)));
 }
 
 /** The NDEATH Will of a session with this bdSeq (tck-id-payloads-ndeath-will-message-qos: QoS 1, not retained). */
@@ -581,10 +579,10 @@ export async function startEdgeNode(config: unknown, options: EdgeNodeOptions = 
     ),
   );
   const now = options.clock ?? Date.now;
-  let edge: EdgeNode | undefined;
+  const started: { edge?: EdgeNode } = {};
   // The first number is stored here (a file that cannot be written throws now); a later failure is a diagnosis.
   const bdSeq = new BdSeqCounter(options.bdSeqFile, (error) =>
-    edge?.emit(
+    started.edge?.emit(
       "diagnosis",
       createFinding("SPARKPLUG_BDSEQ_NOT_STORED", "warning", error.message, {
         remedy: "Check that the bdSeq file's folder is writable and not full.",
@@ -596,7 +594,7 @@ export async function startEdgeNode(config: unknown, options: EdgeNodeOptions = 
     clean: true, // tck-id-principles-persistence-clean-session-311 / -50 (no Session Expiry: 0)
     will: () => deathWill(group, node, bdSeq.next(), now()),
   });
-  edge = new EdgeNode(client, {
+  const edge = (started.edge = new EdgeNode(client, {
     group,
     node,
     primaryHost,
@@ -605,7 +603,7 @@ export async function startEdgeNode(config: unknown, options: EdgeNodeOptions = 
     bdSeq,
     now,
     maxStored: options.maxStored ?? 10_000,
-  });
+  }));
   // Births are out (or, with a primary host, the node listens for its STATE) before the caller's first update.
   await firstSession(edge);
   return edge;

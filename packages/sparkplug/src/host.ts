@@ -388,7 +388,7 @@ export class PrimaryHost extends EventEmitter<{
     // The gap closed: what waited is handled in order (tck-id-operational-behavior-host-reordering-success).
     let next = sequencer.pending.get((seq + 1) % 256);
     while (next && state.online) {
-      const s = (state.lastSeq! + 1) % 256;
+      const s = (state.lastSeq + 1) % 256;
       sequencer.pending.delete(s);
       this.#handle(state, s, next);
       next = sequencer.pending.get((s + 1) % 256);

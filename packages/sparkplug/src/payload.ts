@@ -288,7 +288,7 @@ function decodePropertySet(set: Payload_PropertySet, where: string): PropertySet
         value: wire.value.value.propertyset.map((s, j) => decodePropertySet(s, `${at}[${j}]`)),
       };
     else out[key] = { type, value: decodeScalar(type, wire.value, at) };
-    checkQuality(key, out[key]!, at);
+    checkQuality(key, out[key], at);
   });
   return out;
 }
@@ -477,7 +477,7 @@ function decodeMetaData(wire: Payload_MetaData): MetaData {
   const out: Record<string, unknown> = {};
   for (const field of Payload_MetaDataSchema.fields)
     if (isFieldSet(wire, field)) out[field.localName] = wire[field.localName as keyof Payload_MetaData];
-  return out as MetaData;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IConnectPacket, IDisconnectPacket } from "mqtt-packet";
-import { startEdgeNode, type EdgeNode } from "../src/edge-node.js";
+import { startEdgeNode } from "../src/edge-node.js";
 import { encodePayload } from "../src/payload.js";
 import { formatState } from "../src/state.js";
 import { packetsOf, payloadOf, skipMosquitto, startLab, type Lab } from "./wire.js";

@@ -393,7 +393,7 @@ describe.skipIf(skipMosquitto)(
       try {
         await new Promise<void>((resolve, reject) => {
           tahu.on("birth", () => resolve());
-          tahu.on("error", (e) => reject(e as Error));
+          tahu.on("error", (e) => reject(e));
         });
         tahu.publishNodeBirth({
           timestamp: Date.now(),

@@ -57,6 +57,12 @@ const sqliteBackend: FreeName = {
   import: 'import { sqliteBackend } from "@proj/cert-store-sqlite";',
   why: "the default backend, a package of its own",
 };
+/** A Sparkplug primary host application and an edge node, as the prose of the Sparkplug docs has them. */
+const host: FreeName = {
+  type: 'import("@proj/sparkplug").PrimaryHost',
+  why: "a primary host from startPrimaryHost",
+};
+const edge: FreeName = { type: 'import("@proj/sparkplug").EdgeNode', why: "an edge node from startEdgeNode" };
 /** Inside @proj/mqtt-tls: the mqtt.js client a SecureClient drives. */
 const mqttClient: FreeName = { type: 'import("mqtt").MqttClient', why: "the mqtt.js client underneath" };
 
@@ -69,7 +75,7 @@ export const FREE_VARIABLES: Readonly<Record<string, Readonly<Record<string, Fre
   "packages/adapter-geoscada/README.md": {
     item: { type: "unknown", why: "the MQTT Broker item, the JSON block above it" },
   },
-  "packages/adapter-kit/README.md": { config },
+  "packages/adapter-kit/README.md": { config, nexto },
   "packages/adapter-nexto/README.md": { config },
   "packages/mqtt-tls/README.md": { config },
   "packages/pem/README.md": {
@@ -91,8 +97,13 @@ export const FREE_VARIABLES: Readonly<Record<string, Readonly<Record<string, Fre
   "packages/adapter-geoscada/src/geoscada.ts": {
     item: { type: "unknown", why: "a Geo SCADA MQTT Broker item as JSON" },
   },
+  "packages/adapter-geoscada/src/sparkplug.ts": {
+    host,
+    nodes: { type: 'import("@proj/sparkplug").NodeSnapshot[]', why: "the nodes a host learned, as snapshots" },
+  },
   "packages/adapter-kit/src/check.ts": { config, nexto },
   "packages/adapter-kit/src/define.ts": { config, nexto },
+  "packages/adapter-kit/src/simulate-edge-node.ts": { nexto },
   "packages/adapter-kit/src/errors.ts": {
     error: caughtError,
     registry: { type: "AdapterRegistry", why: "a registry from createRegistry" },
@@ -155,6 +166,12 @@ export const FREE_VARIABLES: Readonly<Record<string, Readonly<Record<string, Fre
     },
   },
   "packages/mqtt-tls/src/client.ts": { config, client },
+  "packages/sparkplug/src/edge-node.ts": { edge },
+  "packages/sparkplug/src/host-model.ts": { host },
+  "packages/sparkplug/src/host.ts": { host },
+  "packages/sparkplug/src/payload.ts": {
+    bytes: { type: "Uint8Array", why: "a payload as it arrived in an MQTT message" },
+  },
   "packages/mqtt-tls/src/credential-watcher.ts": {
     client,
     resolved,

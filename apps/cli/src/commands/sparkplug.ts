@@ -144,7 +144,7 @@ export async function sparkplugEdge(
         const values: Record<string, MetricValue> = Object.fromEntries(
           GENERIC_TAGS.map((tag, i) => {
             const v = simulatedValue(tag, round, i);
-            return [tag.name, tag.kind === "counter" ? BigInt(v as number) : v];
+            return [tag.name, tag.kind === "counter" ? BigInt(v) : v];
           }),
         );
         if (devices.length === 0) return edge.update(values);
