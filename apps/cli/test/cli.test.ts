@@ -1130,11 +1130,12 @@ describe("mqtt-tls devices and demo", () => {
     const [, wrongCa, expired] = result.stdout.split(/\n\d\. A broken configuration/);
     expect(firstErrorInText(wrongCa!)).toBe("SERVER_CERT_UNTRUSTED");
     expect(firstErrorInText(expired!)).toBe("CERT_EXPIRED");
-    expect(result.stdout).toMatch(/7\. mqtt-tls audit[\s\S]*✖ +-\d+ d .*CN=line2-nx3003/);
+    expect(result.stdout).toMatch(/5\. Sparkplug B[\s\S]*PLC received NCMD: line1\/pump1\/running = true/);
+    expect(result.stdout).toMatch(/8\. mqtt-tls audit[\s\S]*✖ +-\d+ d .*CN=line2-nx3003/);
     expect(result.stdout).toMatch(
-      /8\. mqtt-tls rotate[\s\S]*✔ line1-nx3004\.json[\s\S]*new serial [0-9A-F]+/,
+      /9\. mqtt-tls rotate[\s\S]*✔ line1-nx3004\.json[\s\S]*new serial [0-9A-F]+/,
     );
-    const [, revoked] = result.stdout.split(/\n9\. The PLC is stolen/);
+    const [, revoked] = result.stdout.split(/\n10\. The PLC is stolen/);
     expect(firstErrorInText(revoked!)).toBe("CLIENT_CERT_REVOKED");
     expect(result.stdout).toMatch(/Done: the PLC's tags reached SCADA over mutual TLS 1\.2/);
   });
