@@ -358,3 +358,51 @@ describe("pins and serverName", () => {
     );
   });
 });
+
+describe("sparkplugIds, sparkplugMutualTls and sparkplugIdentity", () => {
+  const withSparkplug = (sparkplug: Record<string, unknown>, security: Record<string, unknown> = {}) => ({
+    ...config(security),
+    sparkplug,
+  });
+
+  it("passes an edge node whose id is its certificate's CN, and checks nothing without a sparkplug section", () => {
+    // The test PKI's client certificate has CN=client.
+    expect(codes(withSparkplug({ groupId: "Plant1", edgeNodeId: "client", deviceIds: ["tank1"] }))).toEqual(
+      codes(config()),
+    );
+    expect(codes(config({ sendClientCertificate: false }))).not.toContain("error:SPARKPLUG_NOT_MUTUAL_TLS");
+  });
+
+  it("reports ids that cannot be topic levels, with the field", () => {
+    const findings = run(
+      withSparkplug({ groupId: "Plant/1", edgeNodeId: "client", deviceIds: ["ok", "tank#2"], hostId: "" }),
+    ).findings.filter((f) => f.code === "SPARKPLUG_ID_INVALID");
+    expect(findings.map((f) => [f.path, f.message])).toEqual([
+      ["sparkplug.groupId", 'The Sparkplug groupId "Plant/1" contains "/": it cannot be a topic level.'],
+      ["sparkplug.hostId", 'The Sparkplug hostId "" is empty: it cannot be a topic level.'],
+      [
+        "sparkplug.deviceIds[1]",
+        'The Sparkplug deviceIds[1] "tank#2" contains "#": it cannot be a topic level.',
+      ],
+    ]);
+  });
+
+  it("requires mutual TLS, even with TLS off (where the other rules are greyed out)", () => {
+    expect(codes(withSparkplug({ edgeNodeId: "client" }, { sendClientCertificate: false }))).toContain(
+      "error:SPARKPLUG_NOT_MUTUAL_TLS",
+    );
+    const off = run(withSparkplug({ edgeNodeId: "client" }, { enableTls: false })).findings.find(
+      (f) => f.code === "SPARKPLUG_NOT_MUTUAL_TLS",
+    );
+    expect(off?.message).toBe("Sparkplug runs only over mutual TLS, and enableTls is off.");
+  });
+
+  it("reports an edge node id that is not the client certificate's identity", () => {
+    const mismatch = run(withSparkplug({ groupId: "Plant1", edgeNodeId: "line1-plc" })).findings.find(
+      (f) => f.code === "SPARKPLUG_IDENTITY_MISMATCH",
+    );
+    expect(mismatch).toMatchObject({ severity: "error", path: "sparkplug.edgeNodeId" });
+    expect(mismatch?.message).toContain('identity is "client" but the edge node publishes as "line1-plc"');
+    expect(mismatch?.remedy).toContain("mqtt-tls pki issue client --name line1-plc");
+  });
+});

@@ -309,10 +309,7 @@ const mutualAuthentication = defineRule({
       (security.checkServerCertificate && security.sendClientCertificate)
     )
       return [];
-    const missing = [
-      !security.checkServerCertificate && "checkServerCertificate",
-      !security.sendClientCertificate && "sendClientCertificate",
-    ].filter(Boolean);
+    const missing = mutualTlsOff({ ...security, enableTls: true });
     return [
       {
         code: "MUTUAL_AUTH_REQUIRED",
@@ -608,6 +605,49 @@ const serverName = defineRule({
 });
 
 /**
+ * The settings that keep a Security section from mutual TLS (TLS on, the broker checked, a client certificate
+ * sent), by name; empty when it is mutual TLS.
+ *
+ * @example
+ * ```ts
+ * mutualTlsOff({ enableTls: true, checkServerCertificate: true, sendClientCertificate: false });
+ * // ["sendClientCertificate"]
+ * ```
+ */
+export function mutualTlsOff(security: MutualTlsSettings): string[] {
+  return (["enableTls", "checkServerCertificate", "sendClientCertificate"] as const).filter(
+    (key) => !security[key],
+  );
+}
+
+/** The three settings of a Security section that make mutual TLS. */
+export interface MutualTlsSettings {
+  readonly enableTls: boolean;
+  readonly checkServerCertificate: boolean;
+  readonly sendClientCertificate: boolean;
+}
+
+/**
+ * `SPARKPLUG_NOT_MUTUAL_TLS` when a Security section is not mutual TLS, which Sparkplug requires here; the rule of
+ * a configuration with a `sparkplug` section, and what a Sparkplug client checks whatever the configuration says.
+ *
+ * @example
+ * ```ts
+ * const finding = notMutualTls(resolved.config.security);
+ * if (finding) console.error(finding.message);
+ * ```
+ */
+export function notMutualTls(security: MutualTlsSettings): RawFinding | undefined {
+  const off = mutualTlsOff(security);
+  if (off.length === 0) return undefined;
+  return {
+    code: "SPARKPLUG_NOT_MUTUAL_TLS",
+    path: "security",
+    message: `Sparkplug runs only over mutual TLS, and ${off.join(", ")} ${off.length > 1 ? "are" : "is"} off.`,
+  };
+}
+
+/**
  * Why `id` cannot be a Sparkplug group, edge node, device or host id (it becomes one MQTT topic level), or
  * `undefined` when it can.
  *
@@ -661,24 +701,8 @@ const sparkplugMutualTls = defineRule({
   codes: ["SPARKPLUG_NOT_MUTUAL_TLS"],
   whenTlsDisabled: true,
   check: ({ resolved }) => {
-    const { security, sparkplug } = resolved.config;
-    if (
-      !sparkplug ||
-      (security.enableTls && security.checkServerCertificate && security.sendClientCertificate)
-    )
-      return [];
-    const off = [
-      !security.enableTls && "enableTls",
-      !security.checkServerCertificate && "checkServerCertificate",
-      !security.sendClientCertificate && "sendClientCertificate",
-    ].filter(Boolean);
-    return [
-      {
-        code: "SPARKPLUG_NOT_MUTUAL_TLS",
-        path: "security",
-        message: `Sparkplug runs only over mutual TLS, and ${off.join(", ")} ${off.length > 1 ? "are" : "is"} off.`,
-      },
-    ];
+    const finding = resolved.config.sparkplug ? notMutualTls(resolved.config.security) : undefined;
+    return finding ? [finding] : [];
   },
 });
 
