@@ -633,8 +633,8 @@ export interface MutualTlsSettings {
  *
  * @example
  * ```ts
- * const finding = notMutualTls(resolved.config.security);
- * if (finding) console.error(finding.message);
+ * const finding = notMutualTls({ enableTls: true, checkServerCertificate: true, sendClientCertificate: false });
+ * if (finding) console.error(finding.message); // "... and sendClientCertificate is off."
  * ```
  */
 export function notMutualTls(security: MutualTlsSettings): RawFinding | undefined {

@@ -99,7 +99,10 @@ export const FREE_VARIABLES: Readonly<Record<string, Readonly<Record<string, Fre
   },
   "packages/adapter-geoscada/src/sparkplug.ts": {
     host,
-    nodes: { type: 'import("@proj/sparkplug").NodeSnapshot[]', why: "the nodes a host learned, as snapshots" },
+    nodes: {
+      type: 'import("@proj/sparkplug").NodeSnapshot[]',
+      why: "the nodes a host learned, as snapshots",
+    },
   },
   "packages/adapter-kit/src/check.ts": { config, nexto },
   "packages/adapter-kit/src/define.ts": { config, nexto },
