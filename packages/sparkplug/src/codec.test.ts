@@ -385,3 +385,193 @@ describe("interop with sparkplug-payload (Eclipse Tahu's JavaScript codec, proto
     expect(decoded.metrics[3]?.value).toBe("Tank 1");
   });
 });
+
+describe("payload structure rules, checked when decoding", () => {
+  const one = (metric: Parameters<typeof create<typeof PayloadSchema>>[1] extends infer I ? I : never) =>
+    toBinary(PayloadSchema, create(PayloadSchema, metric));
+
+  it("property sets: keys and values pair up, every value has a known type, Quality is 0, 192 or 500", () => {
+    // tck-id-payloads-propertyset-keys-array-size, tck-id-payloads-propertyset-values-array-size
+    const unpaired = one({
+      metrics: [
+        {
+          name: "p",
+          datatype: 9,
+          properties: { keys: ["a", "b"], values: [{ type: 3, value: { case: "intValue", value: 1 } }] },
+          value: { case: "floatValue", value: 1 },
+        },
+      ],
+    });
+    expectInvalid(() => decodePayload(unpaired), /"p".properties has 2 keys but 1 values/);
+    // tck-id-payloads-metric-propertyvalue-type-req, tck-id-payloads-metric-propertyvalue-type-type
+    const untyped = one({
+      metrics: [
+        {
+          name: "p",
+          datatype: 9,
+          properties: { keys: ["engUnit"], values: [{ value: { case: "stringValue", value: "m" } }] },
+          value: { case: "floatValue", value: 1 },
+        },
+      ],
+    });
+    expectInvalid(() => decodePayload(untyped), /properties.engUnit has no type/);
+    // tck-id-payloads-metric-propertyvalue-type-value
+    const unknownType = one({
+      metrics: [
+        {
+          name: "p",
+          datatype: 9,
+          properties: { keys: ["x"], values: [{ type: 77, value: { case: "intValue", value: 1 } }] },
+          value: { case: "floatValue", value: 1 },
+        },
+      ],
+    });
+    expectInvalid(() => decodePayload(unknownType), /datatype 77/);
+    // tck-id-payloads-propertyset-quality-value-type, tck-id-payloads-propertyset-quality-value-value
+    const quality = (type: number, value: number) =>
+      one({
+        metrics: [
+          {
+            name: "q",
+            datatype: 9,
+            properties: { keys: ["Quality"], values: [{ type, value: { case: "intValue", value } }] },
+            value: { case: "floatValue", value: 1 },
+          },
+        ],
+      });
+    expect(decodePayload(quality(3, 500)).metrics[0]?.properties).toEqual({
+      Quality: { type: "Int32", value: 500 },
+    });
+    expectInvalid(
+      () => decodePayload(quality(3, 100)),
+      /Quality must be an Int32 of 0 \(bad\), 192 \(good\) or 500 \(stale\)/,
+    );
+    expectInvalid(() => decodePayload(quality(7, 192)), /Quality must be an Int32/);
+  });
+
+  it("data sets: a column count, a known type per column, rows as wide as the columns", () => {
+    const ds = (value: object) =>
+      one({ metrics: [{ name: "ds", datatype: 16, value: { case: "datasetValue", value } }] });
+    // tck-id-payloads-dataset-column-size (num_of_columns, a uint64, matches the columns)
+    expectInvalid(
+      () => decodePayload(ds({ numOfColumns: 3n, columns: ["a", "b"], types: [3, 12] })),
+      /says 3 columns but names 2/,
+    );
+    // tck-id-payloads-dataset-column-num-headers, tck-id-payloads-dataset-types-num, tck-id-payloads-dataset-parameter-type-req
+    expectInvalid(
+      () => decodePayload(ds({ numOfColumns: 2n, columns: ["a", "b"] })),
+      /2 columns but 0 types/,
+    );
+    // tck-id-payloads-dataset-types-def, tck-id-payloads-dataset-types-type, tck-id-payloads-dataset-types-value
+    expectInvalid(
+      () => decodePayload(ds({ numOfColumns: 1n, columns: ["a"], types: [40] })),
+      /types\[0\] has datatype 40/,
+    );
+    // tck-id-payloads-template-dataset-value: cells are uint32, uint64, float, double, bool or string, as typed
+    const rows = [{ elements: [{ value: { case: "stringValue", value: "x" } }] }];
+    expectInvalid(
+      () => decodePayload(ds({ numOfColumns: 1n, columns: ["a"], types: [3], rows })),
+      /rows\[0\]\[0\] is a Int32 but carries stringValue/,
+    );
+    const good = ds({
+      numOfColumns: 2n,
+      columns: ["n", "s"],
+      types: [8, 12],
+      rows: [
+        {
+          elements: [
+            { value: { case: "longValue", value: 5n } },
+            { value: { case: "stringValue", value: "x" } },
+          ],
+        },
+      ],
+    });
+    expect(decodePayload(good).metrics[0]?.value).toEqual({
+      columns: ["n", "s"],
+      types: ["UInt64", "String"],
+      rows: [[5n, "x"]],
+    });
+  });
+
+  it("templates: definitions and instances told apart, references, versions and typed parameters", () => {
+    const tpl = (value: object) =>
+      one({ metrics: [{ name: "t", datatype: 19, value: { case: "templateValue", value } }] });
+    // tck-id-payloads-template-is-definition (always present)
+    expectInvalid(() => decodePayload(tpl({ metrics: [] })), /has no is_definition/);
+    // tck-id-payloads-template-definition-is-definition, tck-id-payloads-template-is-definition-definition,
+    // tck-id-payloads-template-ref-definition (a definition has no template_ref)
+    expectInvalid(
+      () => decodePayload(tpl({ isDefinition: true, templateRef: "Motor" })),
+      /definition but has a template_ref/,
+    );
+    // tck-id-payloads-template-instance-is-definition, tck-id-payloads-template-is-definition-instance,
+    // tck-id-payloads-template-instance-ref, tck-id-payloads-template-ref-instance (an instance names its definition)
+    expectInvalid(() => decodePayload(tpl({ isDefinition: false })), /instance but has no template_ref/);
+    // tck-id-payloads-template-parameter-name-required
+    expectInvalid(
+      () =>
+        decodePayload(
+          tpl({ isDefinition: true, parameters: [{ type: 12, value: { case: "stringValue", value: "x" } }] }),
+        ),
+      /parameters\[0\] has no name/,
+    );
+    // tck-id-payloads-template-parameter-value-type, tck-id-payloads-template-parameter-type-value,
+    // tck-id-payloads-template-parameter-type-req
+    expectInvalid(
+      () => decodePayload(tpl({ isDefinition: true, parameters: [{ name: "p", type: 0 }] })),
+      /parameters\[0\] has datatype 0/,
+    );
+    // tck-id-payloads-template-parameter-value: a parameter's value is of its type's protobuf kind
+    expectInvalid(
+      () =>
+        decodePayload(
+          tpl({
+            isDefinition: true,
+            parameters: [{ name: "p", type: 11, value: { case: "stringValue", value: "yes" } }],
+          }),
+        ),
+      /parameters\[0\] is a Boolean but carries stringValue/,
+    );
+    // tck-id-payloads-template-version, tck-id-payloads-template-definition-parameters-default (a default value),
+    // tck-id-payloads-template-instance-parameters
+    const definition = decodePayload(
+      tpl({
+        isDefinition: true,
+        version: "2.1",
+        metrics: [{ name: "Speed", datatype: 9, value: { case: "floatValue", value: 0 } }],
+        parameters: [{ name: "Vendor", type: 12, value: { case: "stringValue", value: "Altus" } }],
+      }),
+    ).metrics[0]?.value;
+    expect(definition).toEqual({
+      isDefinition: true,
+      version: "2.1",
+      metrics: [{ name: "Speed", datatype: "Float", value: 0 }],
+      parameters: [{ name: "Vendor", type: "String", value: "Altus" }],
+    });
+  });
+
+  it("metrics: a datatype of the enumeration (a uint32) on the wire, names or aliases, timestamps in ms UTC", () => {
+    // tck-id-payloads-metric-datatype-value-type, tck-id-payloads-metric-datatype-value
+    const wire = fromBinary(
+      PayloadSchema,
+      encodePayload({ metrics: [{ name: "x", datatype: "UInt16", value: 7 }] }),
+    );
+    expect(wire.metrics[0]?.datatype).toBe(6);
+    // tck-id-payloads-name-requirement: a metric without a name needs an alias its birth gave
+    expectInvalid(
+      () =>
+        decodePayload(encodePayload({ metrics: [{ alias: 9, value: 1 }] }, { datatypeOf: () => "Int32" })),
+      /alias 9\) has a value but no datatype/,
+    );
+    // tck-id-payloads-metric-timestamp-in-UTC: milliseconds since the Unix epoch, which is UTC by definition
+    const at = Date.UTC(2026, 11, 6, 12, 0, 0);
+    expect(
+      decodePayload(
+        encodePayload({
+          timestamp: at,
+          metrics: [{ name: "x", timestamp: at, datatype: "Boolean", value: true }],
+        }),
+      ).metrics[0]?.timestamp,
+    ).toBe(at);
+  });
+});

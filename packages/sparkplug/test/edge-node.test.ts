@@ -58,27 +58,35 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     // tck-id-message-flow-device-birth-publish-dbirth-match-edge-node-topic,
     // tck-id-topic-structure-namespace-device-id-associated-message-types
     expect(dbirth.topic).toBe("spBv1.0/Plant1/DBIRTH/birth-node/tank1");
-    // tck-id-topics-nbirth-mqtt, tck-id-payloads-nbirth-qos, tck-id-payloads-nbirth-retain,
-    // tck-id-message-flow-edge-node-birth-publish-nbirth-qos, -nbirth-retained, tck-id-topics-dbirth-mqtt,
+    // tck-id-conformance-mqtt-qos0 (Mosquitto delivers QoS 0), tck-id-topics-nbirth-mqtt, tck-id-payloads-nbirth-qos,
+    // tck-id-payloads-nbirth-retain,
+    // tck-id-message-flow-edge-node-birth-publish-nbirth-qos,
+    // tck-id-message-flow-edge-node-birth-publish-nbirth-retained, tck-id-topics-dbirth-mqtt,
     // tck-id-payloads-dbirth-qos, tck-id-payloads-dbirth-retain, tck-id-message-flow-device-birth-publish-dbirth-qos,
-    // -dbirth-retained
+    // tck-id-message-flow-device-birth-publish-dbirth-retained
     for (const m of [nbirth, dbirth]) expect([m.qos, m.retain]).toEqual([0, false]);
-    // tck-id-message-flow-edge-node-birth-publish-nbirth-payload, -dbirth-payload: Sparkplug protobuf payloads
+    // tck-id-message-flow-edge-node-birth-publish-nbirth-payload, tck-id-message-flow-device-birth-publish-dbirth-payload:
+    // Sparkplug protobuf payloads
     const birth = payloadOf(nbirth);
     const device = payloadOf(dbirth);
     // tck-id-topics-nbirth-seq-num, tck-id-payloads-nbirth-seq, tck-id-payloads-sequence-num-req-nbirth,
     // tck-id-message-flow-edge-node-birth-publish-nbirth-payload-seq; tck-id-topics-dbirth-seq,
-    // tck-id-payloads-dbirth-seq, tck-id-payloads-dbirth-seq-inc, tck-id-message-flow-device-birth-publish-dbirth-payload-seq
+    // tck-id-payloads-dbirth-seq, tck-id-payloads-dbirth-seq-inc,
+    // tck-id-message-flow-device-birth-publish-dbirth-payload-seq
     expect([birth.seq, device.seq]).toEqual([0, 1]);
     // tck-id-topics-nbirth-timestamp, tck-id-payloads-nbirth-timestamp, tck-id-topics-dbirth-timestamp,
     // tck-id-payloads-dbirth-timestamp, tck-id-payloads-timestamp-in-UTC (ms since the epoch: UTC by definition)
     for (const p of [birth, device]) expect(p.timestamp).toBeGreaterThanOrEqual(started - 1000);
     expect(birth.timestamp).toBeLessThanOrEqual(Date.now());
     const byName = new Map(birth.metrics.map((m) => [m.name, m]));
-    // tck-id-topics-nbirth-bdseq-included, tck-id-payloads-nbirth-bdseq, tck-id-topics-nbirth-bdseq-increment (starts at 0)
+    // tck-id-topics-nbirth-bdseq-included, tck-id-payloads-nbirth-bdseq, tck-id-topics-nbirth-bdseq-increment (starts
+    // at 0)
     expect(byName.get("bdSeq")).toMatchObject({ datatype: "Int64", value: 0n });
     // tck-id-topics-nbirth-rebirth-metric, tck-id-payloads-nbirth-rebirth-req,
-    // tck-id-operational-behavior-data-commands-rebirth-name, -rebirth-name-aliases, -rebirth-datatype, -rebirth-value
+    // tck-id-operational-behavior-data-commands-rebirth-name,
+    // tck-id-operational-behavior-data-commands-rebirth-name-aliases,
+    // tck-id-operational-behavior-data-commands-rebirth-datatype,
+    // tck-id-operational-behavior-data-commands-rebirth-value
     const rebirth = byName.get("Node Control/Rebirth");
     expect(rebirth).toMatchObject({ datatype: "Boolean", value: false });
     expect(rebirth?.alias).toBeUndefined();
@@ -92,7 +100,8 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     ]);
     // tck-id-topics-nbirth-metrics, tck-id-topics-dbirth-metrics, tck-id-payloads-alias-birth-requirement,
     // tck-id-payloads-metric-datatype-req, tck-id-payloads-name-birth-data-requirement,
-    // tck-id-operational-behavior-data-publish-nbirth-values, -dbirth-values, tck-id-topics-dbirth-metric-reqs
+    // tck-id-operational-behavior-data-publish-nbirth-values, tck-id-operational-behavior-data-publish-dbirth-values,
+    // tck-id-topics-dbirth-metric-reqs, tck-id-operational-behavior-data-publish-dbirth
     for (const m of [...birth.metrics.slice(2), ...device.metrics]) {
       expect(m.name).toBeTypeOf("string");
       expect(m.alias).toBeTypeOf("number");
@@ -117,7 +126,8 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     const alias = new Map(nbirth.metrics.map((m) => [m.name, m.alias]));
     const types = new Map(nbirth.metrics.map((m) => [m.alias, m.datatype]));
     const datatypeOf = { datatypeOf: (m: { alias?: number }) => types.get(m.alias) };
-    // tck-id-principles-rbe-recommended, tck-id-operational-behavior-data-publish-nbirth-change: no change, no message
+    // tck-id-principles-rbe-recommended, tck-id-operational-behavior-data-publish-nbirth-change: no change, no
+    // message
     expect(await node.update({ "Pump/Running": false, "Pump/Speed": 3 })).toBe(0); // 3 is within the deadband of 5
     expect(await node.update({ "Pump/Running": true, "Pump/Speed": 4 })).toBe(1);
     const ndata = await obs.next((m) => m.parsed?.type === "NDATA");
@@ -137,16 +147,19 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     await node.update({ Level: 11 }, { device: "tank1" });
     const ddata = await obs.next((m) => m.parsed?.type === "DDATA");
     const dbirthTypes = { datatypeOf: () => "Double" as const };
-    // tck-id-topics-ddata-topic, tck-id-topics-ddata-mqtt, tck-id-payloads-ddata-qos, -retain, tck-id-topics-ddata-seq-num,
-    // tck-id-payloads-ddata-seq, -seq-inc, tck-id-topics-ddata-timestamp, tck-id-payloads-ddata-timestamp,
-    // tck-id-topics-ddata-payload, tck-id-operational-behavior-data-publish-dbirth-change
+    // tck-id-topics-ddata-topic, tck-id-topics-ddata-mqtt, tck-id-payloads-ddata-qos, tck-id-payloads-ddata-retain,
+    // tck-id-topics-ddata-seq-num, tck-id-payloads-ddata-seq, tck-id-payloads-ddata-seq-inc,
+    // tck-id-topics-ddata-timestamp, tck-id-payloads-ddata-timestamp, tck-id-topics-ddata-payload,
+    // tck-id-operational-behavior-data-publish-dbirth-change
     expect([ddata.topic, ddata.qos, ddata.retain]).toEqual([
       "spBv1.0/Plant1/DDATA/data-node/tank1",
       0,
       false,
     ]);
     expect(payloadOf(ddata, dbirthTypes)).toMatchObject({ seq: 3, metrics: [{ value: 11 }] });
-    // tck-id-payloads-ndata-order / -ddata-order: nothing of DATA came before the births
+    // tck-id-payloads-ndata-order, tck-id-payloads-ddata-order: nothing of DATA came before the births;
+    // tck-id-operational-behavior-data-publish-nbirth-order, tck-id-operational-behavior-data-publish-dbirth-order:
+    // births and DATA in the order they happened, one timestamp per message
     const order = obs.seen
       .filter((m) => m.parsed && "node" in m.parsed && m.parsed.node === "data-node")
       .map((m) => m.parsed!.type);
@@ -178,8 +191,9 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     await obs.next((m) => m.parsed?.type === "DBIRTH");
     node.setDeviceOnline("tank1", false);
     const ddeath = await obs.next((m) => m.parsed?.type === "DDEATH");
-    // tck-id-topics-ddeath-topic, tck-id-topics-ddeath-mqtt, tck-id-topics-ddeath-seq-num, tck-id-payloads-ddeath-timestamp,
-    // tck-id-payloads-ddeath-seq, tck-id-payloads-ddeath-seq-inc, tck-id-payloads-ddeath-seq-number
+    // tck-id-topics-ddeath-topic, tck-id-topics-ddeath-mqtt, tck-id-topics-ddeath-seq-num,
+    // tck-id-payloads-ddeath-timestamp, tck-id-payloads-ddeath-seq, tck-id-payloads-ddeath-seq-inc,
+    // tck-id-payloads-ddeath-seq-number
     expect([ddeath.topic, ddeath.qos, ddeath.retain]).toEqual([
       "spBv1.0/Plant1/DDEATH/ddeath-node/tank1",
       0,
@@ -210,8 +224,9 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
       }),
     );
     const again = payloadOf(await obs.next((m) => m.parsed?.type === "NBIRTH", 8000, mark));
-    // tck-id-operational-behavior-data-commands-rebirth-action-1 (DATA stops), -action-2 (complete birth sequence),
-    // -action-3 (same bdSeq as the Will of this session)
+    // tck-id-operational-behavior-data-commands-rebirth-action-1 (DATA stops),
+    // tck-id-operational-behavior-data-commands-rebirth-action-2 (complete birth sequence),
+    // tck-id-operational-behavior-data-commands-rebirth-action-3 (same bdSeq as the Will of this session)
     expect(again.seq).toBe(0);
     expect(again.metrics.find((m) => m.name === "bdSeq")?.value).toBe(
       first.metrics.find((m) => m.name === "bdSeq")?.value,
@@ -233,9 +248,13 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
       const packets = packetsOf(node.client);
       node.client.mqtt.stream.destroy(); // the edge node's connection dies: the broker publishes the Will
       const death = await obs.next((m) => m.parsed?.type === "NDEATH");
-      // tck-id-message-flow-edge-node-birth-publish-will-message, -will-message-topic, -will-message-payload,
-      // -will-message-qos, -will-message-will-retained, tck-id-payloads-ndeath-will-message, -will-message-qos,
-      // -will-message-retain, tck-id-topics-ndeath-topic
+      // tck-id-message-flow-edge-node-birth-publish-will-message,
+      // tck-id-message-flow-edge-node-birth-publish-will-message-topic,
+      // tck-id-message-flow-edge-node-birth-publish-will-message-payload,
+      // tck-id-message-flow-edge-node-birth-publish-will-message-qos,
+      // tck-id-message-flow-edge-node-birth-publish-will-message-will-retained, tck-id-payloads-ndeath-will-message,
+      // tck-id-payloads-ndeath-will-message-qos, tck-id-payloads-ndeath-will-message-retain,
+      // tck-id-topics-ndeath-topic
       expect([death.topic, death.qos, death.retain]).toEqual(["spBv1.0/Plant1/NDEATH/will-node", 1, false]);
       const will = payloadOf(death);
       // tck-id-topics-ndeath-payload (only bdSeq), tck-id-topics-ndeath-seq, tck-id-payloads-ndeath-seq (no seq),
@@ -276,6 +295,17 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     }
   });
 
+  it("connects with a clean session under MQTT 3.1.1 (tck-id-principles-persistence-clean-session-311)", async () => {
+    const obs = await lab.observer();
+    await using node = await edge("clean-node", { backoff: { minMs: 50, maxMs: 200 } }, 4);
+    await obs.next((m) => m.parsed?.type === "NBIRTH");
+    const packets = packetsOf(node.client);
+    node.client.mqtt.stream.destroy();
+    await expect.poll(() => packets.some((p) => p.cmd === "connect"), { timeout: 8000 }).toBe(true);
+    const connect = packets.find((p): p is IConnectPacket => p.cmd === "connect")!;
+    expect([connect.protocolVersion, connect.clean]).toEqual([4, true]);
+  });
+
   it("an intentional stop publishes NDEATH before DISCONNECT (MQTT 3.1.1 and MQTT 5 with reason 4)", async () => {
     for (const version of [4, 5] as const) {
       const obs = await lab.observer();
@@ -283,8 +313,10 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
       const birth = payloadOf(await obs.next((m) => m.parsed?.type === "NBIRTH"));
       const packets = packetsOf(node.client);
       await node.stop();
-      // tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath, tck-id-payloads-ndeath-will-message-publisher,
-      // tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt311, -disconnect-mqtt50,
+      // tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath,
+      // tck-id-payloads-ndeath-will-message-publisher,
+      // tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt311,
+      // tck-id-payloads-ndeath-will-message-publisher-disconnect-mqtt50,
       // tck-id-operational-behavior-edge-node-intentional-disconnect-packet
       const death = await obs.next((m) => m.parsed?.type === "NDEATH");
       expect(payloadOf(death).metrics[0]?.value).toBe(birth.metrics.find((m) => m.name === "bdSeq")?.value);
@@ -341,7 +373,8 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     });
     try {
       await node.update({ "Pump/Running": true, "Pump/Speed": 50 });
-      // tck-id-message-flow-edge-node-birth-publish-phid-wait, tck-id-operational-behavior-edge-node-birth-sequence-wait,
+      // tck-id-message-flow-edge-node-birth-publish-phid-wait,
+      // tck-id-operational-behavior-edge-node-birth-sequence-wait,
       // tck-id-message-flow-edge-node-birth-publish-phid-wait-online: an offline host means no births
       await obs.quiet(300);
       expect(obs.of("NBIRTH", "phid-node")).toHaveLength(0);
@@ -361,12 +394,15 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
       expect(
         payloadOf(stored, { datatypeOf: (m) => types.get(m.alias) }).metrics.every((m) => m.isHistorical),
       ).toBe(true);
-      // tck-id-message-flow-edge-node-birth-publish-phid-wait-timestamp: an older STATE is ignored
+      // tck-id-message-flow-edge-node-birth-publish-phid-wait-timestamp,
+      // tck-id-operational-behavior-edge-node-termination-host-offline-timestamp: an offline STATE older than the
+      // last online one does not make a publishing node leave
       await state(false, 1500);
       await obs.quiet(300);
       expect(node.born).toBe(true);
-      // tck-id-operational-behavior-edge-node-termination-host-offline, tck-id-message-flow-edge-node-birth-publish-phid-offline:
-      // the host goes offline: NDEATH, leave the broker, and wait again after reconnecting
+      // tck-id-operational-behavior-edge-node-termination-host-offline,
+      // tck-id-message-flow-edge-node-birth-publish-phid-offline: the host goes offline: NDEATH, leave the broker,
+      // and wait again after reconnecting
       const mark = obs.seen.length;
       await state(false, 3000);
       const death = await obs.next((m) => m.parsed?.type === "NDEATH", 8000, mark);
@@ -389,7 +425,8 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     const obs = await lab.observer();
     const config = await lab.config("ids-node");
     // tck-id-intro-group-id-chars, tck-id-intro-edge-node-id-chars, tck-id-intro-device-id-chars,
-    // tck-id-topic-structure-namespace-valid-group-id, -valid-edge-node-id, -valid-device-id
+    // tck-id-topic-structure-namespace-valid-group-id, tck-id-topic-structure-namespace-valid-edge-node-id,
+    // tck-id-topic-structure-namespace-valid-device-id
     await expect(startEdgeNode(config, { group: "Plant/1", node: "n" })).rejects.toMatchObject({
       code: "SPARKPLUG_ID_INVALID",
     });

@@ -84,12 +84,16 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     const before = Date.now();
     const scada = await host("state-host", {}, 5);
     const birth = await obs.next((m) => m.topic === "spBv1.0/STATE/state-host");
-    // tck-id-host-topic-phid-birth-topic, -birth-qos, -birth-retain, tck-id-payloads-state-birth,
-    // tck-id-operational-behavior-host-application-connect-birth(-topic/-qos/-retained), tck-id-intro-sparkplug-host-state,
+    // tck-id-host-topic-phid-birth-topic, tck-id-host-topic-phid-birth-qos, tck-id-host-topic-phid-birth-retain,
+    // tck-id-payloads-state-birth, tck-id-operational-behavior-host-application-connect-birth,
+    // tck-id-operational-behavior-host-application-connect-birth-topic,
+    // tck-id-operational-behavior-host-application-connect-birth-qos,
+    // tck-id-operational-behavior-host-application-connect-birth-retained, tck-id-intro-sparkplug-host-state,
     // tck-id-components-ph-state, tck-id-conformance-primary-host
     expect([birth.qos, birth.retain]).toEqual([1, true]);
     // tck-id-host-topic-phid-birth-payload, tck-id-payloads-state-birth-payload,
-    // tck-id-operational-behavior-host-application-connect-birth-payload, tck-id-message-flow-phid-sparkplug-state-publish-payload
+    // tck-id-operational-behavior-host-application-connect-birth-payload,
+    // tck-id-message-flow-phid-sparkplug-state-publish-payload
     const online = parseState(birth.bytes)!;
     expect(JSON.parse(birth.bytes.toString())).toEqual({ online: true, timestamp: online.timestamp });
     expect(online.timestamp).toBeGreaterThanOrEqual(before - 1000);
@@ -99,11 +103,23 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     const will = await obs.next(
       (m) => m.topic === "spBv1.0/STATE/state-host" && parseState(m.bytes)?.online === false,
     );
-    // tck-id-host-topic-phid-death-required, -death-topic, -death-qos, -death-retain, -death-payload,
-    // tck-id-payloads-state-will-message(-qos/-retain/-payload), tck-id-operational-behavior-host-application-connect-will(-topic/
-    // -payload/-qos/-retained), tck-id-operational-behavior-host-application-death-topic, -death-payload, -death-qos, -death-retained
+    // tck-id-conformance-mqtt-will-messages, tck-id-conformance-mqtt-retained, tck-id-conformance-mqtt-qos1 (the
+    // broker delivers a retained QoS 1 Will), tck-id-host-topic-phid-death-required, tck-id-host-topic-phid-death-topic,
+    // tck-id-host-topic-phid-death-qos,
+    // tck-id-host-topic-phid-death-retain, tck-id-host-topic-phid-death-payload, tck-id-payloads-state-will-message,
+    // tck-id-payloads-state-will-message-qos, tck-id-payloads-state-will-message-retain,
+    // tck-id-payloads-state-will-message-payload, tck-id-operational-behavior-host-application-connect-will,
+    // tck-id-operational-behavior-host-application-connect-will-topic,
+    // tck-id-operational-behavior-host-application-connect-will-payload,
+    // tck-id-operational-behavior-host-application-connect-will-qos,
+    // tck-id-operational-behavior-host-application-connect-will-retained,
+    // tck-id-operational-behavior-host-application-death-topic,
+    // tck-id-operational-behavior-host-application-death-payload,
+    // tck-id-operational-behavior-host-application-death-qos,
+    // tck-id-operational-behavior-host-application-death-retained
     expect([will.qos, will.retain]).toEqual([1, true]);
-    // tck-id-host-topic-phid-birth-payload-timestamp, tck-id-message-flow-phid-sparkplug-state-publish-payload-timestamp
+    // tck-id-host-topic-phid-birth-payload-timestamp,
+    // tck-id-message-flow-phid-sparkplug-state-publish-payload-timestamp
     expect(parseState(will.bytes)?.timestamp).toBe(online.timestamp);
     await expect.poll(() => scada.client.state, { timeout: 8000 }).toBe("connected");
     // The CONNECT of the session that is up now (a first attempt may have failed while Mosquitto dropped the old one).
@@ -123,9 +139,10 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
       8000,
       obs.seen.indexOf(will),
     );
-    // tck-id-host-topic-phid-birth-sub-required, tck-id-payloads-state-subscribe, tck-id-message-flow-phid-sparkplug-subscription,
-    // tck-id-host-topic-phid-birth-required, tck-id-host-topic-phid-birth-message, tck-id-message-flow-phid-sparkplug-state-publish:
-    // SUBSCRIBE (own STATE and the namespace) before the STATE birth, which is its first PUBLISH
+    // tck-id-host-topic-phid-birth-sub-required, tck-id-payloads-state-subscribe,
+    // tck-id-message-flow-phid-sparkplug-subscription, tck-id-host-topic-phid-birth-required,
+    // tck-id-host-topic-phid-birth-message, tck-id-message-flow-phid-sparkplug-state-publish: SUBSCRIBE (own STATE
+    // and the namespace) before the STATE birth, which is its first PUBLISH
     const subscribe = packets.findIndex((p) => p.cmd === "subscribe");
     const firstPublish = packets.findIndex((p) => p.cmd === "publish");
     expect(subscribe).toBeGreaterThan(-1);
@@ -147,7 +164,8 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
       mark,
     );
     expect(parseState(corrected.bytes)?.timestamp).toBe(willTimestamp);
-    // tck-id-operational-behavior-host-application-termination, tck-id-host-topic-phid-death-payload-timestamp-disconnect-clean,
+    // tck-id-operational-behavior-host-application-termination,
+    // tck-id-host-topic-phid-death-payload-timestamp-disconnect-clean,
     // tck-id-operational-behavior-host-application-disconnect-intentional
     const stopping = Date.now();
     const stopMark = obs.seen.length;
@@ -162,8 +180,31 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     await obs.publish("spBv1.0/STATE/state-host", "", { qos: 1, retain: true });
   });
 
+  it("connects with a clean session under MQTT 3.1.1 (tck-id-message-flow-phid-sparkplug-clean-session-311)", async () => {
+    const obs = await lab.observer();
+    await using scada = await host("clean-host", { backoff: { minMs: 50, maxMs: 200 } }, 4);
+    await obs.next((m) => m.topic === "spBv1.0/STATE/clean-host" && parseState(m.bytes)?.online === true);
+    const packets = packetsOf(scada.client);
+    scada.client.mqtt.stream.destroy();
+    await expect.poll(() => packets.some((p) => p.cmd === "connect"), { timeout: 8000 }).toBe(true);
+    const connect = packets.find((p): p is IConnectPacket => p.cmd === "connect")!;
+    expect([connect.protocolVersion, connect.clean]).toEqual([4, true]);
+    await obs.publish("spBv1.0/STATE/clean-host", "", { qos: 1, retain: true });
+  });
+
   it("learns nodes, devices and metrics from births, and keeps values current from DATA", async () => {
     await using scada = await host("model-host");
+    // tck-id-intro-group-id-string, tck-id-intro-edge-node-id-string, tck-id-intro-device-id-string: ids are UTF-8
+    // strings; tck-id-topic-structure-namespace-duplicate-device-id-across-edge-node: another node's tank1 is its own
+    await using other = await startEdgeNode(await lab.config("model-node-2"), {
+      group: "Usine-Été",
+      node: "model-node-2",
+      devices: [{ id: "tank1", metrics: [{ name: "Level", datatype: "Float", value: 9 }] }],
+    });
+    await expect
+      .poll(() => scada.nodes.get("Usine-Été/model-node-2")?.devices.get("tank1")?.online)
+      .toBe(true);
+    expect(other.stats.published.DBIRTH).toBe(1);
     await using edge = await startEdgeNode(await lab.config("model-node"), {
       group: "Plant1",
       node: "model-node",
@@ -221,12 +262,15 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     await node.death(7n);
     await expect.poll(() => scada.nodes.get("G/death-node")?.online).toBe(false);
     const state = snapshotNode(scada.nodes.get("G/death-node")!);
-    // tck-id-operational-behavior-edge-node-termination-host-action-ndeath-node-offline, -ndeath-node-tags-stale,
-    // -ndeath-devices-offline, -ndeath-devices-tags-stale
+    // tck-id-operational-behavior-edge-node-termination-host-action-ndeath-node-offline,
+    // tck-id-operational-behavior-edge-node-termination-host-action-ndeath-node-tags-stale,
+    // tck-id-operational-behavior-edge-node-termination-host-action-ndeath-devices-offline,
+    // tck-id-operational-behavior-edge-node-termination-host-action-ndeath-devices-tags-stale
     expect(state.metrics.every((m) => m.stale)).toBe(true);
     expect(state.devices[0]).toMatchObject({ online: false, metrics: [{ stale: true }] });
     expect(eventsOf(scada, "NDEATH")).toMatchObject([{ group: "G", node: "death-node", bdSeq: 7 }]);
-    // tck-id-operational-behavior-edge-node-termination-host-action-ddeath-devices-offline, -ddeath-devices-tags-stale
+    // tck-id-operational-behavior-edge-node-termination-host-action-ddeath-devices-offline,
+    // tck-id-operational-behavior-edge-node-termination-host-action-ddeath-devices-tags-stale
     await node.birth(8n);
     await node.dbirth(1, "pump");
     await expect.poll(() => scada.nodes.get("G/death-node")?.devices.get("pump")?.online).toBe(true);
@@ -245,7 +289,8 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     scada.on("data", (d) => values.push(d.metrics[0]!.value as number));
     await node.birth(1n);
     await expect.poll(() => scada.nodes.get("G/seq-node")?.online).toBe(true);
-    // tck-id-operational-behavior-host-reordering-start, -reordering-success: 2 before 1, both within the timeout
+    // tck-id-operational-behavior-host-reordering-start, tck-id-operational-behavior-host-reordering-success: 2
+    // before 1, both within the timeout
     await node.data(2, 22);
     await node.data(1, 21);
     await expect.poll(() => values).toEqual([21, 22]);
@@ -257,8 +302,10 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     const ncmd = await obs.next((m) => m.parsed?.type === "NCMD");
     expect(eventsOf(scada, "SEQ_GAP")).toMatchObject([{ node: "seq-node", expected: 3, received: 4 }]);
     expect(values).toEqual([21, 22]); // what came after the gap is not taken as current
-    // tck-id-operational-behavior-data-commands-ncmd-rebirth-verb, -ncmd-rebirth-name, -ncmd-rebirth-value,
-    // tck-id-topics-ncmd-topic, tck-id-topics-ncmd-mqtt, tck-id-payloads-ncmd-qos, -ncmd-retain, tck-id-topics-ncmd-timestamp,
+    // tck-id-operational-behavior-data-commands-ncmd-rebirth-verb,
+    // tck-id-operational-behavior-data-commands-ncmd-rebirth-name,
+    // tck-id-operational-behavior-data-commands-ncmd-rebirth-value, tck-id-topics-ncmd-topic,
+    // tck-id-topics-ncmd-mqtt, tck-id-payloads-ncmd-qos, tck-id-payloads-ncmd-retain, tck-id-topics-ncmd-timestamp,
     // tck-id-payloads-ncmd-timestamp, tck-id-payloads-ncmd-seq (none)
     expect([ncmd.topic, ncmd.qos, ncmd.retain]).toEqual(["spBv1.0/G/NCMD/seq-node", 0, false]);
     const rebirth = payloadOf(ncmd);
@@ -297,16 +344,20 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     await scada.write({ group: "Plant1", node: "write-node", device: "valve" }, { Open: true });
     const ncmd = await obs.next((m) => m.topic === "spBv1.0/Plant1/NCMD/write-node");
     const dcmd = await obs.next((m) => m.topic === "spBv1.0/Plant1/DCMD/write-node/valve");
-    // tck-id-topics-dcmd-topic, tck-id-topics-dcmd-mqtt, tck-id-payloads-dcmd-qos, -dcmd-retain, tck-id-topics-dcmd-timestamp,
-    // tck-id-payloads-dcmd-timestamp, tck-id-payloads-dcmd-seq, tck-id-operational-behavior-data-commands-ncmd-verb, -dcmd-verb
+    // tck-id-topics-dcmd-topic, tck-id-topics-dcmd-mqtt, tck-id-payloads-dcmd-qos, tck-id-payloads-dcmd-retain,
+    // tck-id-topics-dcmd-timestamp, tck-id-payloads-dcmd-timestamp, tck-id-payloads-dcmd-seq,
+    // tck-id-operational-behavior-data-commands-ncmd-verb, tck-id-operational-behavior-data-commands-dcmd-verb
     for (const m of [ncmd, dcmd]) {
       expect([m.qos, m.retain]).toEqual([0, false]);
       const p = payloadOf(m, { datatypeOf: () => (m === ncmd ? "Int16" : "Boolean") });
       expect(p.seq).toBeUndefined();
       expect(p.timestamp).toBeTypeOf("number");
-      // tck-id-payloads-alias-data-cmd-requirement (alias only), tck-id-topics-ncmd-payload, tck-id-topics-dcmd-payload,
-      // tck-id-payloads-name-cmd-requirement, tck-id-operational-behavior-data-commands-ncmd-metric-name, -ncmd-metric-value,
-      // -dcmd-metric-name, -dcmd-metric-value
+      // tck-id-payloads-alias-data-cmd-requirement (alias only), tck-id-topics-ncmd-payload,
+      // tck-id-topics-dcmd-payload, tck-id-payloads-name-cmd-requirement,
+      // tck-id-operational-behavior-data-commands-ncmd-metric-name,
+      // tck-id-operational-behavior-data-commands-ncmd-metric-value,
+      // tck-id-operational-behavior-data-commands-dcmd-metric-name,
+      // tck-id-operational-behavior-data-commands-dcmd-metric-value
       expect(p.metrics[0]?.name).toBeUndefined();
       expect(p.metrics[0]?.alias).toBeTypeOf("number");
     }
@@ -451,6 +502,7 @@ describe.skipIf(skipMosquitto)(
         ["Node Control/Rebirth", "Boolean"],
         ["Speed", "Float"],
       ]);
+      // tck-id-payloads-name-requirement: without aliases, every metric carries its name (DATA too).
       // Tahu types DATA metrics from their own datatype only: by name, ours are read as their birth said.
       expect(tahu.decodePayload(data.bytes).metrics[0]).toMatchObject({ name: "Speed" });
     });
