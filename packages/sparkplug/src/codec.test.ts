@@ -533,6 +533,7 @@ describe("payload structure rules, checked when decoding", () => {
       /parameters\[0\] is a Boolean but carries stringValue/,
     );
     // tck-id-payloads-template-version, tck-id-payloads-template-definition-parameters-default (a default value),
+    // tck-id-payloads-template-parameter-name-type (a UTF-8 string),
     // tck-id-payloads-template-instance-parameters
     const definition = decodePayload(
       tpl({
