@@ -37,7 +37,7 @@ export async function sparkplugStep(
     ),
   );
   line(`SCADA host scada-server: STATE online, subscribed to spBv1.0/#`);
-  const plc = await simulateEdgeNode(nexto, plcConfig, {
+  await using plc = await simulateEdgeNode(nexto, plcConfig, {
     group: "Plant1",
     node: "line1-nx3004",
     primaryHost: "scada-server",
@@ -63,11 +63,14 @@ export async function sparkplugStep(
   line(
     `SCADA line1/tank-level ${String(atBirth)} → ${Number(tank()?.value).toFixed(2)} % (a Float: NDATA by alias, report by exception)`,
   );
-  await host.write({ group: "Plant1", node: "line1-nx3004" }, { "line1/pump1/running": true });
-  const commanded = await until(() => written.length > 0);
-  line(`PLC received NCMD: ${written.join(", ")}`);
-  await host.requestRebirth("Plant1", "line1-nx3004");
-  await until(() => plc.edge.stats.rebirths > 0);
+  let commanded = false;
+  if (learned) {
+    await host.write({ group: "Plant1", node: "line1-nx3004" }, { "line1/pump1/running": true });
+    commanded = await until(() => written.length > 0);
+    line(`PLC received NCMD: ${written.join(", ")}`);
+    await host.requestRebirth("Plant1", "line1-nx3004");
+    await until(() => plc.edge.stats.rebirths > 0);
+  }
   await plc.stop();
   const died = await until(() => host.nodes.get("Plant1/line1-nx3004")?.online === false);
   const state = learned ? onlineState(node()) : "False, no NBIRTH received";

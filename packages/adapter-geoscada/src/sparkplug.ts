@@ -168,7 +168,8 @@ export interface GeoScadaEvent {
 
 /**
  * A host's events as Geo SCADA Expert's Events List shows them: births and deaths under "Sparkplug B Online State",
- * sequence gaps (and the rebirth they caused) under "Sparkplug B Sequence Number Error".
+ * sequence gaps (and the rebirths they caused) under "Sparkplug B Sequence Number Error"; rebirths asked for other
+ * reasons (a reconnect, data without a birth) are not Geo SCADA events.
  *
  * @example
  * ```ts
@@ -176,39 +177,50 @@ export interface GeoScadaEvent {
  * ```
  */
 export function geoScadaEvents(events: readonly HostEvent[]): GeoScadaEvent[] {
-  return events.map((event): GeoScadaEvent => {
+  return events.flatMap((event): GeoScadaEvent[] => {
     const source = `${event.group}/${event.node}${"device" in event ? `/${event.device}` : ""}`;
     switch (event.type) {
       case "NBIRTH":
       case "DBIRTH":
-        return {
-          time: event.time,
-          category: "Sparkplug B Online State",
-          source,
-          message: `Online, ${event.type} received`,
-        };
+        return [
+          {
+            time: event.time,
+            category: "Sparkplug B Online State",
+            source,
+            message: `Online, ${event.type} received`,
+          },
+        ];
       case "NDEATH":
       case "DDEATH":
-        return {
-          time: event.time,
-          category: "Sparkplug B Online State",
-          source,
-          message: `Offline, ${event.type} received`,
-        };
+        return [
+          {
+            time: event.time,
+            category: "Sparkplug B Online State",
+            source,
+            message: `Offline, ${event.type} received`,
+          },
+        ];
       case "SEQ_GAP":
-        return {
-          time: event.time,
-          category: "Sparkplug B Sequence Number Error",
-          source,
-          message: `Expected sequence number ${event.expected}, received ${event.received}`,
-        };
+        return [
+          {
+            time: event.time,
+            category: "Sparkplug B Sequence Number Error",
+            source,
+            message: `Expected sequence number ${event.expected}, received ${event.received}`,
+          },
+        ];
       case "REBIRTH_REQUESTED":
-        return {
-          time: event.time,
-          category: "Sparkplug B Sequence Number Error",
-          source,
-          message: `Rebirth requested: ${event.reason}`,
-        };
+        // Only the rebirth a sequence gap caused belongs to the sequence errors; others are the host's own business.
+        return event.reason.startsWith("seq ")
+          ? [
+              {
+                time: event.time,
+                category: "Sparkplug B Sequence Number Error",
+                source,
+                message: `Rebirth requested: ${event.reason}`,
+              },
+            ]
+          : [];
     }
   });
 }

@@ -130,6 +130,13 @@ export function encodeArray(type: ArrayTypeName, values: readonly unknown[]): Ui
   const view = new DataView(out.buffer);
   for (const [i, v] of values.entries()) {
     if (typeof v !== "number" && typeof v !== "bigint") return `element ${i} is not a number`;
+    if (
+      type === "FloatArray" &&
+      typeof v === "number" &&
+      Number.isFinite(v) &&
+      !Number.isFinite(Math.fround(v))
+    )
+      return `element ${i} (${v}) is beyond a Float's range`;
     if (range) {
       if (typeof v === "number" && !Number.isInteger(v)) return `element ${i} (${v}) is not an integer`;
       const big = BigInt(v);

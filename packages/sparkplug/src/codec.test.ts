@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { decodeArray, encodeArray } from "./arrays.js";
 import { isSparkplugError } from "./errors.js";
 import { PayloadSchema } from "./gen/sparkplug_b_pb.js";
-import { decodePayload, encodePayload, type Metric, type Payload } from "./payload.js";
+import { decodePayload, encodePayload, valueProblem, type Metric, type Payload } from "./payload.js";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex").toUpperCase();
 const int64le = (v: bigint) => {
@@ -249,6 +249,21 @@ describe("payload codec", () => {
       /not an integer/,
     );
     expectInvalid(() => encodePayload({ seq: 256, metrics: [] }), /seq 256/);
+    expectInvalid(
+      () => encodePayload({ metrics: [{ name: "f", datatype: "Float", value: 1e39 }] }),
+      /"f" is a Float but 1e\+39 is beyond its range/,
+    );
+    expectInvalid(
+      () => encodePayload({ metrics: [{ name: "fa", datatype: "FloatArray", value: [1, 1e39] }] }),
+      /element 1 \(1e\+39\) is beyond a Float's range/,
+    );
+    expectInvalid(
+      () => encodePayload({ metrics: [{ name: "ds", datatype: "DataSet", value: "rows" }] }),
+      /"ds" is a DataSet but the value is no DataSet/,
+    );
+    expect(valueProblem("UInt8", 300)).toBe("300 is out of range");
+    expect(valueProblem("Int64", 2n ** 63n)).toMatch(/out of range/);
+    expect(valueProblem("Float", Number.POSITIVE_INFINITY)).toBeUndefined(); // a float32 holds infinities
     expectInvalid(
       () =>
         encodePayload({

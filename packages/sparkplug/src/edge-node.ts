@@ -211,7 +211,7 @@ export class EdgeNode extends EventEmitter<{
       return; // the connection went again: the next session subscribes
     }
     // tck-id-message-flow-edge-node-birth-publish-phid-wait: with a primary host, births wait for its STATE.
-    if (!this.primaryHost && this.client.state === "connected") this.#birth();
+    if (!this.primaryHost && this.client.state === "connected") this.#tryBirth();
   }
 
   /** Topics by message type and device, made once (the ids were checked at start). */
@@ -243,6 +243,28 @@ export class EdgeNode extends EventEmitter<{
     // Births, DATA and deaths: QoS 0, not retained (tck-id-topics-nbirth-mqtt, -ndata-mqtt, -dbirth-mqtt, ...).
     void this.client.publish(this.#topic(type, device), Buffer.from(bytes), QOS0);
     if (type in this.#published) this.#published[type as PublishedType]++;
+  }
+
+  /**
+   * Births, from a message handler or a new session: a failure is a diagnosis, never an exception out of the MQTT
+   * client's event.
+   */
+  #tryBirth(): void {
+    try {
+      this.#birth();
+    } catch (error) {
+      const findings =
+        isSparkplugError(error) && error.findings.length > 0
+          ? error.findings
+          : [
+              createFinding(
+                "SPARKPLUG_PAYLOAD_INVALID",
+                "error",
+                `The births could not be made: ${(error as Error).message}`,
+              ),
+            ];
+      for (const finding of findings) this.emit("diagnosis", finding);
+    }
   }
 
   /** NBIRTH (seq 0, bdSeq of this session's Will, every metric), then every online device's DBIRTH. */
@@ -342,7 +364,7 @@ export class EdgeNode extends EventEmitter<{
         },
         set,
       );
-    } else if (!this.#born) {
+    } else if (!this.#born && (device?.online ?? true)) {
       encodePayload({ metrics: changed }, set.codec); // a value that does not fit is refused now, not later
       this.#stored.push({ device: options.device, metrics: changed });
       if (this.#stored.length > this.#maxStored) {
@@ -392,7 +414,7 @@ export class EdgeNode extends EventEmitter<{
   rebirth(): void {
     if (!this.#born) return;
     this.#rebirths++;
-    this.#birth();
+    this.#tryBirth();
   }
 
   #onMessage(topic: string, bytes: Buffer): void {
@@ -432,6 +454,17 @@ export class EdgeNode extends EventEmitter<{
         });
         continue;
       }
+      if (metric.datatype !== undefined && metric.datatype !== definition.datatype) {
+        this.emit(
+          "diagnosis",
+          createFinding(
+            "SPARKPLUG_PAYLOAD_INVALID",
+            "warning",
+            `A ${parsed.type} writes "${definition.name}" as a ${metric.datatype}; its birth made it a ${definition.datatype}: ignored.`,
+          ),
+        );
+        continue;
+      }
       written.push({ name: definition.name, datatype: definition.datatype, value: metric.value });
     }
     if (written.length > 0)
@@ -442,13 +475,14 @@ export class EdgeNode extends EventEmitter<{
   }
 
   #onHostState(bytes: Buffer): void {
+    if (this.#stopped) return;
     const state = parseState(bytes);
     // tck-id-message-flow-edge-node-birth-publish-phid-wait-timestamp: an older STATE than the last one is stale.
     if (!state || state.timestamp < this.#hostTimestamp) return;
     this.#hostTimestamp = state.timestamp;
     this.#hostState = state;
     this.emit("hostState", state);
-    if (state.online && !this.#born && this.client.state === "connected") this.#birth();
+    if (state.online && !this.#born && this.client.state === "connected") this.#tryBirth();
     else if (!state.online && this.#born) {
       // tck-id-operational-behavior-edge-node-termination-host-offline: NDEATH, then leave this broker; the
       // transport reconnects (next URL of a list after a failure) with a new bdSeq and waits for the host again.
@@ -605,6 +639,11 @@ export async function startEdgeNode(config: unknown, options: EdgeNodeOptions = 
     maxStored: options.maxStored ?? 10_000,
   }));
   // Births are out (or, with a primary host, the node listens for its STATE) before the caller's first update.
-  await firstSession(edge);
+  try {
+    await firstSession(edge);
+  } catch (error) {
+    await client.end(true);
+    throw error;
+  }
   return edge;
 }

@@ -20,16 +20,17 @@ export class MetricTable {
 
   /** Learns the metrics of a birth; returns why the birth is wrong, if it is. */
   learn(metrics: readonly Metric[]): string | undefined {
-    this.byName.clear();
-    this.#byAlias.clear();
+    // Built aside and swapped in: a birth that is refused leaves the model as it was.
+    const byName = new Map<string, MetricState>();
+    const byAlias = new Map<number, MetricState>();
     for (const metric of metrics) {
       // tck-id-payloads-alias-birth-requirement, tck-id-payloads-metric-datatype-req, tck-id-topics-nbirth-metrics
       if (metric.name === undefined) return "has a metric without a name";
       if (metric.datatype === undefined) return `has the metric "${metric.name}" without a datatype`;
       if (metric.isHistorical) continue;
       // tck-id-payloads-alias-uniqueness
-      if (metric.alias !== undefined && this.#byAlias.has(metric.alias))
-        return `gives the alias ${metric.alias} to "${this.#byAlias.get(metric.alias)!.name}" and "${metric.name}"`;
+      if (metric.alias !== undefined && byAlias.has(metric.alias))
+        return `gives the alias ${metric.alias} to "${byAlias.get(metric.alias)!.name}" and "${metric.name}"`;
       const state: MetricState = {
         name: metric.name,
         ...(metric.alias !== undefined ? { alias: metric.alias } : {}),
@@ -39,9 +40,13 @@ export class MetricTable {
         stale: false,
         ...(metric.properties ? { properties: metric.properties } : {}),
       };
-      this.byName.set(metric.name, state);
-      if (metric.alias !== undefined) this.#byAlias.set(metric.alias, state);
+      byName.set(metric.name, state);
+      if (metric.alias !== undefined) byAlias.set(metric.alias, state);
     }
+    this.byName.clear();
+    this.#byAlias.clear();
+    for (const [name, state] of byName) this.byName.set(name, state);
+    for (const [alias, state] of byAlias) this.#byAlias.set(alias, state);
     return undefined;
   }
 

@@ -99,6 +99,8 @@ interface Sequencer {
 }
 
 const key = (group: string, node: string) => `${group}/${node}`;
+/** Messages a node's reorder buffer holds at most: beyond, the gap is taken as final at once. */
+const MAX_PENDING = 64;
 
 /**
  * A Sparkplug B primary host application over mutual TLS, from {@link startPrimaryHost}: STATE birth and Will,
@@ -170,11 +172,27 @@ export class PrimaryHost extends EventEmitter<{
       else {
         for (const id of stateInFlight) client.mqtt.removeOutgoingMessage(id);
         stateInFlight.clear();
+        // What happened while this host was away is unknown (NDEATHs included): values stale, sequences restart.
+        this.#forgetSequences();
+        for (const n of this.nodes.values()) {
+          n.metrics.markStale();
+          for (const d of n.devices.values()) d.metrics.markStale();
+        }
       }
     });
     client.on("diagnosis", (finding) => this.emit("diagnosis", finding));
     client.on("message", (topic, payload) => this.#onMessage(topic, payload));
     if (client.state === "connected") void this.#sessionStarted();
+  }
+
+  /** Reorder buffers and timers emptied, every node's seq unknown (after a disconnect, and at stop). */
+  #forgetSequences(): void {
+    for (const sequencer of this.#sequencers.values()) {
+      clearTimeout(sequencer.timer);
+      sequencer.timer = undefined;
+      sequencer.pending.clear();
+    }
+    for (const n of this.nodes.values()) n.lastSeq = undefined;
   }
 
   get #stateTopic(): string {
@@ -189,6 +207,9 @@ export class PrimaryHost extends EventEmitter<{
     try {
       await this.client.subscribe([this.#stateTopic, "spBv1.0/#"], { qos: 1 });
       await this.#publishState(true, this.#connectTimestamp());
+      // After a reconnect: every node seen before is asked for its births, so the model is current again.
+      for (const n of this.nodes.values())
+        if (n.online) this.#requestRebirth(n.group, n.node, "the host reconnected");
     } catch {
       // The connection went again: the next session does this again.
     }
@@ -247,6 +268,7 @@ export class PrimaryHost extends EventEmitter<{
   }
 
   #onMessage(topic: string, bytes: Buffer): void {
+    if (this.#stopped) return;
     const parsed = parseTopic(topic);
     if (!parsed) {
       if (topic.startsWith("spBv1.0/"))
@@ -299,7 +321,6 @@ export class PrimaryHost extends EventEmitter<{
     clearTimeout(sequencer.timer);
     sequencer.timer = undefined;
     sequencer.pending.clear();
-    sequencer.lastRebirthAt = -Infinity;
     const bdSeq = payload.metrics.find((m) => m.name === "bdSeq")?.value;
     const problem =
       // tck-id-payloads-nbirth-bdseq, tck-id-payloads-nbirth-seq
@@ -311,6 +332,7 @@ export class PrimaryHost extends EventEmitter<{
     if (problem) {
       this.emit("diagnosis", createFinding("SPARKPLUG_PAYLOAD_INVALID", "error", `The ${where} ${problem}.`));
       state.online = false;
+      for (const d of state.devices.values()) d.online = false;
       return;
     }
     const time = this.#now();
@@ -375,35 +397,67 @@ export class PrimaryHost extends EventEmitter<{
     }
     const sequencer = this.#sequencer(group, node);
     const expected = (state.lastSeq + 1) % 256;
-    if (seq !== expected) {
-      // tck-id-operational-behavior-host-reordering-start
-      sequencer.pending.set(seq, message);
-      sequencer.timer ??= setTimeout(
-        () => this.#reorderTimedOut(group, node, expected),
-        this.#reorderTimeoutMs,
+    // How far ahead of the next expected seq (mod 256): half the ring or more is behind it, a repeat or a late one.
+    const ahead = (seq - expected + 256) % 256;
+    if (ahead >= 128) {
+      this.emit(
+        "diagnosis",
+        createFinding(
+          "SPARKPLUG_SEQ_GAP",
+          "warning",
+          `A ${message.type} of ${group}/${node} with seq ${seq} came after seq ${state.lastSeq}: a repeat or a late message, ignored.`,
+        ),
       );
+      return;
+    }
+    if (ahead > 0) {
+      // tck-id-operational-behavior-host-reordering-start: wait for what is missing, within bounds.
+      if (sequencer.pending.has(seq) || sequencer.pending.size >= MAX_PENDING) this.#gap(group, node);
+      else {
+        sequencer.pending.set(seq, message);
+        sequencer.timer ??= setTimeout(() => this.#gap(group, node), this.#reorderTimeoutMs);
+      }
       return;
     }
     this.#handle(state, seq, message);
     // The gap closed: what waited is handled in order (tck-id-operational-behavior-host-reordering-success).
     let next = sequencer.pending.get((seq + 1) % 256);
-    while (next && state.online) {
+    while (next && state.online && state.lastSeq !== undefined) {
       const s = (state.lastSeq + 1) % 256;
       sequencer.pending.delete(s);
       this.#handle(state, s, next);
       next = sequencer.pending.get((s + 1) % 256);
     }
-    if (sequencer.pending.size === 0 && sequencer.timer) {
-      clearTimeout(sequencer.timer);
-      sequencer.timer = undefined;
-    }
+    clearTimeout(sequencer.timer);
+    // What still waits is beyond another gap: it gets a reorder timeout of its own.
+    sequencer.timer =
+      sequencer.pending.size > 0
+        ? setTimeout(() => this.#gap(group, node), this.#reorderTimeoutMs)
+        : undefined;
   }
 
-  #reorderTimedOut(group: string, node: string, expected: number): void {
+  /**
+   * A gap that did not close (the reorder timeout, or more waiting than the buffer holds): SEQ_GAP, the node's values
+   * stale until its next birth, and a rebirth request (tck-id-operational-behavior-host-reordering-rebirth).
+   */
+  #gap(group: string, node: string): void {
     const sequencer = this.#sequencer(group, node);
+    clearTimeout(sequencer.timer);
     sequencer.timer = undefined;
-    const received = [...sequencer.pending.keys()][0] ?? expected;
+    const state = this.nodes.get(key(group, node));
+    if (this.#stopped || state?.lastSeq === undefined) {
+      sequencer.pending.clear();
+      return;
+    }
+    const expected = (state.lastSeq + 1) % 256;
+    const waiting = [...sequencer.pending.keys()].sort(
+      (a, b) => ((a - expected + 256) % 256) - ((b - expected + 256) % 256),
+    );
+    const received = waiting[0] ?? expected;
     sequencer.pending.clear();
+    state.lastSeq = undefined;
+    state.metrics.markStale();
+    for (const d of state.devices.values()) d.metrics.markStale();
     const time = this.#now();
     this.#record({ type: "SEQ_GAP", group, node, expected, received, time });
     this.emit(
@@ -411,10 +465,9 @@ export class PrimaryHost extends EventEmitter<{
       createFinding(
         "SPARKPLUG_SEQ_GAP",
         "warning",
-        `${group}/${node} skipped from seq ${(expected + 255) % 256} to ${received}; a rebirth is requested.`,
+        `${group}/${node} skipped from seq ${(expected + 255) % 256} to ${received}; its values are stale until the rebirth requested.`,
       ),
     );
-    // tck-id-operational-behavior-host-reordering-rebirth
     this.#requestRebirth(group, node, `seq ${expected} did not arrive within ${this.#reorderTimeoutMs} ms`);
   }
 
@@ -493,6 +546,17 @@ export class PrimaryHost extends EventEmitter<{
         this.#requestRebirth(group, node, "DATA named a metric its birth does not have");
         continue;
       }
+      if (metric.datatype !== undefined && metric.datatype !== known.datatype) {
+        this.emit(
+          "diagnosis",
+          createFinding(
+            "SPARKPLUG_PAYLOAD_INVALID",
+            "error",
+            `${message.type} of ${group}/${node}${message.device ? `/${message.device}` : ""} sends "${known.name}" as a ${metric.datatype}; its birth made it a ${known.datatype}: ignored.`,
+          ),
+        );
+        continue;
+      }
       const value = metric.value === undefined ? null : metric.value;
       if (!metric.isHistorical) {
         known.value = value;
@@ -527,7 +591,12 @@ export class PrimaryHost extends EventEmitter<{
   #requestRebirth(group: string, node: string, reason: string): void {
     const sequencer = this.#sequencer(group, node);
     const time = this.#now();
-    if (this.#stopped || time - sequencer.lastRebirthAt < this.#rebirthIntervalMs) return;
+    if (
+      this.#stopped ||
+      this.client.state !== "connected" ||
+      time - sequencer.lastRebirthAt < this.#rebirthIntervalMs
+    )
+      return;
     sequencer.lastRebirthAt = time;
     void this.requestRebirth(group, node)
       .then(() => this.#record({ type: "REBIRTH_REQUESTED", group, node, reason, time }))
@@ -617,7 +686,7 @@ export class PrimaryHost extends EventEmitter<{
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    for (const s of this.#sequencers.values()) clearTimeout(s.timer);
+    this.#forgetSequences();
     // tck-id-host-topic-phid-death-payload-timestamp-disconnect-clean
     if (this.client.state === "connected")
       await this.#publishState(false, this.#now()).catch(() => undefined);

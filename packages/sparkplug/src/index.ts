@@ -4,7 +4,7 @@ export { dataTypeName, dataTypeNumber, isWideType } from "./data-types.js";
 export type { DataTypeName } from "./data-types.js";
 export { decodeArray, encodeArray, isArrayType } from "./arrays.js";
 export type { ArrayTypeName, ArrayValue } from "./arrays.js";
-export { decodePayload, encodePayload, readSeq } from "./payload.js";
+export { decodePayload, encodePayload, readSeq, valueProblem } from "./payload.js";
 export type {
   CodecOptions,
   DataSet,

@@ -1,7 +1,13 @@
 import { createFinding } from "@proj/findings";
 import type { DataTypeName } from "./data-types.js";
 import { SparkplugError } from "./errors.js";
-import type { CodecOptions, Metric, MetricValue, PropertySet } from "./payload.js";
+import {
+  valueProblem,
+  type CodecOptions,
+  type Metric,
+  type MetricValue,
+  type PropertySet,
+} from "./payload.js";
 
 /** A metric an edge node or device reports: it is in every birth, and in DATA when it changes. */
 export interface MetricDefinition {
@@ -68,6 +74,8 @@ export class MetricSet {
           `${owner} has metric names that differ only in case ("${definition.name}").`,
         );
       lower.add(definition.name.toLowerCase());
+      const problem = valueProblem(definition.datatype, definition.value);
+      if (problem) throw badValue(owner, definition.name, definition.datatype, problem);
       const slot: Slot = {
         definition,
         alias: nextAlias(),
@@ -103,11 +111,18 @@ export class MetricSet {
    * @throws {SparkplugError} `SPARKPLUG_METRIC_UNKNOWN` for a name the birth does not have.
    */
   update(values: Readonly<Record<string, MetricValue>>, timestamp: number, publish: boolean): Metric[] {
+    // Every name and value is checked before any is kept: a refused update changes nothing (a value that does not
+    // fit would otherwise sit in the next birth).
+    for (const name in values) {
+      const slot = this.#slots.get(name);
+      if (!slot) throw unknownMetric(this.#owner, name);
+      const problem = valueProblem(slot.definition.datatype, values[name]);
+      if (problem) throw badValue(this.#owner, name, slot.definition.datatype, problem);
+    }
     const out: Metric[] = [];
     for (const name in values) {
       const value = values[name]!;
-      const slot = this.#slots.get(name);
-      if (!slot) throw unknownMetric(this.#owner, name);
+      const slot = this.#slots.get(name)!;
       slot.current = value;
       if (!publish || !changed(slot, value)) continue;
       slot.published = value;
@@ -148,6 +163,13 @@ export class MetricSet {
   has(name: string): boolean {
     return this.#slots.has(name);
   }
+}
+
+function badValue(owner: string, name: string, datatype: string, problem: string): SparkplugError {
+  const message = `${owner}: the ${datatype} metric "${name}" cannot take the value given (${problem}).`;
+  return new SparkplugError("SPARKPLUG_PAYLOAD_INVALID", message, {
+    findings: [createFinding("SPARKPLUG_PAYLOAD_INVALID", "error", message)],
+  });
 }
 
 function unknownMetric(owner: string, name: string): SparkplugError {

@@ -160,6 +160,8 @@ function encodeScalar(type: DataTypeName, value: unknown, where: string): Scalar
     case "Float":
     case "Double":
       if (typeof value !== "number") throw invalid(where, `is a ${type} but its value is a ${typeof value}`);
+      if (type === "Float" && outOfFloat32(value))
+        throw invalid(where, `is a Float but ${value} is beyond its range`);
       return type === "Float" ? { case: "floatValue", value } : { case: "doubleValue", value };
     case "Boolean":
       if (typeof value !== "boolean") throw invalid(where, `is a Boolean but its value is a ${typeof value}`);
@@ -213,6 +215,80 @@ function decodeScalar(
       return wire.value as string;
     default:
       throw invalid(where, `has datatype ${type}, which takes no scalar value here`);
+  }
+}
+
+/** A finite number a float32 cannot hold (it would become Infinity): refused, never changed. */
+export function outOfFloat32(value: number): boolean {
+  return Number.isFinite(value) && !Number.isFinite(Math.fround(value));
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+
+/**
+ * Why `value` cannot be a value of `type` (wrong kind, out of range, a DataSet or Template of the wrong shape), or
+ * `undefined` when it can; `null` (is_null) fits every type. Cheap enough to run on every update.
+ *
+ * @example
+ * ```ts
+ * valueProblem("UInt8", 300); // "300 is out of range"
+ * valueProblem("Float", 72.5); // undefined
+ * ```
+ */
+export function valueProblem(type: DataTypeName, value: MetricValue | undefined): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const integer = INTEGER_TYPES[type];
+  if (integer) {
+    if (typeof value === "number") {
+      if (!Number.isInteger(value)) return `${value} is not an integer`;
+      if (integer.bits === 64)
+        return Number.isSafeInteger(value) && (integer.signed || value >= 0)
+          ? undefined
+          : `${value} is out of range`;
+      const half = 2 ** (integer.bits - 1);
+      const fits = integer.signed ? value >= -half && value < half : value >= 0 && value < 2 * half;
+      return fits ? undefined : `${value} is out of range`;
+    }
+    if (typeof value === "bigint") {
+      const fits = integer.signed
+        ? BigInt.asIntN(integer.bits, value) === value
+        : BigInt.asUintN(integer.bits, value) === value;
+      return fits ? undefined : `${value} is out of range`;
+    }
+    return `a ${typeof value} is no integer`;
+  }
+  switch (type) {
+    case "Float":
+    case "Double":
+      if (typeof value !== "number") return `a ${typeof value} is no number`;
+      return type === "Float" && outOfFloat32(value) ? `${value} is beyond a Float's range` : undefined;
+    case "Boolean":
+      return typeof value === "boolean" ? undefined : `a ${typeof value} is no boolean`;
+    case "String":
+    case "Text":
+    case "UUID":
+      return typeof value === "string" ? undefined : `a ${typeof value} is no string`;
+    case "Bytes":
+    case "File":
+      return value instanceof Uint8Array ? undefined : "the value is no Uint8Array";
+    case "DataSet":
+      return isRecord(value) &&
+        Array.isArray(value.columns) &&
+        Array.isArray(value.types) &&
+        Array.isArray(value.rows)
+        ? undefined
+        : "the value is no DataSet ({ columns, types, rows })";
+    case "Template":
+      return isRecord(value) && typeof value.isDefinition === "boolean" && Array.isArray(value.metrics)
+        ? undefined
+        : "the value is no Template ({ isDefinition, metrics })";
+    default: {
+      if (!isArrayType(type)) return `${type} takes no metric value`;
+      if (!Array.isArray(value)) return "the value is no array";
+      const bytes = encodeArray(type, value);
+      return typeof bytes === "string" ? `its value ${bytes}` : undefined;
+    }
   }
 }
 
@@ -405,6 +481,10 @@ function encodeMetric(metric: Metric, where: string, options: CodecOptions): Pay
     return wire;
   }
   if (type === undefined) throw invalid(at, "has a value but no datatype, and no birth gives one");
+  if (type === "DataSet" || type === "Template") {
+    const problem = valueProblem(type, value);
+    if (problem) throw invalid(at, `is a ${type} but ${problem}`);
+  }
   if (isArrayType(type)) {
     if (!Array.isArray(value)) throw invalid(at, `is a ${type} but its value is no array`);
     const bytes = encodeArray(type, value);
@@ -544,7 +624,7 @@ function writeMetric(w: BinaryWriter, metric: Metric, index: number, options: Co
       metricLabel(metric, `metrics[${index}]`),
       "has a value but no datatype, and no birth gives one",
     );
-  if (type === "Float" && typeof value === "number") {
+  if (type === "Float" && typeof value === "number" && !outOfFloat32(value)) {
     w.tag(12, WireType.Bit32).float(value);
     return;
   }

@@ -215,6 +215,10 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
     const first = payloadOf(await obs.next((m) => m.parsed?.type === "NBIRTH"));
     await node.update({ "Pump/Running": true });
     await obs.next((m) => m.parsed?.type === "NDATA");
+    // A refused update keeps nothing of it: the births that follow carry the last good values.
+    await expect(node.update({ "Pump/Speed": 2, Counter: 1.5 })).rejects.toMatchObject({
+      code: "SPARKPLUG_PAYLOAD_INVALID",
+    });
     const mark = obs.seen.length;
     await obs.publish(
       "spBv1.0/Plant1/NCMD/rebirth-node",
@@ -232,6 +236,7 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
       first.metrics.find((m) => m.name === "bdSeq")?.value,
     );
     expect(again.metrics.find((m) => m.name === "Pump/Running")?.value).toBe(true);
+    expect(again.metrics.find((m) => m.name === "Pump/Speed")?.value).toBe(0);
     await obs.next((m) => m.parsed?.type === "DBIRTH", 8000, mark);
     const fromNode = obs.seen.slice(mark).filter((m) => m.parsed?.type !== "NCMD");
     expect(fromNode.map((m) => m.parsed?.type)).toEqual(["NBIRTH", "DBIRTH"]);
@@ -458,6 +463,17 @@ describe.skipIf(skipMosquitto)("edge node on Mosquitto over mutual TLS", () => {
         ],
       }),
     ).rejects.toMatchObject({ code: "SPARKPLUG_PAYLOAD_INVALID" });
+    // A birth value that does not fit its datatype: refused before connecting.
+    await expect(
+      startEdgeNode(config, {
+        group: "P",
+        node: "n",
+        metrics: [{ name: "Level", datatype: "Int8", value: 1000 }],
+      }),
+    ).rejects.toMatchObject({
+      code: "SPARKPLUG_PAYLOAD_INVALID",
+      message: expect.stringContaining('"Level"'),
+    });
     const plain = {
       ...config,
       security: { ...(config as { security: object }).security, sendClientCertificate: false },

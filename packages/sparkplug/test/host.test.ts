@@ -294,7 +294,15 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     await node.data(2, 22);
     await node.data(1, 21);
     await expect.poll(() => values).toEqual([21, 22]);
+    // A repeat (or a late message) is behind what was handled: ignored, with a diagnosis, and no gap.
+    const diagnoses: string[] = [];
+    scada.on("diagnosis", (f) => diagnoses.push(f.message));
+    await node.data(2, 99);
+    await expect
+      .poll(() => diagnoses.some((d) => /seq 2 came after seq 2: a repeat or a late message/.test(d)))
+      .toBe(true);
     await obs.quiet(600);
+    expect(values).toEqual([21, 22]);
     expect(eventsOf(scada, "SEQ_GAP")).toHaveLength(0);
     expect(obs.of("NCMD", "seq-node")).toHaveLength(0);
     // tck-id-operational-behavior-host-reordering-rebirth: 3 never comes
@@ -302,6 +310,10 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     const ncmd = await obs.next((m) => m.parsed?.type === "NCMD");
     expect(eventsOf(scada, "SEQ_GAP")).toMatchObject([{ node: "seq-node", expected: 3, received: 4 }]);
     expect(values).toEqual([21, 22]); // what came after the gap is not taken as current
+    // Until the rebirth, the node's values are not known to be current.
+    expect(snapshotNode(scada.nodes.get("G/seq-node")!).metrics.find((m) => m.name === "Temp")?.stale).toBe(
+      true,
+    );
     // tck-id-operational-behavior-data-commands-ncmd-rebirth-verb,
     // tck-id-operational-behavior-data-commands-ncmd-rebirth-name,
     // tck-id-operational-behavior-data-commands-ncmd-rebirth-value, tck-id-topics-ncmd-topic,

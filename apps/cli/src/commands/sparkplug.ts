@@ -5,8 +5,8 @@ import {
   sparkplugMetricsOf,
   type SimulatedTag,
 } from "@proj/adapter-kit";
-import { geoScadaEvents, onlineState, pointsCsv, pointsFromBirths } from "@proj/adapter-geoscada";
-import { createFinding, isFindingCode, renderFindings, type Finding } from "@proj/findings";
+import { onlineState, pointsCsv, pointsFromBirths } from "@proj/adapter-geoscada";
+import { createFinding, isFindingCode, renderFindings, type Finding, type FindingCode } from "@proj/findings";
 import { isMqttTlsError } from "@proj/mqtt-tls";
 import {
   decodePayload,
@@ -37,12 +37,27 @@ const GENERIC_TAGS: readonly SimulatedTag[] = [
   { name: "running", kind: "boolean" },
 ];
 
+/** Codes of the packages' errors that are not finding codes, as the finding that says the same. */
+const AS_FINDING: Readonly<Record<string, FindingCode>> = {
+  BDSEQ_STORE_FAILED: "SPARKPLUG_BDSEQ_NOT_STORED",
+};
+
 /** A failure as findings: coded errors of the packages keep their code, anything else is rethrown. */
 function failureFindings(error: unknown): Finding[] {
   if (!isSparkplugError(error) && !isMqttTlsError(error) && !isAdapterError(error)) throw error;
   if (error.findings.length > 0) return [...error.findings];
-  const code = isFindingCode(error.code) ? error.code : "MQTT_CONNECT_REFUSED";
+  const code = isFindingCode(error.code) ? error.code : AS_FINDING[error.code];
+  if (code === undefined) throw error;
   return [createFinding(code, "error", error.message, { remedy: error.remedy })];
+}
+
+/** A failure while running (a publish round): always a finding, so a long run reports it and goes on. */
+function runningFailure(error: unknown): Finding[] {
+  try {
+    return failureFindings(error);
+  } catch {
+    return [createFinding("SPARKPLUG_PAYLOAD_INVALID", "error", (error as Error).message)];
+  }
 }
 
 function fail(
@@ -64,6 +79,7 @@ function runFor(seconds: number | undefined, signal?: AbortSignal): Promise<void
     function finish() {
       clearTimeout(timer);
       process.off("SIGINT", finish);
+      signal?.removeEventListener("abort", finish);
       done();
     }
     process.once("SIGINT", finish);
@@ -176,10 +192,16 @@ export async function sparkplugEdge(
   if (edge.born)
     io.stderr(`${c.green("✔")} births published: ${edge.group}/${edge.node}, bdSeq ${edge.stats.bdSeq}\n`);
   const rate = options.rate ?? 1;
-  const timer = setInterval(
-    () => void publishRound().catch((error: unknown) => diagnoses.push(...failureFindings(error))),
-    1000 / rate,
-  );
+  const seen = new Set<string>();
+  const roundFailed = (error: unknown) => {
+    for (const finding of runningFailure(error)) {
+      if (seen.has(finding.message)) continue; // once each: a round a second repeats the same failure
+      seen.add(finding.message);
+      diagnoses.push(finding);
+      io.stderr(renderFindings([finding], c));
+    }
+  };
+  const timer = setInterval(() => void publishRound().catch(roundFailed), 1000 / rate);
   await runFor(options.duration, signal);
   clearInterval(timer);
   await edge.stop();
@@ -190,11 +212,13 @@ export async function sparkplugEdge(
     DBIRTH: stats.published.DBIRTH,
     DDATA: stats.published.DDATA,
   };
+  // A run with an error (a connection refused for good, a round that could not be published) is a failed run.
+  const ok = !diagnoses.some((f) => f.severity === "error");
   if (options.json) {
     io.stdout(
       `${JSON.stringify(
         {
-          ok: true,
+          ok,
           findings: diagnoses,
           bdSeq: stats.bdSeq ?? 0,
           published,
@@ -227,7 +251,7 @@ export async function sparkplugEdge(
       ),
     );
   }
-  return 0;
+  return ok ? 0 : 1;
 }
 
 export interface SparkplugHostOptions {
@@ -288,9 +312,11 @@ export async function sparkplugHost(
     await writeFile(file, pointsCsv(pointsFromBirths(nodes).points));
     io.stderr(`${c.green("✔")} Geo SCADA points from the births written to ${options.pointsCsv}\n`);
   }
+  // Findings of error severity (payloads that could not be read, writes refused) make the run a failed check.
+  const ok = !diagnoses.some((f) => f.severity === "error");
   if (options.json) {
-    io.stdout(`${JSON.stringify({ ok: true, findings: diagnoses, nodes, events: host.events }, null, 2)}\n`);
-    return 0;
+    io.stdout(`${JSON.stringify({ ok, findings: diagnoses, nodes, events: host.events }, null, 2)}\n`);
+    return ok ? 0 : 1;
   }
   for (const node of nodes) {
     io.stdout(`${c.bold(`${node.group}/${node.node}`)}  ${onlineState(node)}  bdSeq ${node.bdSeq ?? "-"}\n`);
@@ -312,12 +338,10 @@ export async function sparkplugHost(
       );
     }
   }
-  const errors = geoScadaEvents(host.events).filter(
-    (e) => e.category === "Sparkplug B Sequence Number Error",
-  );
+  const errors = host.events.filter((e) => e.type === "SEQ_GAP");
   if (errors.length > 0) io.stdout(`${errors.length} sequence number error event(s)\n`);
   if (nodes.length === 0) io.stdout("no edge node was seen\n");
-  return 0;
+  return ok ? 0 : 1;
 }
 
 export interface SparkplugDecodeOptions {
@@ -341,6 +365,12 @@ async function readInput(file: string | undefined, io: CliIo, stdin: NodeJS.Read
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
+}
+
+/** A timestamp as ISO 8601 where a date can hold it, else the number of milliseconds as it came. */
+function readableTime(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `${ms} ms (beyond any date)` : date.toISOString();
 }
 
 /** `mqtt-tls sparkplug decode`: one payload (binary, or hex with --hex) as JSON or text. */
@@ -369,7 +399,7 @@ export async function sparkplugDecode(
     return 0;
   }
   const head = [
-    ["timestamp", payload.timestamp === undefined ? "-" : new Date(payload.timestamp).toISOString()],
+    ["timestamp", payload.timestamp === undefined ? "-" : readableTime(payload.timestamp)],
     ["seq", payload.seq === undefined ? "-" : String(payload.seq)],
     ["metrics", String(payload.metrics.length)],
   ] as const;
