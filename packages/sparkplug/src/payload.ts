@@ -219,7 +219,7 @@ function decodeScalar(
 }
 
 /** A finite number a float32 cannot hold (it would become Infinity): refused, never changed. */
-export function outOfFloat32(value: number): boolean {
+function outOfFloat32(value: number): boolean {
   return Number.isFinite(value) && !Number.isFinite(Math.fround(value));
 }
 
