@@ -72,7 +72,7 @@ describe("mqtt-tls sparkplug", () => {
       "--host-id",
       "scada",
       "--duration",
-      "8",
+      "6",
       "--json",
       "--points-csv",
       join(work, "points.csv"),

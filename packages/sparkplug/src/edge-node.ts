@@ -520,6 +520,7 @@ export class EdgeNode extends EventEmitter<{
     this.#born = false;
     const v5 = this.client.mqtt.options.protocolVersion === 5;
     await this.client.end(false, v5 && connected ? { reasonCode: 4 } : {});
+    await this.#bdSeq.flush();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -615,7 +616,7 @@ export async function startEdgeNode(config: unknown, options: EdgeNodeOptions = 
   const now = options.clock ?? Date.now;
   const started: { edge?: EdgeNode } = {};
   // The first number is stored here (a file that cannot be written throws now); a later failure is a diagnosis.
-  const bdSeq = new BdSeqCounter(options.bdSeqFile, (error) =>
+  const bdSeq = await BdSeqCounter.open(options.bdSeqFile, (error) =>
     started.edge?.emit(
       "diagnosis",
       createFinding("SPARKPLUG_BDSEQ_NOT_STORED", "warning", error.message, {
