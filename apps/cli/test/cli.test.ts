@@ -5,7 +5,6 @@ import {
   startTestBroker,
   type TestPki,
 } from "@proj/test-broker";
-import { Ajv } from "ajv";
 import mqtt from "mqtt";
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
@@ -16,17 +15,8 @@ import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsonDocument } from "./json-document.js";
 import { BIN, runBin, startBin } from "./run-bin.js";
-
-const schema = JSON.parse(
-  await readFile(new URL("../schema/cli-output.schema.json", import.meta.url), "utf8"),
-) as object;
-const validate = new Ajv({ allErrors: true }).compile(schema);
-function jsonDocument(stdout: string): Record<string, unknown> {
-  const doc = JSON.parse(stdout) as Record<string, unknown>; // the whole of stdout is one document
-  expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
-  return doc;
-}
 
 interface Finding {
   code: string;

@@ -1,5 +1,4 @@
 // `mqtt-tls sparkplug`: the built command line, a Nexto edge node and a SCADA host over mutual TLS on a broker.
-import { Ajv } from "ajv";
 import { encodePayload } from "@proj/sparkplug";
 import {
   createTestPki,
@@ -12,17 +11,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsonDocument } from "./json-document.js";
 import { runBin, startBin } from "./run-bin.js";
-
-const schema = JSON.parse(
-  await readFile(new URL("../schema/cli-output.schema.json", import.meta.url), "utf8"),
-) as object;
-const validate = new Ajv({ allErrors: true }).compile(schema);
-function jsonDocument(stdout: string): Record<string, unknown> {
-  const doc = JSON.parse(stdout) as Record<string, unknown>;
-  expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
-  return doc;
-}
 
 let work: string;
 let pki: TestPki;
