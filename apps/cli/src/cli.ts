@@ -472,11 +472,16 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     .option("--certfile <file>", "the broker's certificate chain (default: a placeholder path)")
     .option("--keyfile <file>", "the broker's key (default: a placeholder path)")
     .option("--crlfile <file>", "the CRL of revoked client certificates (pki crl writes crl.pem)")
+    .option(
+      "--acl-file <file>",
+      "an ACL keyed on certificate identities (mqtt-tls sparkplug acl writes one); with mutual TLS",
+    )
     .addHelpText(
       "after",
       examples(
         "mqtt-tls mosquitto-conf -c plc.json >> /etc/mosquitto/conf.d/tls.conf",
         "mqtt-tls mosquitto-conf -c plc.json --crlfile lab-pki/crl.pem",
+        "mqtt-tls sparkplug acl --host scada > sparkplug.acl && mqtt-tls mosquitto-conf -c plc.json --acl-file sparkplug.acl",
       ),
     )
     .action(function (this: Command) {

@@ -15,6 +15,8 @@ export interface ListenerSpec {
   crlfileComment?: string;
   /** The CRL file (`pki crl` writes one); without it the crlfile line stays a comment when asked for. */
   crlfile?: string;
+  /** An ACL file keyed on certificate identities (`mqtt-tls sparkplug acl` writes one). */
+  aclFile?: string;
 }
 
 /**
@@ -43,6 +45,11 @@ export function mosquittoListener(spec: ListenerSpec): string {
       "# the client certificate's CN becomes the MQTT username (for ACLs)",
       "use_identity_as_username true",
     );
+    if (spec.aclFile)
+      lines.push(
+        "# who may publish and read what, by certificate identity (%u); a global setting, read for every listener",
+        `acl_file ${spec.aclFile}`,
+      );
   }
   lines.push(
     `# minimum TLS version (Mosquitto treats it as a floor, not "only")`,

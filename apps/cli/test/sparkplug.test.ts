@@ -8,6 +8,8 @@ import {
   type TestPki,
 } from "@proj/test-broker";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,17 +21,23 @@ let pki: TestPki;
 let broker: { url: string; close(): Promise<void> };
 
 /** A configuration file for a client whose certificate has CN `name`. */
-async function configFile(name: string, extra: Record<string, unknown> = {}): Promise<string> {
+async function configFile(
+  name: string,
+  extra: Record<string, unknown> = {},
+  url = broker.url,
+  security: Record<string, unknown> = {},
+): Promise<string> {
   const leaf = await pki.issueClient({ name });
   const file = join(work, `${name}.json`);
   await writeFile(
     file,
     JSON.stringify({
-      broker: { url: broker.url, clientId: name },
+      broker: { url, clientId: name },
       security: {
         trustStore: [pki.caFile],
         sendClientCertificate: true,
         keyStore: { certificate: leaf.files.chain, privateKey: leaf.files.key },
+        ...security,
       },
       ...extra,
     }),
@@ -170,4 +178,87 @@ describe("mqtt-tls sparkplug", () => {
       findings: [{ code: "SPARKPLUG_IDENTITY_MISMATCH" }],
     });
   });
+
+  it.skipIf(mosquittoSkipReason())(
+    "mosquitto-conf --acl-file wires the ACL: Mosquitto delivers a node publishing as its certificate, drops an impostor",
+    async () => {
+      const port = await freePort();
+      const url = `mqtts://127.0.0.1:${port}`;
+      const acl = await runBin(["sparkplug", "acl", "--host", "acl-scada"]);
+      // Beside the PKI's files, which Mosquitto (dropping root for its own user) can read.
+      const aclFile = join(pki.dir, "sparkplug.acl");
+      await writeFile(aclFile, acl.stdout);
+      const scada = await configFile("acl-scada", {}, url);
+      const conf = await runBin([
+        "mosquitto-conf",
+        "-c",
+        scada,
+        "--certfile",
+        pki.server.files.chain,
+        "--keyfile",
+        pki.server.files.key,
+        "--acl-file",
+        aclFile,
+      ]);
+      expect(conf.stdout).toContain(`acl_file ${aclFile}\n`);
+      await using _mosquitto = await startMosquitto({ pki, port, listenerBlock: () => conf.stdout });
+      await using host = startBin([
+        "sparkplug",
+        "host",
+        "-c",
+        scada,
+        "--host-id",
+        "acl-scada",
+        "--duration",
+        "4",
+        "--json",
+      ]);
+      await host.waitFor(/primary host acl-scada online/);
+      const edges = await Promise.all([
+        runBin([
+          "sparkplug",
+          "edge",
+          "-c",
+          await configFile("line5-plc", {}, url),
+          "--group",
+          "Plant1",
+          "--node",
+          "line5-plc",
+          "--duration",
+          "1",
+          "--json",
+        ]),
+        runBin([
+          "sparkplug",
+          "edge",
+          "-c",
+          await configFile("line6-plc", {}, url),
+          "--group",
+          "Plant1",
+          "--node",
+          "spoofed-plc",
+          "--duration",
+          "1",
+          "--json",
+        ]),
+      ]);
+      // Both believe their births went out: Mosquitto drops what a client may not publish without a word.
+      for (const edge of edges)
+        expect(jsonDocument(edge.stdout)).toMatchObject({ ok: true, published: { NBIRTH: 1 } });
+      expect(await host.exited).toBe(0);
+      const out = host.output();
+      const doc = jsonDocument(out.slice(out.indexOf("{"), out.lastIndexOf("}") + 1));
+      expect((doc.nodes as { node: string }[]).map((n) => n.node)).toEqual(["line5-plc"]);
+      const notMutual = await configFile("plain-scada", {}, url, { sendClientCertificate: false });
+      expect((await runBin(["mosquitto-conf", "-c", notMutual, "--acl-file", aclFile])).code).toBe(2);
+    },
+  );
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  await new Promise((done) => server.close(done));
+  return port;
+}

@@ -12,6 +12,7 @@ export interface MosquittoConfOptions {
   certfile?: string;
   keyfile?: string;
   crlfile?: string;
+  aclFile?: string;
   color?: boolean;
 }
 
@@ -54,6 +55,14 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
   } else if (trustFiles.length === 1 && !security.sendClientCertificate) {
     cafileComment = "the CA of client certificates, if you later require them";
   }
+  if (options.aclFile !== undefined && !security.sendClientCertificate)
+    throw new CliError(
+      "USAGE",
+      "--acl-file keys the ACL on client certificates, and this configuration sends none",
+      {
+        remedy: 'Set "sendClientCertificate": true with a key store (mutual TLS), or leave --acl-file out.',
+      },
+    );
   const serverName = security.serverName ?? url.host;
   io.stdout(
     `# mosquitto.conf listener for ${broker.clientId ?? "this client"} → ${url.display}\n` +
@@ -74,6 +83,7 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
         tlsVersion: security.minTlsVersion === "TLSv1.3" ? "tlsv1.3" : "tlsv1.2",
         ...(security.ciphers ? { ciphers: security.ciphers } : {}),
         ...(options.crlfile ? { crlfile: resolve(io.cwd, options.crlfile) } : {}),
+        ...(options.aclFile ? { aclFile: resolve(io.cwd, options.aclFile) } : {}),
         ...(security.sendClientCertificate && resolved.config.security.profile === "iec62351-3"
           ? { crlfileComment: "IEC 62351-3: revoke client certificates with the issuing CA's CRL" }
           : {}),
