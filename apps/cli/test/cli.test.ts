@@ -8,15 +8,13 @@ import {
 import mqtt from "mqtt";
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonDocument } from "./json-document.js";
-import { BIN, runBin, startBin } from "./run-bin.js";
+import { BIN, freePort, runBin, startBin } from "./run-bin.js";
 
 interface Finding {
   code: string;
@@ -1088,14 +1086,6 @@ describe.skipIf(mosquittoSkipReason())("mqtt-tls mosquitto-conf --crlfile", () =
     expect(firstError(jsonDocument(doctor.stdout))).toMatchObject({ code: "CLIENT_CERT_REVOKED" });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("mqtt-tls devices and demo", () => {
   it("lists the adapters and shows a profile with its sources", async () => {

@@ -8,13 +8,11 @@ import {
   type TestPki,
 } from "@proj/test-broker";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { once } from "node:events";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonDocument } from "./json-document.js";
-import { runBin, startBin } from "./run-bin.js";
+import { freePort, runBin, startBin } from "./run-bin.js";
 
 let work: string;
 let pki: TestPki;
@@ -254,11 +252,3 @@ describe("mqtt-tls sparkplug", () => {
     },
   );
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
