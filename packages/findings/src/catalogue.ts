@@ -317,6 +317,36 @@ const CATALOGUE = {
     remedy:
       "Issue the edge node a certificate whose CN is its edge node id (mqtt-tls pki issue client --name NODE_ID), or publish as the id the certificate names.",
   },
+  // Node-RED's core mqtt-broker + tls-config nodes
+  NODE_RED_MQTTS_WITHOUT_TLS: {
+    meaning:
+      'A core mqtt-broker node has an mqtts:// or wss:// URL with "Use TLS" unticked: Node-RED connects over TLS without checking the broker\'s certificate at all, and ignores its TLS configuration.',
+    severity: "error",
+    remedy:
+      'Tick "Use TLS" on the broker node and choose a TLS configuration with "Verify server certificate" ticked and the broker\'s CA, or use an mqtt-tls-broker node.',
+  },
+  NODE_RED_CA_UNREADABLE_FALLBACK: {
+    meaning:
+      "A core tls-config node names a CA file Node-RED cannot read: the node is marked invalid and the connection falls back to the system's CAs instead of the one configured.",
+    severity: "error",
+    remedy:
+      "Give the path of a CA file the Node-RED process can read (check the path and its permissions on the Node-RED host), or upload the CA in the TLS configuration.",
+  },
+  NODE_RED_VERIFY_OFF: {
+    meaning:
+      'A core tls-config node has "Verify server certificate" unticked: any broker, or anyone in between, is accepted.',
+    severity: "error",
+    remedy:
+      'Tick "Verify server certificate" and give the CA that issued the broker\'s certificate.',
+    iec: "IEC 62351-3: mutual authentication",
+  },
+  NODE_RED_UPLOAD_NOT_PEM: {
+    meaning:
+      "A file uploaded in a core tls-config node is not PEM: Node-RED reads uploads as UTF-8 text, so a DER or PKCS#12 file arrives corrupted and the TLS stack cannot use it.",
+    severity: "error",
+    remedy:
+      "Convert the file to PEM before uploading (openssl x509 -inform DER -in cert.der -out cert.pem; for PKCS#12, openssl pkcs12 -in file.p12 -out file.pem), or upload it in an mqtt-tls-broker node, which reads DER and PKCS#12.",
+  },
   // Live connection
   BROKER_UNREACHABLE: {
     meaning: "No TCP connection to the broker.",

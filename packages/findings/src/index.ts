@@ -4,5 +4,11 @@ export { createFinding, hasErrors } from "./finding.js";
 export type { Finding, FindingExtra } from "./finding.js";
 export { CodedError, codedErrorGuard } from "./error.js";
 export type { CodedErrorOptions } from "./error.js";
-export { escapeControl, orderFindings, renderFindings, summarizeFindings } from "./report.js";
+export {
+  escapeControl,
+  mergeLiveFindings,
+  orderFindings,
+  renderFindings,
+  summarizeFindings,
+} from "./report.js";
 export type { Painter } from "./report.js";

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { FINDING_CATALOGUE, FINDING_CODES, isFindingCode } from "./catalogue.js";
 import { CodedError, codedErrorGuard } from "./error.js";
 import { createFinding } from "./finding.js";
-import { escapeControl, orderFindings, renderFindings, summarizeFindings } from "./report.js";
+import {
+  escapeControl,
+  mergeLiveFindings,
+  orderFindings,
+  renderFindings,
+  summarizeFindings,
+} from "./report.js";
 
 describe("orderFindings", () => {
   it("puts errors before warnings before infos, keeping order within a group", () => {
@@ -57,6 +63,37 @@ describe("orderFindings", () => {
     ];
     orderFindings(input);
     expect(input[1]!.severity).toBe("warning");
+  });
+});
+
+describe("mergeLiveFindings", () => {
+  it("keeps a finding both checks made once, at the live severity, and leads with the live error", () => {
+    const path = "security.keyStore.privateKey";
+    const report = mergeLiveFindings(
+      [
+        createFinding("CLIENT_CERT_DISABLED", "info", "no client certificate"),
+        createFinding("WEAK_KEY", "warning", "RSA 1024", { path }),
+      ],
+      [
+        createFinding("WEAK_KEY", "error", "refused in the handshake", { path }),
+        createFinding("SERVER_CERT_UNTRUSTED", "error", "unknown CA"),
+      ],
+    );
+    expect(report.map((f) => [f.code, f.severity])).toEqual([
+      ["WEAK_KEY", "error"],
+      ["SERVER_CERT_UNTRUSTED", "error"],
+      ["CLIENT_CERT_DISABLED", "info"],
+    ]);
+    expect(report[0]?.message).toBe("RSA 1024");
+  });
+
+  it("never lowers a static finding's severity", () => {
+    const report = mergeLiveFindings(
+      [createFinding("CERT_EXPIRED", "error", "expired")],
+      [createFinding("CERT_EXPIRED", "warning", "expired")],
+    );
+    expect(report).toHaveLength(1);
+    expect(report[0]?.severity).toBe("error");
   });
 });
 

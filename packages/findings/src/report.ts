@@ -91,6 +91,37 @@ function leadsTo(from: Finding, to: Finding, causeOf: ReadonlyMap<Finding, Findi
 }
 
 /**
+ * One report from a configuration's static findings and a live check's: a live finding the static checks already
+ * made (same code and path) is kept once, at the more serious severity (a weak key the profile only warns of is an
+ * error when the TLS stack refuses it in the handshake); the rest of the live findings are added, and the whole is
+ * ordered by {@link orderFindings}, so the cause leads.
+ *
+ * @example
+ * ```ts
+ * const report = mergeLiveFindings(
+ *   [createFinding("WEAK_KEY", "warning", "client.key is RSA 1024.", { path: "security.keyStore.privateKey" })],
+ *   [createFinding("WEAK_KEY", "error", "The TLS stack refused the RSA 1024 key.", { path: "security.keyStore.privateKey" })],
+ * );
+ * report.length; // 1, an error
+ * ```
+ */
+export function mergeLiveFindings(
+  staticFindings: readonly Finding[],
+  liveFindings: readonly Finding[],
+): Finding[] {
+  const same = (a: Finding, b: Finding) => a.code === b.code && a.path === b.path;
+  return orderFindings([
+    ...staticFindings.map((g) => {
+      const live = liveFindings.find((f) => same(f, g));
+      return live && RANK[live.severity] < RANK[g.severity]
+        ? { ...g, severity: live.severity }
+        : g;
+    }),
+    ...liveFindings.filter((f) => !staticFindings.some((g) => same(f, g))),
+  ]);
+}
+
+/**
  * Text for a terminal: every control character (ESC, CR, BEL, C1 controls, bidirectional overrides) escaped as
  * `\u{…}`, so a certificate's subject cannot move the cursor, clear the screen or fake a verdict.
  *

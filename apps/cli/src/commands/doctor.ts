@@ -3,7 +3,7 @@ import {
   createFinding,
   escapeControl,
   hasErrors,
-  orderFindings,
+  mergeLiveFindings,
   renderFindings,
   summarizeFindings,
   type Finding,
@@ -114,17 +114,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
           `Connecting to ${escapeControl(shownUrl)}${adapter ? ` as ${adapter.name} would` : ""} (deadline ${Math.round(timeoutMs / 100) / 10} s)`,
         );
       const result = await probe(target, { timeoutMs });
-      // A live finding the static checks already made is one finding, at the live severity: a weak key the
-      // profile only warns of is an error when the TLS stack refuses it in the handshake.
-      const same = (a: Finding, b: Finding) => a.code === b.code && a.path === b.path;
-      const RANK = { error: 0, warning: 1, info: 2 } as const;
-      findings = orderFindings([
-        ...findings.map((g) => {
-          const live = result.findings.find((f) => same(f, g));
-          return live && RANK[live.severity] < RANK[g.severity] ? { ...g, severity: live.severity } : g;
-        }),
-        ...result.findings.filter((f) => !findings.some((g) => same(f, g))),
-      ]);
+      findings = mergeLiveFindings(findings, result.findings);
       connection = {
         attempted: result.attempted,
         connected: result.connected,
