@@ -1,0 +1,117 @@
+import { createTestPki, type TestPki } from "@proj/pki";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readCoreBroker } from "./core-nodes.js";
+import { topicMatches } from "./topic-filter.js";
+import { statusOf } from "./status.js";
+
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await createTestPki({ name: "node-red-core" });
+});
+afterAll(async () => {
+  await pki?.cleanup();
+});
+
+const broker = (extra: Record<string, unknown> = {}) => ({
+  id: "b1",
+  type: "mqtt-broker",
+  broker: "localhost",
+  port: "8883",
+  usetls: true,
+  tls: "t1",
+  ...extra,
+});
+const tls = (extra: Record<string, unknown> = {}) => ({
+  id: "t1",
+  type: "tls-config",
+  name: "plant TLS",
+  cert: "",
+  key: "",
+  ca: "",
+  verifyservercert: true,
+  ...extra,
+});
+const codes = (r: { findings: { code: string }[] }) => r.findings.map((f) => f.code);
+
+describe("the traps of Node-RED's core mqtt-broker + tls-config", () => {
+  it("an mqtts:// URL with Use TLS unticked checks no certificate", () => {
+    const read = readCoreBroker(broker({ broker: "mqtts://plc.local:8883", usetls: false }), tls());
+    expect(codes(read)).toEqual(["NODE_RED_MQTTS_WITHOUT_TLS"]);
+    expect(read.findings[0]?.message).toContain("ignores the TLS configuration");
+    expect(read.config.security).toMatchObject({ enableTls: true, checkServerCertificate: false });
+  });
+
+  it("Verify server certificate unticked", () => {
+    const read = readCoreBroker(broker(), tls({ verifyservercert: false, ca: pki.caFile }));
+    expect(codes(read)).toEqual(["NODE_RED_VERIFY_OFF"]);
+  });
+
+  it("a CA path the runtime cannot read falls back to the system CAs", () => {
+    const read = readCoreBroker(broker(), tls({ ca: "/nowhere/ca.pem" }));
+    expect(codes(read)).toEqual(["NODE_RED_CA_UNREADABLE_FALLBACK"]);
+    expect(read.findings[0]?.message).toContain("/nowhere/ca.pem");
+    expect(read.config.security).not.toHaveProperty("trustStore");
+  });
+
+  it("a DER file uploaded as UTF-8 text is corrupted", () => {
+    const corrupted = pki.root.certDer.toString("utf8");
+    const read = readCoreBroker(broker(), tls(), {}, { cadata: corrupted });
+    expect(codes(read)).toEqual(["NODE_RED_UPLOAD_NOT_PEM"]);
+    expect(read.findings[0]?.message).toContain("read it as UTF-8");
+  });
+
+  it("a sound pair reads into the same connection, with paths, uploads and credentials", () => {
+    const read = readCoreBroker(
+      broker({ clientid: "line1", protocolVersion: "5" }),
+      tls({ ca: pki.caFile, servername: "broker.plant" }),
+      { user: "plc", password: "pw" },
+      { certdata: pki.client.chain, keydata: pki.client.key },
+    );
+    expect(read.findings).toEqual([]);
+    expect(read.config).toEqual({
+      broker: {
+        url: "mqtts://localhost:8883",
+        clientId: "line1",
+        username: "plc",
+        password: "pw",
+        protocolVersion: 5,
+      },
+      security: {
+        enableTls: true,
+        checkServerCertificate: true,
+        sendClientCertificate: true,
+        trustStore: [pki.caFile],
+        keyStore: { certificate: pki.client.chain, privateKey: pki.client.key },
+        serverName: "broker.plant",
+      },
+    });
+  });
+
+  it("plain MQTT has no TLS findings of its own", () => {
+    const read = readCoreBroker(broker({ usetls: false, port: "1883", tls: "" }), undefined);
+    expect(read.findings).toEqual([]);
+    expect(read.config.broker).toEqual({ url: "mqtt://localhost:1883" });
+    expect(read.config.security).toEqual({ enableTls: false });
+  });
+});
+
+describe("helpers", () => {
+  it("topic filters", () => {
+    expect(topicMatches("plant/+/level", "plant/line1/level")).toBe(true);
+    expect(topicMatches("plant/#", "plant")).toBe(true);
+    expect(topicMatches("plant/+", "plant/a/b")).toBe(false);
+    expect(topicMatches("#", "$SYS/broker")).toBe(false);
+    expect(topicMatches("$share/g/plant/+", "plant/x")).toBe(true);
+  });
+
+  it("a status names the code and a short cause on one line", () => {
+    const status = statusOf({
+      code: "SERVER_CERT_UNTRUSTED",
+      message:
+        "The broker's certificate was issued by a CA that is not in the trust store, so it cannot be trusted at all. Put it there.",
+    });
+    expect(status.fill).toBe("red");
+    expect(status.text).toMatch(/^SERVER_CERT_UNTRUSTED: The broker's certificate was issued by .{10,}…$/);
+    expect(status.text!.length).toBeLessThanOrEqual(24 + 60);
+  });
+});

@@ -1,0 +1,138 @@
+import { createFinding } from "@proj/findings";
+import type { BrokerCredentials } from "./broker-config.js";
+import type { CoreBrokerCredentials, CoreTlsCredentials } from "./core-nodes.js";
+import { NODE_RED_DEVICES } from "./devices.js";
+import { diagnoseBroker, type DoctorTarget } from "./doctor.js";
+import type { NodeDefinition, NodeRedApi } from "./red.js";
+
+/** The admin API path of the doctor. */
+export const DOCTOR_PATH = "/mqtt-tls/doctor";
+
+/** The admin API path of the device list the broker node's editor offers. */
+export const DEVICES_PATH = "/mqtt-tls/devices";
+
+/** The permission the doctor needs: it connects from the Node-RED host, so reading flows is not enough. */
+export const DOCTOR_PERMISSION = "mqtt-tls-broker.write";
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** A node definition the editor sent: its id and type must be strings. */
+const asDefinition = (value: unknown): NodeDefinition | undefined =>
+  isObject(value) && typeof value.type === "string"
+    ? ({ ...value, id: typeof value.id === "string" ? value.id : "" } as NodeDefinition)
+    : undefined;
+
+/**
+ * The credentials to diagnose with: what the editor holds (a new upload, a typed passphrase), over what is
+ * deployed for that node id. Node-RED's editor sends `__PWRD__` for a password it kept but never saw: that means
+ * "the deployed one".
+ */
+function credentialsOf(RED: NodeRedApi, definition: NodeDefinition): Record<string, string> {
+  const deployed = (definition.id ? RED.nodes.getCredentials(definition.id) : undefined) ?? {};
+  const fromEditor = isObject(definition.credentials) ? definition.credentials : {};
+  const merged: Record<string, string> = {};
+  for (const [key, value] of Object.entries(deployed)) if (typeof value === "string") merged[key] = value;
+  for (const [key, value] of Object.entries(fromEditor))
+    if (typeof value === "string" && value !== "" && value !== "__PWRD__") merged[key] = value;
+  return merged;
+}
+
+function deployedDefinition(RED: NodeRedApi, id: string): NodeDefinition | undefined {
+  let found: NodeDefinition | undefined;
+  RED.nodes.eachNode((definition) => {
+    if (definition.id === id) found = definition;
+  });
+  return found;
+}
+
+function targetOf(RED: NodeRedApi, broker: NodeDefinition, tls: NodeDefinition | undefined): DoctorTarget {
+  if (broker.type === "mqtt-tls-broker")
+    return {
+      kind: "mqtt-tls-broker",
+      config: broker.config,
+      credentials: credentialsOf(RED, broker) as BrokerCredentials,
+    };
+  return {
+    kind: "mqtt-broker",
+    broker,
+    tls,
+    brokerCredentials: credentialsOf(RED, broker) as CoreBrokerCredentials,
+    tlsCredentials: (tls ? credentialsOf(RED, tls) : {}) as CoreTlsCredentials,
+  };
+}
+
+const BROKER_TYPES = new Set(["mqtt-tls-broker", "mqtt-broker"]);
+
+/**
+ * Adds `POST /mqtt-tls/doctor` to Node-RED's admin API, behind `RED.auth.needsPermission`. The body is
+ * `{ "id": "<node id>" }` for a deployed broker node, or `{ "node": {...}, "tls": {...} }` for what the editor
+ * holds (credentials it does not hold are taken from the deployed node of the same id). The answer is
+ * `{ ok, findings, connection? }`, the cause first; a body that names no broker node is a 400, an unknown id a 404.
+ * No secret is ever part of an answer. `GET /mqtt-tls/devices` lists the devices the editor offers.
+ *
+ * @example
+ * ```ts
+ * module.exports = (RED: NodeRedApi) => registerDoctorEndpoint(RED);
+ * ```
+ */
+export function registerDoctorEndpoint(RED: NodeRedApi): void {
+  const baseDir = RED.settings.userDir ?? process.cwd();
+  RED.httpAdmin.get(DEVICES_PATH, RED.auth.needsPermission("mqtt-tls-broker.read"), (_request, response) => {
+    response.json(NODE_RED_DEVICES.list().map(({ id, name }) => ({ id, name })));
+  });
+  RED.httpAdmin.post(DOCTOR_PATH, RED.auth.needsPermission(DOCTOR_PERMISSION), (request, response) => {
+    const body = isObject(request.body) ? request.body : {};
+    let broker: NodeDefinition | undefined;
+    let tls: NodeDefinition | undefined;
+    if (typeof body.id === "string") {
+      broker = deployedDefinition(RED, body.id);
+      if (!broker) {
+        response.status(404).json({
+          ok: false,
+          findings: [
+            createFinding(
+              "FIELD_INVALID",
+              "error",
+              `No deployed node has the id ${JSON.stringify(body.id)}.`,
+              {
+                remedy: "Deploy the flow first, or send the node as the editor holds it ({ node, tls }).",
+              },
+            ),
+          ],
+        });
+        return;
+      }
+      const tlsId = typeof broker.tls === "string" ? broker.tls : "";
+      tls = tlsId ? deployedDefinition(RED, tlsId) : undefined;
+    } else {
+      broker = asDefinition(body.node);
+      tls = asDefinition(body.tls);
+    }
+    if (!broker || !BROKER_TYPES.has(broker.type)) {
+      response.status(400).json({
+        ok: false,
+        findings: [
+          createFinding(
+            "FIELD_INVALID",
+            "error",
+            `The doctor diagnoses mqtt-tls-broker and mqtt-broker nodes${broker ? `, not ${broker.type}` : ""}.`,
+            { remedy: 'Send { "id": "<broker node id>" } or { "node": {...}, "tls": {...} }.' },
+          ),
+        ],
+      });
+      return;
+    }
+    diagnoseBroker(targetOf(RED, broker, tls), { baseDir }).then(
+      (answer) => response.json(answer),
+      (error: unknown) =>
+        response.status(500).json({
+          ok: false,
+          findings: [
+            createFinding("FIELD_INVALID", "error", `The doctor failed: ${(error as Error).message}.`),
+          ],
+        }),
+    );
+  });
+}
