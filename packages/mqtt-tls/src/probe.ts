@@ -149,7 +149,14 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
         first = false;
         parser.parse(chunk);
       });
-      stream.write(connectPacket(resolved));
+      try {
+        stream.write(connectPacket(resolved));
+      } catch (error) {
+        // A CONNECT that cannot be encoded (a password without a username under MQTT 3.1.1): the configuration's
+        // finding says why; the probe fails instead of throwing from a socket event.
+        firstError ??= error as NodeJS.ErrnoException;
+        fail();
+      }
     };
 
     // MQTT over WebSocket: the upgrade runs over the socket already connected (and, for wss, verified).

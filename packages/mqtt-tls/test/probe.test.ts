@@ -304,6 +304,16 @@ function matrix(kind: Kind): void {
         "MQTT_CONNECT_REFUSED",
       );
     });
+
+    it("settles, never throws, for a password without a username under MQTT 3.1.1", async () => {
+      await using broker = await start(kind, { refuseAnonymous: true });
+      const result = await probe({
+        broker: { url: broker.url, password: "alone", protocolVersion: 4 },
+        security: { trustStore: [pki.caFile] },
+      });
+      expect(result.connected).toBe(false);
+      expect(JSON.stringify(result.findings)).not.toContain("alone");
+    });
   });
 }
 
