@@ -1,6 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { createFinding, type Finding } from "@proj/findings";
+import { FINDING_CATALOGUE, createFinding, type Finding, type FindingCode } from "@proj/findings";
 import { parsePem } from "@proj/pem";
 import type { BuiltConfig } from "./broker-config.js";
 import type { NodeDefinition } from "./red.js";
@@ -18,6 +18,10 @@ export interface CoreTlsCredentials {
   cadata?: string;
   passphrase?: string;
 }
+
+/** A finding of a Node-RED trap, with the catalogue's remedy. */
+const trap = (code: FindingCode, message: string, path: string): Finding =>
+  createFinding(code, "error", message, { path, remedy: FINDING_CATALOGUE[code].remedy });
 
 const text = (value: unknown): string => (typeof value === "string" ? value.trim() : "");
 const truthy = (value: unknown): boolean => value === true || value === "true";
@@ -65,24 +69,20 @@ export function readCoreBroker(
 
   if (tlsUrl && !useTls)
     findings.push(
-      createFinding(
-        "NODE_RED_MQTTS_WITHOUT_TLS",
-        "error",
+      trap("NODE_RED_MQTTS_WITHOUT_TLS",
         `${label} connects to ${url} with "Use TLS" unticked: Node-RED opens TLS but checks no certificate${tls ? `, and ignores ${tlsLabel}` : ""}.`,
-        { path: "mqtt-broker.usetls" },
+        "mqtt-broker.usetls",
       ),
     );
   const tlsInUse = useTls && tls !== undefined;
   const verify = tlsInUse ? truthy(tls.verifyservercert) : truthy(broker.verifyservercert);
   if (useTls && !verify)
     findings.push(
-      createFinding(
-        "NODE_RED_VERIFY_OFF",
-        "error",
+      trap("NODE_RED_VERIFY_OFF",
         tlsInUse
           ? `${tlsLabel} has "Verify server certificate" unticked: any broker is accepted.`
           : `${label} uses TLS without a TLS configuration that verifies the broker: any broker is accepted.`,
-        { path: tlsInUse ? "tls-config.verifyservercert" : "mqtt-broker.tls" },
+        tlsInUse ? "tls-config.verifyservercert" : "mqtt-broker.tls",
       ),
     );
 
@@ -104,11 +104,9 @@ export function readCoreBroker(
             (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be read";
           findings.push(
             field === "ca"
-              ? createFinding(
-                  "NODE_RED_CA_UNREADABLE_FALLBACK",
-                  "error",
+              ? trap("NODE_RED_CA_UNREADABLE_FALLBACK",
                   `${tlsLabel} names the CA file ${path}, which ${reason} on the Node-RED host: Node-RED marks the configuration invalid and connects with the system's CAs instead.`,
-                  { path: "tls-config.ca" },
+                  "tls-config.ca",
                 )
               : createFinding(
                   "FILE_NOT_FOUND",
@@ -128,11 +126,9 @@ export function readCoreBroker(
       if (data.includes("-----BEGIN ")) return data;
       const corrupted = data.includes("\uFFFD") || parsePem(data).format !== "base64";
       findings.push(
-        createFinding(
-          "NODE_RED_UPLOAD_NOT_PEM",
-          "error",
+        trap("NODE_RED_UPLOAD_NOT_PEM",
           `The ${field === "ca" ? "CA" : field === "cert" ? "certificate" : "private key"} uploaded in ${tlsLabel} is not PEM${corrupted ? ": it was a binary (DER or PKCS#12) file, and Node-RED's upload read it as UTF-8 text, which corrupted it" : ""}.`,
-          { path: `tls-config.${upload}` },
+          `tls-config.${upload}`,
         ),
       );
       return undefined;

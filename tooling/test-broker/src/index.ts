@@ -40,3 +40,4 @@ export { mutualTlsTargets } from "./targets.js";
 export type { MutualTlsTarget } from "./targets.js";
 export { findPostgres, postgresSkipReason, startPostgres } from "./postgres/start-postgres.js";
 export type { PostgresServer } from "./postgres/start-postgres.js";
+export { freePort, killOnExit, stop as stopProcess } from "./process.js";
