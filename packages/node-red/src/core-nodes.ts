@@ -69,7 +69,8 @@ export function readCoreBroker(
 
   if (tlsUrl && !useTls)
     findings.push(
-      trap("NODE_RED_MQTTS_WITHOUT_TLS",
+      trap(
+        "NODE_RED_MQTTS_WITHOUT_TLS",
         `${label} connects to ${url} with "Use TLS" unticked: Node-RED opens TLS but checks no certificate${tls ? `, and ignores ${tlsLabel}` : ""}.`,
         "mqtt-broker.usetls",
       ),
@@ -78,7 +79,8 @@ export function readCoreBroker(
   const verify = tlsInUse ? truthy(tls.verifyservercert) : truthy(broker.verifyservercert);
   if (useTls && !verify)
     findings.push(
-      trap("NODE_RED_VERIFY_OFF",
+      trap(
+        "NODE_RED_VERIFY_OFF",
         tlsInUse
           ? `${tlsLabel} has "Verify server certificate" unticked: any broker is accepted.`
           : `${label} uses TLS without a TLS configuration that verifies the broker: any broker is accepted.`,
@@ -104,7 +106,8 @@ export function readCoreBroker(
             (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be read";
           findings.push(
             field === "ca"
-              ? trap("NODE_RED_CA_UNREADABLE_FALLBACK",
+              ? trap(
+                  "NODE_RED_CA_UNREADABLE_FALLBACK",
                   `${tlsLabel} names the CA file ${path}, which ${reason} on the Node-RED host: Node-RED marks the configuration invalid and connects with the system's CAs instead.`,
                   "tls-config.ca",
                 )
@@ -126,7 +129,8 @@ export function readCoreBroker(
       if (data.includes("-----BEGIN ")) return data;
       const corrupted = data.includes("\uFFFD") || parsePem(data).format !== "base64";
       findings.push(
-        trap("NODE_RED_UPLOAD_NOT_PEM",
+        trap(
+          "NODE_RED_UPLOAD_NOT_PEM",
           `The ${field === "ca" ? "CA" : field === "cert" ? "certificate" : "private key"} uploaded in ${tlsLabel} is not PEM${corrupted ? ": it was a binary (DER or PKCS#12) file, and Node-RED's upload read it as UTF-8 text, which corrupted it" : ""}.`,
           `tls-config.${upload}`,
         ),

@@ -42,10 +42,27 @@ const FOLLOWS_FROM: Partial<Record<FindingCode, readonly FindingCode[]>> = {
   CLIENT_CERT_DISABLED: ["NODE_RED_UPLOAD_NOT_PEM", "FILE_NOT_FOUND"],
 };
 
+/** Which store a finding is about: an upload that failed there explains what follows about that store. */
+function storeOf(finding: Finding): "trust" | "key" | undefined {
+  if (finding.path?.startsWith("security.trustStore") || finding.path === "tls-config.cadata") return "trust";
+  if (
+    finding.path?.startsWith("security.keyStore") ||
+    /^tls-config\.(cert|key)data$/.test(finding.path ?? "")
+  )
+    return "key";
+  if (/^(TRUST_STORE_|SERVER_CERT_UNTRUSTED)/.test(finding.code)) return "trust";
+  if (/^(KEY_STORE_|CLIENT_CERT_)/.test(finding.code)) return "key";
+  return undefined;
+}
+
 function linkCauses(traps: readonly Finding[], findings: readonly Finding[]): Finding[] {
+  const errors = traps.filter((t) => t.severity === "error");
   return findings.map((f) => {
-    const cause = FOLLOWS_FROM[f.code]?.find((code) => traps.some((t) => t.code === code));
-    return cause && f.causedBy === undefined ? { ...f, causedBy: cause } : f;
+    if (f.causedBy !== undefined) return f;
+    const cause =
+      FOLLOWS_FROM[f.code]?.find((code) => errors.some((t) => t.code === code)) ??
+      errors.find((t) => t.code !== f.code && storeOf(t) !== undefined && storeOf(t) === storeOf(f))?.code;
+    return cause ? { ...f, causedBy: cause } : f;
   });
 }
 

@@ -51,7 +51,10 @@ const coreBroker = (id: string, extra: Record<string, unknown>) => ({
 beforeAll(async () => {
   pki = await createTestPki({ name: "node-red-admin" });
   broker = await startTestBroker({ pki, requireClientCert: true });
-  const clientKey = await pki.client.writeFile("client.enc.key", pki.client.exportKey({ passphrase: KEY_PASSPHRASE }));
+  const clientKey = await pki.client.writeFile(
+    "client.enc.key",
+    pki.client.exportKey({ passphrase: KEY_PASSPHRASE }),
+  );
   const ourConfig = {
     broker: { url: broker.url, protocolVersion: 4, username: "plc" },
     security: {
@@ -66,9 +69,17 @@ beforeAll(async () => {
     { id: "ours", type: "mqtt-tls-broker", name: "our broker", config: ourConfig },
     coreBroker("core-good", { tls: "tls-good" }),
     tlsConfig("tls-good", { ca: pki.caFile, cert: pki.client.files.chain, key: pki.client.files.key }),
-    coreBroker("core-mqtts-no-tls", { broker: `mqtts://127.0.0.1:${broker.port}`, usetls: false, tls: "tls-good" }),
+    coreBroker("core-mqtts-no-tls", {
+      broker: `mqtts://127.0.0.1:${broker.port}`,
+      usetls: false,
+      tls: "tls-good",
+    }),
     coreBroker("core-verify-off", { tls: "tls-verify-off" }),
-    tlsConfig("tls-verify-off", { verifyservercert: false, cert: pki.client.files.chain, key: pki.client.files.key }),
+    tlsConfig("tls-verify-off", {
+      verifyservercert: false,
+      cert: pki.client.files.chain,
+      key: pki.client.files.key,
+    }),
     coreBroker("core-ca-missing", { tls: "tls-ca-missing" }),
     tlsConfig("tls-ca-missing", { ca: join(pki.dir, "no-such-ca.pem") }),
     coreBroker("core-der-upload", { tls: "tls-der-upload" }),
@@ -96,7 +107,11 @@ async function doctor(body: unknown, token: string | undefined = adminToken) {
     body: JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, text, answer: (text.startsWith("{") ? JSON.parse(text) : undefined) as DoctorAnswer };
+  return {
+    status: response.status,
+    text,
+    answer: (text.startsWith("{") ? JSON.parse(text) : undefined) as DoctorAnswer,
+  };
 }
 
 describe("POST /mqtt-tls/doctor: who may ask", () => {

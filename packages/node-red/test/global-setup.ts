@@ -12,7 +12,11 @@ export default function setup(): void {
     execFileSync(
       "pnpm",
       ["exec", "turbo", "run", "build", "--filter=@proj/node-red-mqtt-tls...", "--output-logs=errors-only"],
-      { cwd: root, env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+      {
+        cwd: root,
+        env: { ...process.env, TURBO_TELEMETRY_DISABLED: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
     );
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };

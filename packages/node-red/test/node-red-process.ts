@@ -33,7 +33,10 @@ export interface NodeRedProcess extends AsyncDisposable {
  * Starts Node-RED with `flows` (and their `credentials`, stored unencrypted in the test's user folder) on a free
  * loopback port; resolves once the flows have started.
  */
-export async function startNodeRed(flows: object[], credentials: Record<string, object>): Promise<NodeRedProcess> {
+export async function startNodeRed(
+  flows: object[],
+  credentials: Record<string, object>,
+): Promise<NodeRedProcess> {
   const userDir = await mkdtemp(join(tmpdir(), "node-red-"));
   await mkdir(join(userDir, "node_modules", "@proj"), { recursive: true });
   await symlink(PACKAGE_DIR, join(userDir, "node_modules", "@proj", "node-red-mqtt-tls"), "dir");

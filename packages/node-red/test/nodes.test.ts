@@ -43,7 +43,15 @@ afterEach(async () => {
 function flow(config: object, inTopic = "plant/+/level", extraIn: Record<string, unknown> = {}) {
   return [
     { id: "broker", type: "mqtt-tls-broker", name: "plant broker", config },
-    { id: "in", type: "mqtt-tls in", broker: "broker", topic: inTopic, qos: "1", wires: [["sink"]], ...extraIn },
+    {
+      id: "in",
+      type: "mqtt-tls in",
+      broker: "broker",
+      topic: inTopic,
+      qos: "1",
+      wires: [["sink"]],
+      ...extraIn,
+    },
     { id: "out", type: "mqtt-tls out", broker: "broker", topic: "", qos: "", retain: "", wires: [] },
     { id: "sink", type: "helper" },
   ];
@@ -111,7 +119,12 @@ describe("mqtt-tls in/out on the dev broker over mutual TLS", () => {
       100,
     );
     const msg = await received.finally(() => clearInterval(sender));
-    expect(msg).toMatchObject({ topic: "plant/line1/level", payload: '{"value":72.4}', qos: 1, retain: false });
+    expect(msg).toMatchObject({
+      topic: "plant/line1/level",
+      payload: '{"value":72.4}',
+      qos: 1,
+      retain: false,
+    });
     expect(broker.connections.some((c) => c.certificate?.subjectCn === "client")).toBe(true);
 
     const all = everythingShown() + JSON.stringify(statuses) + JSON.stringify(msg);
@@ -147,7 +160,9 @@ describe("mqtt-tls in/out on the dev broker over mutual TLS", () => {
     const outStatus = await statusOf("out", (s) => s.fill === "red");
     expect(outStatus.text).toBe(inStatus.text);
 
-    const failed = new Promise<unknown[]>((resolve) => node("out").on("call:error", ({ args }) => resolve(args)));
+    const failed = new Promise<unknown[]>((resolve) =>
+      node("out").on("call:error", ({ args }) => resolve(args)),
+    );
     node("out").receive({ topic: "plant/line1/level", payload: "1" });
     const [error] = await failed;
     expect(String(error)).toContain("SERVER_CERT_UNTRUSTED");
