@@ -30,14 +30,19 @@ export interface NodeRedProcess extends AsyncDisposable {
 }
 
 /**
- * Starts Node-RED with `flows` (and their `credentials`, stored unencrypted in the test's user folder) on a free
- * loopback port; resolves once the flows have started.
+ * Starts Node-RED with `flows` (and their `credentials`, stored unencrypted in the test's user folder, and `files`
+ * written there first) on a free loopback port; resolves once the flows have started.
  */
 export async function startNodeRed(
   flows: object[],
   credentials: Record<string, object>,
+  files: Record<string, string | Uint8Array> = {},
 ): Promise<NodeRedProcess> {
   const userDir = await mkdtemp(join(tmpdir(), "node-red-"));
+  for (const [name, contents] of Object.entries(files)) {
+    await mkdir(dirname(join(userDir, name)), { recursive: true });
+    await writeFile(join(userDir, name), contents);
+  }
   await mkdir(join(userDir, "node_modules", "@proj"), { recursive: true });
   await symlink(PACKAGE_DIR, join(userDir, "node_modules", "@proj", "node-red-mqtt-tls"), "dir");
   await writeFile(join(userDir, "package.json"), JSON.stringify({ name: "node-red-project", private: true }));
