@@ -336,8 +336,7 @@ const CATALOGUE = {
     meaning:
       'A core tls-config node has "Verify server certificate" unticked: any broker, or anyone in between, is accepted.',
     severity: "error",
-    remedy:
-      'Tick "Verify server certificate" and give the CA that issued the broker\'s certificate.',
+    remedy: 'Tick "Verify server certificate" and give the CA that issued the broker\'s certificate.',
     iec: "IEC 62351-3: mutual authentication",
   },
   NODE_RED_UPLOAD_NOT_PEM: {

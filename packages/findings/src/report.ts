@@ -113,9 +113,7 @@ export function mergeLiveFindings(
   return orderFindings([
     ...staticFindings.map((g) => {
       const live = liveFindings.find((f) => same(f, g));
-      return live && RANK[live.severity] < RANK[g.severity]
-        ? { ...g, severity: live.severity }
-        : g;
+      return live && RANK[live.severity] < RANK[g.severity] ? { ...g, severity: live.severity } : g;
     }),
     ...liveFindings.filter((f) => !staticFindings.some((g) => same(f, g))),
   ]);

@@ -46,12 +46,12 @@ const isObject = (value: unknown): value is Json =>
  * ```ts
  * const { config, findings } = configFromBrokerNode(
  *   { broker: { url: "mqtts://broker.local:8883" }, security: { trustStore: ["upload:ca.der"] } },
- *   { trustStore: caDer.toString("base64") },
+ *   { trustStore: (await readFile("ca.der")).toString("base64") },
  * );
  * ```
  */
 export function configFromBrokerNode(input: unknown, credentials: BrokerCredentials = {}): BuiltConfig {
-  const config: Json = isObject(input) ? (structuredClone(input) as Json) : {};
+  const config: Json = isObject(input) ? structuredClone<Json>(input) : {};
   const findings: Finding[] = [];
   const broker = isObject(config.broker) ? config.broker : (config.broker = {});
   if (credentials.password && broker.password === undefined) broker.password = credentials.password;

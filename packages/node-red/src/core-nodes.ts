@@ -50,7 +50,11 @@ function coreBrokerUrl(broker: NodeDefinition): string {
  *
  * @example
  * ```ts
- * const { config, findings } = readCoreBroker(brokerDefinition, tlsDefinition, {}, { cadata: caText });
+ * const { findings } = readCoreBroker(
+ *   { id: "b1", type: "mqtt-broker", broker: "mqtts://plc.local:8883", usetls: false, tls: "t1" },
+ *   { id: "t1", type: "tls-config", ca: "/etc/plant/ca.pem", verifyservercert: true },
+ * );
+ * findings[0]?.code; // "NODE_RED_MQTTS_WITHOUT_TLS"
  * ```
  */
 export function readCoreBroker(

@@ -1,6 +1,4 @@
 import { createFinding } from "@proj/findings";
-import type { BrokerCredentials } from "./broker-config.js";
-import type { CoreBrokerCredentials, CoreTlsCredentials } from "./core-nodes.js";
 import { NODE_RED_DEVICES } from "./devices.js";
 import { diagnoseBroker, type DoctorTarget } from "./doctor.js";
 import type { NodeDefinition, NodeRedApi } from "./red.js";
@@ -52,14 +50,14 @@ function targetOf(RED: NodeRedApi, broker: NodeDefinition, tls: NodeDefinition |
     return {
       kind: "mqtt-tls-broker",
       config: broker.config,
-      credentials: credentialsOf(RED, broker) as BrokerCredentials,
+      credentials: credentialsOf(RED, broker),
     };
   return {
     kind: "mqtt-broker",
     broker,
     tls,
-    brokerCredentials: credentialsOf(RED, broker) as CoreBrokerCredentials,
-    tlsCredentials: (tls ? credentialsOf(RED, tls) : {}) as CoreTlsCredentials,
+    brokerCredentials: credentialsOf(RED, broker),
+    tlsCredentials: tls ? credentialsOf(RED, tls) : {},
   };
 }
 

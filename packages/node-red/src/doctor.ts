@@ -76,7 +76,7 @@ function linkCauses(traps: readonly Finding[], findings: readonly Finding[]): Fi
  * const answer = await diagnoseBroker({
  *   kind: "mqtt-tls-broker",
  *   config: { broker: { url: "mqtts://broker.local:8883" }, security: { trustStore: ["upload:ca.der"] } },
- *   credentials: { trustStore: caDer.toString("base64") },
+ *   credentials: { trustStore: (await readFile("ca.der")).toString("base64") },
  * });
  * if (!answer.ok) console.log(answer.findings[0]?.code);
  * ```

@@ -33,7 +33,7 @@ function bytesOf(payload: unknown): Buffer | string {
   if (Buffer.isBuffer(payload) || typeof payload === "string") return payload;
   if (payload === null || payload === undefined) return "";
   if (typeof payload === "object") return JSON.stringify(payload);
-  return String(payload as number | boolean | bigint);
+  return String(payload);
 }
 
 /** MQTT 5 properties of a received message, where Node-RED's core mqtt in node puts them. */
@@ -67,7 +67,7 @@ function publishProperties(msg: FlowMessage): IClientPublishOptions["properties"
 }
 
 function brokerOf(RED: NodeRedApi, node: RedNode, definition: NodeDefinition): BrokerConnection | undefined {
-  const broker = RED.nodes.getNode(setting(definition.broker)) as BrokerNode | null;
+  const broker = RED.nodes.getNode<BrokerNode>(setting(definition.broker));
   if (broker?.connection) return broker.connection;
   node.status({ fill: "red", shape: "ring", text: "no mqtt-tls-broker chosen" });
   return undefined;

@@ -8,8 +8,8 @@ import type { NodeRedApi } from "./red.js";
  *
  * @example
  * ```ts
- * // a test with node-red-node-test-helper
- * await helper.load(mqttTlsNodes, flow, credentials);
+ * // nodes/mqtt-tls.cjs, the file the package's "node-red" section names, hands this function to Node-RED:
+ * const nodeSet: (RED: NodeRedApi) => void = mqttTlsNodes;
  * ```
  */
 export function mqttTlsNodes(RED: NodeRedApi): void {
@@ -23,7 +23,7 @@ export { readCoreBroker } from "./core-nodes.js";
 export type { CoreBrokerCredentials, CoreTlsCredentials } from "./core-nodes.js";
 export { diagnoseBroker } from "./doctor.js";
 export type { DiagnoseOptions, DoctorTarget } from "./doctor.js";
-export { DOCTOR_PATH, DOCTOR_PERMISSION, registerDoctorEndpoint } from "./doctor-endpoint.js";
+export { DEVICES_PATH, DOCTOR_PATH, DOCTOR_PERMISSION, registerDoctorEndpoint } from "./doctor-endpoint.js";
 export { readUpload } from "./uploads.js";
 export type { UploadContents, UploadSlot } from "./uploads.js";
 export { statusOf } from "./status.js";

@@ -12,7 +12,7 @@ export interface NodeRedApi {
       constructor: (this: RedNode, definition: NodeDefinition) => void,
       options?: { credentials?: Record<string, { type: "text" | "password" }> },
     ): void;
-    getNode(id: string): RedNode | null;
+    getNode<T extends RedNode = RedNode>(id: string): T | null;
     getCredentials(id: string): Record<string, unknown> | undefined;
     eachNode(callback: (definition: NodeDefinition) => void): void;
   };

@@ -9,7 +9,8 @@ const CAUSE_CHARS = 60;
  *
  * @example
  * ```ts
- * node.status(statusOf(error.findings[0] ?? { code: error.code, message: error.message }));
+ * statusOf({ code: "SERVER_CERT_UNTRUSTED", message: "The broker's certificate is not trusted. Put its CA..." });
+ * // { fill: "red", shape: "ring", text: "SERVER_CERT_UNTRUSTED: The broker's certificate is not trusted" }
  * ```
  */
 export function statusOf(finding: { readonly code: string; readonly message: string }): NodeStatus {

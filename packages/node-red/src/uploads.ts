@@ -31,7 +31,7 @@ const DER_LABELS: Partial<Record<string, string>> = {
  * @example
  * ```ts
  * const upload = readUpload(await readFile("ca.der"), "trustStore", { name: "ca.der" });
- * if (upload.certificates) trustStore.push(upload.certificates);
+ * upload.certificates; // "-----BEGIN CERTIFICATE-----\n..." (converted from DER)
  * ```
  */
 export function readUpload(

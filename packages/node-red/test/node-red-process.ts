@@ -13,7 +13,7 @@ const RED_JS = join(dirname(require.resolve("node-red/package.json")), "red.js")
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 
 /** The editor's users: `admin` may do everything, `viewer` may only read. */
-export const USERS = {
+const USERS = {
   admin: { password: "admin-login-pw", permissions: "*" },
   viewer: { password: "viewer-login-pw", permissions: "read" },
 } as const;

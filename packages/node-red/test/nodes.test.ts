@@ -63,7 +63,7 @@ interface Spied {
   on(event: "call:error", listener: (call: { args: unknown[] }) => void): void;
   receive(msg: FlowMessage): void;
 }
-const node = (id: string) => helper.getNode(id) as unknown as Spied;
+const node = (id: string) => helper.getNode(id) as Spied;
 
 /** Resolves with the first status of node `id` that `match` accepts (statuses set before are seen too). */
 function statusOf(id: string, match: (s: NodeStatus) => boolean, timeoutMs = 10_000): Promise<NodeStatus> {
@@ -81,7 +81,7 @@ const connected = (s: NodeStatus) => s.text?.startsWith("connected") === true;
 
 /** Everything the runtime logged, and every status shown: where a secret must never appear. */
 function everythingShown(): string {
-  const log = helper.log() as unknown as { args: unknown[][] };
+  const log = helper.log() as { args: unknown[][] };
   return JSON.stringify(log.args, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
 }
 
