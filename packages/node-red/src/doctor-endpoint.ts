@@ -1,4 +1,4 @@
-import { createFinding } from "@proj/findings";
+import { createFinding, orderFindings, type Finding } from "@proj/findings";
 import { NODE_RED_DEVICES } from "./devices.js";
 import { diagnoseBroker, type DoctorTarget } from "./doctor.js";
 import type { NodeDefinition, NodeRedApi } from "./red.js";
@@ -45,19 +45,62 @@ function deployedDefinition(RED: NodeRedApi, id: string): NodeDefinition | undef
   return found;
 }
 
-function targetOf(RED: NodeRedApi, broker: NodeDefinition, tls: NodeDefinition | undefined): DoctorTarget {
+/** Where a broker node connects to, as far as sending it the deployed password is concerned. */
+function addressOf(definition: NodeDefinition): string {
+  if (definition.type === "mqtt-tls-broker") {
+    const config = isObject(definition.config) ? definition.config : {};
+    return JSON.stringify(isObject(config.broker) ? config.broker.url : undefined);
+  }
+  return JSON.stringify([definition.broker, definition.port, definition.usetls]);
+}
+
+/**
+ * The target to diagnose. The deployed broker password goes only to the broker it was deployed for: an edited
+ * node that points elsewhere is diagnosed without it (a note says so), so the doctor cannot be used to send a
+ * stored password to another server.
+ */
+function targetOf(
+  RED: NodeRedApi,
+  broker: NodeDefinition,
+  tls: NodeDefinition | undefined,
+): { target: DoctorTarget; notes: Finding[] } {
+  const brokerCredentials = credentialsOf(RED, broker);
+  const notes: Finding[] = [];
+  const deployed = broker.id ? deployedDefinition(RED, broker.id) : undefined;
+  const typed =
+    isObject(broker.credentials) && typeof broker.credentials.password === "string"
+      ? broker.credentials.password
+      : "";
+  if (
+    deployed &&
+    addressOf(deployed) !== addressOf(broker) &&
+    (typed === "" || typed === "__PWRD__") &&
+    brokerCredentials.password !== undefined
+  ) {
+    delete brokerCredentials.password;
+    notes.push(
+      createFinding(
+        "FIELD_IGNORED",
+        "info",
+        "The deployed password was not sent: the node now points at another broker than the one it was deployed for.",
+        { path: "broker.password", remedy: "Type the password again to diagnose with it, or deploy first." },
+      ),
+    );
+  }
   if (broker.type === "mqtt-tls-broker")
     return {
-      kind: "mqtt-tls-broker",
-      config: broker.config,
-      credentials: credentialsOf(RED, broker),
+      target: { kind: "mqtt-tls-broker", config: broker.config, credentials: brokerCredentials },
+      notes,
     };
   return {
-    kind: "mqtt-broker",
-    broker,
-    tls,
-    brokerCredentials: credentialsOf(RED, broker),
-    tlsCredentials: tls ? credentialsOf(RED, tls) : {},
+    target: {
+      kind: "mqtt-broker",
+      broker,
+      tls,
+      brokerCredentials,
+      tlsCredentials: tls ? credentialsOf(RED, tls) : {},
+    },
+    notes,
   };
 }
 
@@ -122,8 +165,9 @@ export function registerDoctorEndpoint(RED: NodeRedApi): void {
       });
       return;
     }
-    diagnoseBroker(targetOf(RED, broker, tls), { baseDir }).then(
-      (answer) => response.json(answer),
+    const { target, notes } = targetOf(RED, broker, tls);
+    diagnoseBroker(target, { baseDir }).then(
+      (answer) => response.json({ ...answer, findings: orderFindings([...answer.findings, ...notes]) }),
       (error: unknown) =>
         response.status(500).json({
           ok: false,

@@ -13,6 +13,8 @@ const b64 = (bytes: Uint8Array | string) => Buffer.from(bytes).toString("base64"
 
 let pki: TestPki;
 let broker: TestBroker;
+/** A second broker that wants the password the first node was deployed with. */
+let otherBroker: TestBroker;
 let red: NodeRedProcess;
 let adminToken: string;
 
@@ -51,6 +53,7 @@ const coreBroker = (id: string, extra: Record<string, unknown>) => ({
 beforeAll(async () => {
   pki = await createTestPki({ name: "node-red-admin" });
   broker = await startTestBroker({ pki, requireClientCert: true });
+  otherBroker = await startTestBroker({ pki, requireClientCert: true, users: { plc: BROKER_PASSWORD } });
   const clientKey = await pki.client.writeFile(
     "client.enc.key",
     pki.client.exportKey({ passphrase: KEY_PASSPHRASE }),
@@ -97,6 +100,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await red?.close();
   await broker?.close();
+  await otherBroker?.close();
   await pki?.cleanup();
 });
 
@@ -237,6 +241,51 @@ describe("POST /mqtt-tls/doctor: what the editor holds", () => {
       },
     });
     expect(answer.ok).toBe(true);
+  });
+});
+
+describe("secrets stay where they are", () => {
+  const edited = (url: string, credentials: Record<string, string>) => ({
+    node: {
+      id: "ours",
+      type: "mqtt-tls-broker",
+      config: {
+        broker: { url, username: "plc" },
+        security: {
+          sendClientCertificate: true,
+          trustStore: ["upload:ca.der"],
+          keyStore: { certificate: pki.client.files.chain, privateKey: join(pki.dir, "client.enc.key") },
+        },
+      },
+      credentials: { passphrase: "__PWRD__", password: "__PWRD__", ...credentials },
+    },
+  });
+
+  it("the deployed password is not sent to a broker the node did not deploy for; a typed one is", async () => {
+    const moved = await doctor(edited(otherBroker.url, {}));
+    expect(moved.answer.findings[0]?.code).toBe("MQTT_CONNECT_REFUSED");
+    expect(moved.answer.findings).toContainEqual(
+      expect.objectContaining({ code: "FIELD_IGNORED", path: "broker.password" }),
+    );
+    expect(otherBroker.refusedConnects.length).toBeGreaterThan(0);
+
+    const typed = await doctor(edited(otherBroker.url, { password: BROKER_PASSWORD }));
+    expect(typed.answer.ok).toBe(true);
+    expect(typed.text).not.toContain(BROKER_PASSWORD);
+  });
+
+  it("the editor gets flags for credentials, never their values", async () => {
+    const headers = { authorization: `Bearer ${adminToken}` };
+    const creds = await (await fetch(`${red.url}/credentials/mqtt-tls-broker/ours`, { headers })).text();
+    expect(JSON.parse(creds)).toMatchObject({
+      has_passphrase: true,
+      has_password: true,
+      has_trustStore: true,
+    });
+    const flows = await (await fetch(`${red.url}/flows`, { headers })).text();
+    for (const text of [creds, flows])
+      for (const secret of [KEY_PASSPHRASE, BROKER_PASSWORD, b64(pki.root.certDer).slice(0, 40)])
+        expect(text).not.toContain(secret);
   });
 });
 
