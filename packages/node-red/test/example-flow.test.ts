@@ -5,6 +5,7 @@ import { createTestPki, startTestBroker, type TestBroker, type TestPki } from "@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startNodeRed, type NodeRedProcess } from "./node-red-process.js";
+import { NODE_RED_PACKAGE } from "./node-red-version.js";
 
 const EXAMPLE = new URL("../examples/plc-telemetry-over-mutual-tls.json", import.meta.url);
 
@@ -46,6 +47,8 @@ it("the shipped example connects with its relative certificate paths and carries
     .poll(() => red.output(), { timeout: 20_000, interval: 200 })
     .toMatch(/\[debug:received\][\s\S]*plant\/line1\/level[\s\S]*72\.4/);
   expect(red.output()).toContain("[mqtt-tls-broker:plant broker (mutual TLS)] connected");
+  // The Node-RED users of this Node.js run: 5 where Node.js is 22.9 or later, else 4.1.
+  expect(red.output()).toContain(`Node-RED version: v${NODE_RED_PACKAGE === "node-red-5" ? "5." : "4.1."}`);
   expect(broker.connections.some((c) => c.certificate?.subjectCn === "client")).toBe(true);
   expect(red.output()).not.toMatch(/\[(error|warn)\].*mqtt-tls/);
 });

@@ -7,9 +7,10 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NODE_RED_PACKAGE } from "./node-red-version.js";
 
 const require = createRequire(import.meta.url);
-const RED_JS = join(dirname(require.resolve("node-red/package.json")), "red.js");
+const RED_JS = join(dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`)), "red.js");
 const PACKAGE_DIR = fileURLToPath(new URL("..", import.meta.url));
 
 /** The editor's users: `admin` may do everything, `viewer` may only read. */

@@ -14,9 +14,10 @@ import helper from "node-red-node-test-helper";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { mqttTlsNodes } from "../src/index.js";
 import type { FlowMessage, NodeStatus } from "../src/red.js";
+import { NODE_RED_PACKAGE } from "./node-red-version.js";
 
 const require = createRequire(import.meta.url);
-helper.init(require.resolve("node-red"));
+helper.init(require.resolve(NODE_RED_PACKAGE));
 
 const KEY_PASSPHRASE = "key-passphrase-7Qx";
 const P12_PASSPHRASE = "bundle-passphrase-3Zk";
