@@ -52,7 +52,11 @@ export class BrokerConnection {
     user.status(this.#status);
     if (!this.#started) {
       this.#started = true;
-      void this.#run();
+      this.#run().catch((error: unknown) => {
+        // Not a diagnosis (those are findings): a fault of this package. Said, never a crash of Node-RED.
+        this.#show({ fill: "red", shape: "ring", text: "failed: see the Node-RED log" });
+        this.#log.error(`the connection failed unexpectedly: ${(error as Error).message}`);
+      });
     }
   }
 
@@ -109,6 +113,7 @@ export class BrokerConnection {
     for (let attempt = 1; !this.#closed; attempt++) {
       this.#show(CONNECTING);
       const { loaded, findings } = await this.#load();
+      if (this.#closed) return;
       const errors = [...findings, ...loaded.findings].filter((f) => f.severity === "error");
       if (hasErrors(errors) && errors[0]) {
         // The configuration cannot connect: no retry until it is edited and deployed again.

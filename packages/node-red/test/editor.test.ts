@@ -152,6 +152,8 @@ describe.skipIf(chromiumSkipReason())("the mqtt-tls-broker editor in Chromium", 
   });
 
   it("takes a DER CA and a PKCS#12 bundle as bytes, and Diagnose connects", async () => {
+    // A trust store may have paths (on the Node-RED host) and an upload.
+    await page.fill("#mqtt-tls-trustStore", pki.caFile);
     await page.setInputFiles("#mqtt-tls-trustStore-file", caDer);
     await expect
       .poll(() => page.textContent("#mqtt-tls-trustStore-name"))
@@ -193,6 +195,31 @@ describe.skipIf(chromiumSkipReason())("the mqtt-tls-broker editor in Chromium", 
     await page.click("#node-config-dialog-ok");
     await page.click("#node-dialog-ok");
     await page.waitForSelector("#node-dialog-ok", { state: "detached" });
+    // What the editor saved: the section 3 configuration, uploads by name, no secret in it.
+    const saved = await page.evaluate(() => {
+      const found: unknown[] = [];
+      (
+        globalThis as unknown as {
+          RED: { nodes: { eachConfig(cb: (n: Record<string, unknown>) => void): void } };
+        }
+      ).RED.nodes.eachConfig((n) => {
+        if (n.type === "mqtt-tls-broker") found.push(n.config);
+      });
+      return found;
+    });
+    expect(saved).toEqual([
+      {
+        broker: { url: broker.url, protocolVersion: 4 },
+        security: {
+          enableTls: true,
+          checkServerCertificate: true,
+          trustStore: [pki.caFile, "upload:ca.der"],
+          sendClientCertificate: true,
+          keyStore: { pkcs12: "upload:plc.p12" },
+          profile: "baseline",
+        },
+      },
+    ]);
     await page.evaluate(() =>
       (globalThis as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show(
         "mqtt-tls",
