@@ -118,6 +118,23 @@ async function doctor(body: unknown, token: string | undefined = adminToken) {
   };
 }
 
+/** Our broker node as the editor holds it after an edit: kept credentials are `__PWRD__`. */
+const edited = (url: string, credentials: Record<string, string>) => ({
+  node: {
+    id: "ours",
+    type: "mqtt-tls-broker",
+    config: {
+      broker: { url, username: "plc" },
+      security: {
+        sendClientCertificate: true,
+        trustStore: ["upload:ca.der"],
+        keyStore: { certificate: pki.client.files.chain, privateKey: join(pki.dir, "client.enc.key") },
+      },
+    },
+    credentials: { passphrase: "__PWRD__", password: "__PWRD__", ...credentials },
+  },
+});
+
 describe("POST /mqtt-tls/doctor: who may ask", () => {
   it("refuses a caller without a login, and one who may only read", async () => {
     const anonymous = await doctor({ id: "ours" }, "");
@@ -173,42 +190,14 @@ describe("POST /mqtt-tls/doctor: deployed nodes", () => {
 
 describe("POST /mqtt-tls/doctor: what the editor holds", () => {
   it("diagnoses an edited node with the deployed credentials it does not hold", async () => {
-    const { answer } = await doctor({
-      node: {
-        id: "ours",
-        type: "mqtt-tls-broker",
-        config: {
-          broker: { url: broker.url, username: "plc" },
-          security: {
-            sendClientCertificate: true,
-            trustStore: ["upload:ca.der"],
-            keyStore: { certificate: pki.client.files.chain, privateKey: join(pki.dir, "client.enc.key") },
-          },
-        },
-        // The editor shows a kept password as __PWRD__: the deployed passphrase is used.
-        credentials: { passphrase: "__PWRD__" },
-      },
-    });
+    // The editor shows a kept passphrase as __PWRD__: the deployed one is used.
+    const { answer } = await doctor(edited(broker.url, {}));
     expect(answer.ok).toBe(true);
   });
 
   it("a wrong passphrase typed in the editor is named, never echoed", async () => {
     const typed = "typed-wrong-pass-Rr5";
-    const { answer, text } = await doctor({
-      node: {
-        id: "ours",
-        type: "mqtt-tls-broker",
-        config: {
-          broker: { url: broker.url, username: "plc" },
-          security: {
-            sendClientCertificate: true,
-            trustStore: ["upload:ca.der"],
-            keyStore: { certificate: pki.client.files.chain, privateKey: join(pki.dir, "client.enc.key") },
-          },
-        },
-        credentials: { passphrase: typed },
-      },
-    });
+    const { answer, text } = await doctor(edited(broker.url, { passphrase: typed }));
     expect(answer.findings[0]?.code).toBe("KEY_PASSPHRASE_WRONG");
     expect(text).not.toContain(typed);
   });
@@ -245,22 +234,6 @@ describe("POST /mqtt-tls/doctor: what the editor holds", () => {
 });
 
 describe("secrets stay where they are", () => {
-  const edited = (url: string, credentials: Record<string, string>) => ({
-    node: {
-      id: "ours",
-      type: "mqtt-tls-broker",
-      config: {
-        broker: { url, username: "plc" },
-        security: {
-          sendClientCertificate: true,
-          trustStore: ["upload:ca.der"],
-          keyStore: { certificate: pki.client.files.chain, privateKey: join(pki.dir, "client.enc.key") },
-        },
-      },
-      credentials: { passphrase: "__PWRD__", password: "__PWRD__", ...credentials },
-    },
-  });
-
   it("the deployed password is not sent to a broker the node did not deploy for; a typed one is", async () => {
     const moved = await doctor(edited(otherBroker.url, {}));
     expect(moved.answer.findings[0]?.code).toBe("MQTT_CONNECT_REFUSED");
