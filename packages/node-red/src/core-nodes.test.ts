@@ -34,38 +34,62 @@ const tls = (extra: Record<string, unknown> = {}) => ({
 const codes = (r: { findings: { code: string }[] }) => r.findings.map((f) => f.code);
 
 describe("the traps of Node-RED's core mqtt-broker + tls-config", () => {
-  it("an mqtts:// URL with Use TLS unticked checks no certificate", () => {
-    const read = readCoreBroker(broker({ broker: "mqtts://plc.local:8883", usetls: false }), tls());
+  it("an mqtts:// URL with Use TLS unticked checks no certificate", async () => {
+    const read = await readCoreBroker(broker({ broker: "mqtts://plc.local:8883", usetls: false }), tls());
     expect(codes(read)).toEqual(["NODE_RED_MQTTS_WITHOUT_TLS"]);
     expect(read.findings[0]?.message).toContain("ignores the TLS configuration");
     expect(read.config.security).toMatchObject({ enableTls: true, checkServerCertificate: false });
   });
 
-  it("Verify server certificate unticked", () => {
-    const read = readCoreBroker(broker(), tls({ verifyservercert: false, ca: pki.caFile }));
+  it("Verify server certificate unticked", async () => {
+    const read = await readCoreBroker(broker(), tls({ verifyservercert: false, ca: pki.caFile }));
     expect(codes(read)).toEqual(["NODE_RED_VERIFY_OFF"]);
   });
 
-  it("a CA path the runtime cannot read falls back to the system CAs", () => {
-    const read = readCoreBroker(broker(), tls({ ca: "/nowhere/ca.pem" }));
+  it("a CA path the runtime cannot read falls back to the system CAs", async () => {
+    const read = await readCoreBroker(broker(), tls({ ca: "/nowhere/ca.pem" }));
     expect(codes(read)).toEqual(["NODE_RED_CA_UNREADABLE_FALLBACK"]);
     expect(read.findings[0]?.message).toContain("/nowhere/ca.pem");
     expect(read.config.security).not.toHaveProperty("trustStore");
   });
 
-  it("a DER file uploaded as UTF-8 text is corrupted", () => {
+  it("one unreadable path makes the whole TLS configuration invalid: its readable CA is dropped too", async () => {
+    const read = await readCoreBroker(
+      broker(),
+      tls({ ca: pki.caFile, cert: "/nowhere/c.pem", key: pki.client.files.key }),
+    );
+    expect(codes(read)).toEqual(["NODE_RED_CA_UNREADABLE_FALLBACK", "FILE_NOT_FOUND"]);
+    expect(read.findings[0]?.message).toContain("/nowhere/c.pem");
+    expect(read.config.security).not.toHaveProperty("trustStore");
+    expect(read.config.security).not.toHaveProperty("keyStore");
+  });
+
+  it("a certificate uploaded without its key: nothing of the node is used", async () => {
+    const read = await readCoreBroker(broker(), tls(), {}, { cadata: pki.caPem, certdata: pki.client.chain });
+    expect(codes(read)).toEqual(["NODE_RED_CA_UNREADABLE_FALLBACK"]);
+    const noCa = await readCoreBroker(broker(), tls(), {}, { certdata: pki.client.chain });
+    expect(codes(noCa)).toEqual(["KEY_STORE_MISSING"]);
+  });
+
+  it("with any path set, Node-RED ignores the uploads", async () => {
+    const read = await readCoreBroker(broker(), tls({ ca: pki.caFile }), {}, { certdata: "x", keydata: "y" });
+    expect(read.findings).toEqual([]);
+    expect(read.config.security).toMatchObject({ trustStore: [pki.caFile], sendClientCertificate: false });
+  });
+
+  it("a DER file uploaded as UTF-8 text is corrupted", async () => {
     const corrupted = pki.root.certDer.toString("utf8");
-    const read = readCoreBroker(broker(), tls(), {}, { cadata: corrupted });
+    const read = await readCoreBroker(broker(), tls(), {}, { cadata: corrupted });
     expect(codes(read)).toEqual(["NODE_RED_UPLOAD_NOT_PEM"]);
     expect(read.findings[0]?.message).toContain("read it as UTF-8");
   });
 
-  it("a sound pair reads into the same connection, with paths, uploads and credentials", () => {
-    const read = readCoreBroker(
+  it("a sound pair reads into the same connection, with its uploads and credentials", async () => {
+    const read = await readCoreBroker(
       broker({ clientid: "line1", protocolVersion: "5" }),
-      tls({ ca: pki.caFile, servername: "broker.plant" }),
+      tls({ servername: "broker.plant" }),
       { user: "plc", password: "pw" },
-      { certdata: pki.client.chain, keydata: pki.client.key },
+      { cadata: pki.caPem, certdata: pki.client.chain, keydata: pki.client.key, passphrase: "kp" },
     );
     expect(read.findings).toEqual([]);
     expect(read.config).toEqual({
@@ -80,15 +104,15 @@ describe("the traps of Node-RED's core mqtt-broker + tls-config", () => {
         enableTls: true,
         checkServerCertificate: true,
         sendClientCertificate: true,
-        trustStore: [pki.caFile],
-        keyStore: { certificate: pki.client.chain, privateKey: pki.client.key },
+        trustStore: [pki.caPem],
+        keyStore: { certificate: pki.client.chain, privateKey: pki.client.key, passphrase: "kp" },
         serverName: "broker.plant",
       },
     });
   });
 
-  it("plain MQTT has no TLS findings of its own", () => {
-    const read = readCoreBroker(broker({ usetls: false, port: "1883", tls: "" }), undefined);
+  it("plain MQTT has no TLS findings of its own", async () => {
+    const read = await readCoreBroker(broker({ usetls: false, port: "1883", tls: "" }), undefined);
     expect(read.findings).toEqual([]);
     expect(read.config.broker).toEqual({ url: "mqtt://localhost:1883" });
     expect(read.config.security).toEqual({ enableTls: false });

@@ -1,4 +1,5 @@
-import { accessSync, constants } from "node:fs";
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { FINDING_CATALOGUE, createFinding, type Finding, type FindingCode } from "@proj/findings";
 import { parsePem } from "@proj/pem";
@@ -50,20 +51,20 @@ function coreBrokerUrl(broker: NodeDefinition): string {
  *
  * @example
  * ```ts
- * const { findings } = readCoreBroker(
+ * const { findings } = await readCoreBroker(
  *   { id: "b1", type: "mqtt-broker", broker: "mqtts://plc.local:8883", usetls: false, tls: "t1" },
  *   { id: "t1", type: "tls-config", ca: "/etc/plant/ca.pem", verifyservercert: true },
  * );
  * findings[0]?.code; // "NODE_RED_MQTTS_WITHOUT_TLS"
  * ```
  */
-export function readCoreBroker(
+export async function readCoreBroker(
   broker: NodeDefinition,
   tls: NodeDefinition | undefined,
   brokerCredentials: CoreBrokerCredentials = {},
   tlsCredentials: CoreTlsCredentials = {},
   baseDir = process.cwd(),
-): BuiltConfig {
+): Promise<BuiltConfig> {
   const findings: Finding[] = [];
   const url = coreBrokerUrl(broker);
   const tlsUrl = /^(mqtts|wss|tls|ssl):\/\//i.test(url);
@@ -98,58 +99,14 @@ export function readCoreBroker(
     sendClientCertificate: false,
   };
   if (tlsInUse) {
-    const file = (field: "ca" | "cert" | "key", upload: "cadata" | "certdata" | "keydata") => {
-      const path = text(tls[field]);
-      if (path) {
-        const full = isAbsolute(path) ? path : resolve(baseDir, path);
-        try {
-          accessSync(full, constants.R_OK);
-          return full;
-        } catch (error) {
-          const reason =
-            (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be read";
-          findings.push(
-            field === "ca"
-              ? trap(
-                  "NODE_RED_CA_UNREADABLE_FALLBACK",
-                  `${tlsLabel} names the CA file ${path}, which ${reason} on the Node-RED host: Node-RED marks the configuration invalid and connects with the system's CAs instead.`,
-                  "tls-config.ca",
-                )
-              : createFinding(
-                  "FILE_NOT_FOUND",
-                  "error",
-                  `${tlsLabel} names the ${field === "cert" ? "certificate" : "private key"} file ${path}, which ${reason} on the Node-RED host: Node-RED sends no client certificate.`,
-                  {
-                    path: `tls-config.${field}`,
-                    remedy: "Give a path the Node-RED process can read, or upload the file.",
-                  },
-                ),
-          );
-          return undefined;
-        }
-      }
-      const data = tlsCredentials[upload] ?? "";
-      if (!data) return undefined;
-      if (data.includes("-----BEGIN ")) return data;
-      const corrupted = data.includes("\uFFFD") || parsePem(data).format !== "base64";
-      findings.push(
-        trap(
-          "NODE_RED_UPLOAD_NOT_PEM",
-          `The ${field === "ca" ? "CA" : field === "cert" ? "certificate" : "private key"} uploaded in ${tlsLabel} is not PEM${corrupted ? ": it was a binary (DER or PKCS#12) file, and Node-RED's upload read it as UTF-8 text, which corrupted it" : ""}.`,
-          `tls-config.${upload}`,
-        ),
-      );
-      return undefined;
-    };
-    const ca = file("ca", "cadata");
-    if (ca) security.trustStore = [ca];
-    const cert = file("cert", "certdata");
-    const key = file("key", "keydata");
-    if (cert && key) {
+    const files = await readCoreTlsFiles(tls, tlsCredentials, baseDir, tlsLabel);
+    findings.push(...files.findings);
+    if (files.ca) security.trustStore = [files.ca];
+    if (files.cert && files.key) {
       security.sendClientCertificate = true;
       security.keyStore = {
-        certificate: cert,
-        privateKey: key,
+        certificate: files.cert,
+        privateKey: files.key,
         ...(tlsCredentials.passphrase ? { passphrase: tlsCredentials.passphrase } : {}),
       };
     }
@@ -173,4 +130,99 @@ export function readCoreBroker(
     security,
   };
   return { config, findings };
+}
+
+const FILE_FIELDS = [
+  ["ca", "cadata", "CA"],
+  ["cert", "certdata", "certificate"],
+  ["key", "keydata", "private key"],
+] as const;
+
+/**
+ * The files a core tls-config node gives its connection, as its code decides (05-tls.js): when any path is set,
+ * the paths and nothing uploaded; else the uploads. A certificate without its key, or one path that cannot be read,
+ * makes the node invalid, and then it gives no file at all: the configured CA is dropped too, so Node-RED falls
+ * back to the system's CAs (`NODE_RED_CA_UNREADABLE_FALLBACK`). An upload that is not PEM was read as UTF-8 text
+ * by the core editor (`NODE_RED_UPLOAD_NOT_PEM`).
+ */
+async function readCoreTlsFiles(
+  tls: NodeDefinition,
+  credentials: CoreTlsCredentials,
+  baseDir: string,
+  tlsLabel: string,
+): Promise<{ ca?: string; cert?: string; key?: string; findings: Finding[] }> {
+  const findings: Finding[] = [];
+  const paths = { ca: text(tls.ca), cert: text(tls.cert), key: text(tls.key) };
+  const fromPaths = paths.ca !== "" || paths.cert !== "" || paths.key !== "";
+  const given: Partial<Record<"ca" | "cert" | "key", string>> = {};
+  const problems: string[] = [];
+  for (const [field, upload, what] of FILE_FIELDS) {
+    if (fromPaths) {
+      if (!paths[field]) continue;
+      const full = isAbsolute(paths[field]) ? paths[field] : resolve(baseDir, paths[field]);
+      try {
+        await access(full, constants.R_OK);
+        given[field] = full;
+      } catch (error) {
+        const reason =
+          (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be read";
+        problems.push(`the ${what} file ${paths[field]} ${reason} on the Node-RED host`);
+        if (field !== "ca")
+          findings.push(
+            createFinding(
+              "FILE_NOT_FOUND",
+              "error",
+              `${tlsLabel}: the ${what} file ${paths[field]} ${reason}.`,
+              {
+                path: `tls-config.${field}`,
+                remedy: "Give a path the Node-RED process can read, or clear the paths and upload the files.",
+              },
+            ),
+          );
+      }
+      continue;
+    }
+    const data = credentials[upload] ?? "";
+    if (!data) continue;
+    if (data.includes("-----BEGIN ")) {
+      given[field] = data;
+      continue;
+    }
+    const corrupted = data.includes("\uFFFD") || parsePem(data).format !== "base64";
+    findings.push(
+      trap(
+        "NODE_RED_UPLOAD_NOT_PEM",
+        `The ${what} uploaded in ${tlsLabel} is not PEM${corrupted ? ": it was a binary (DER or PKCS#12) file, and Node-RED's upload read it as UTF-8 text, which corrupted it" : ""}.`,
+        `tls-config.${upload}`,
+      ),
+    );
+  }
+  const certWithoutKey = fromPaths
+    ? (paths.cert !== "") !== (paths.key !== "")
+    : !!credentials.certdata !== !!credentials.keydata;
+  if (certWithoutKey)
+    problems.push("it has a client certificate without its key, or a key without its certificate");
+  if (problems.length === 0) return { ...given, findings };
+  // Node-RED marks the node invalid and gives the connection none of its files.
+  if (fromPaths ? paths.ca !== "" : !!credentials.cadata)
+    findings.unshift(
+      trap(
+        "NODE_RED_CA_UNREADABLE_FALLBACK",
+        `${tlsLabel} is invalid to Node-RED (${problems.join("; ")}): it connects with the system's CAs instead of the CA configured, and sends no client certificate.`,
+        fromPaths ? "tls-config.ca" : "tls-config.cadata",
+      ),
+    );
+  else if (certWithoutKey)
+    findings.push(
+      createFinding(
+        "KEY_STORE_MISSING",
+        "error",
+        `${tlsLabel} ${problems.at(-1)}: Node-RED sends no client certificate.`,
+        {
+          path: "tls-config.key",
+          remedy: "Give both the certificate and its private key.",
+        },
+      ),
+    );
+  return { findings };
 }

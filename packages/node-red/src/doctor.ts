@@ -89,7 +89,13 @@ export async function diagnoseBroker(
   const built: BuiltConfig =
     target.kind === "mqtt-tls-broker"
       ? configFromBrokerNode(target.config, target.credentials)
-      : readCoreBroker(target.broker, target.tls, target.brokerCredentials, target.tlsCredentials, baseDir);
+      : await readCoreBroker(
+          target.broker,
+          target.tls,
+          target.brokerCredentials,
+          target.tlsCredentials,
+          baseDir,
+        );
 
   const { loaded, findings: deviceFindings } = await loadForNode(built.config, baseDir);
   let findings = orderFindings([
