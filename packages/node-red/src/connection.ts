@@ -21,6 +21,19 @@ export interface ConnectionLog {
 }
 
 const RETRY = { minMs: 1_000, maxMs: 30_000 } as const;
+/** How long closing waits for the broker (an UNSUBSCRIBE's ack, a DISCONNECT) before it lets go: a redeploy while
+ * the broker is down must not hang on acknowledgements that will never come. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** `work`, or nothing once `ms` have passed: whichever comes first. */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
 
 /**
  * One broker connection of an mqtt-tls-broker config node: it connects when its first user registers, shows every
@@ -74,8 +87,10 @@ export class BrokerConnection {
     const entry = this.#subscriptions.get(handler);
     this.#subscriptions.delete(handler);
     if (!entry || !this.#client) return;
-    if (![...this.#subscriptions.values()].some((s) => s.filter === entry.filter))
-      await this.#client.unsubscribe(entry.filter).catch(() => undefined);
+    if ([...this.#subscriptions.values()].some((s) => s.filter === entry.filter)) return;
+    // Offline, an UNSUBSCRIBE would wait for a broker that is not there: the session ends with the client anyway.
+    if (this.#client.state === "connected")
+      await within(CLOSE_GRACE_MS, this.#client.unsubscribe(entry.filter));
   }
 
   /**
@@ -94,7 +109,10 @@ export class BrokerConnection {
     this.#wake?.();
     const client = this.#client;
     this.#client = undefined;
-    await client?.end().catch(() => undefined);
+    if (!client) return;
+    // A clean end waits for what is in flight; a broker that is gone never answers, so it is forced after a grace.
+    if (client.state === "connected") await within(CLOSE_GRACE_MS, client.end());
+    await client.end(true).catch(() => undefined);
   }
 
   #show(status: NodeStatus): void {
@@ -123,12 +141,13 @@ export class BrokerConnection {
       try {
         const client = await connectSecure(loaded);
         if (this.#closed) {
-          await client.end().catch(() => undefined);
+          await client.end(true).catch(() => undefined);
           return;
         }
         this.#attach(client);
         return;
       } catch (error) {
+        if (this.#closed) return;
         if (!isMqttTlsError(error)) throw error;
         this.#report(error.findings[0] ?? { code: error.code, message: error.message });
         if (error.code === "CONFIG_INVALID") return;
@@ -145,19 +164,30 @@ export class BrokerConnection {
     this.#lastLogged = "";
     this.#show(connectedStatus(client.tlsInfo?.protocol));
     this.#log.log(`connected${client.tlsInfo?.protocol ? ` (${client.tlsInfo.protocol})` : ""}`);
-    client.on("state", (state) => {
+    const onState = (state: SecureClient["state"]) => {
+      if (this.#client !== client) return;
       if (state === "connected") {
         this.#lastLogged = "";
         this.#show(connectedStatus(client.tlsInfo?.protocol));
-      } else if (state === "reconnecting" && !client.diagnosis) this.#show(CONNECTING);
-    });
+      } else if (client.diagnosis?.severity === "error") this.#report(client.diagnosis);
+      else if (state === "closed")
+        // The client ended itself (it refused the broker after the handshake): say so, never stay green.
+        this.#report({
+          code: "BROKER_UNREACHABLE",
+          message: "The connection was closed and is not retried.",
+        });
+      else this.#show(CONNECTING);
+    };
+    client.on("state", onState);
     client.on("diagnosis", (finding) => {
-      if (finding.severity === "error" && client.state !== "connected") this.#report(finding);
+      if (this.#client === client && finding.severity === "error") this.#report(finding);
     });
     client.on("message", (topic, payload, packet) => {
       for (const [handler, { filter }] of this.#subscriptions)
         if (topicMatches(filter, topic)) handler(topic, payload, packet);
     });
+    // A refusal can come between CONNACK and here (before these listeners): the state says it.
+    if (client.state !== "connected") onState(client.state);
     for (const { filter, options } of this.#subscriptions.values())
       client.subscribe(filter, options).catch((error: unknown) => {
         this.#log.error(`subscribing to ${filter} failed: ${(error as Error).message}`);

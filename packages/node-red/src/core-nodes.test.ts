@@ -111,6 +111,16 @@ describe("the traps of Node-RED's core mqtt-broker + tls-config", () => {
     });
   });
 
+  it("reads a port given as a number, and the broker node's verify setting where the TLS node has none", async () => {
+    const read = await readCoreBroker(
+      broker({ port: 8884, verifyservercert: true }),
+      tls({ verifyservercert: undefined, ca: pki.caFile }),
+    );
+    expect(read.config.broker).toEqual({ url: "mqtts://localhost:8884" });
+    expect(read.findings).toEqual([]);
+    expect(read.config.security).toMatchObject({ checkServerCertificate: true });
+  });
+
   it("plain MQTT has no TLS findings of its own", async () => {
     const read = await readCoreBroker(broker({ usetls: false, port: "1883", tls: "" }), undefined);
     expect(read.findings).toEqual([]);

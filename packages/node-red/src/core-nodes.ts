@@ -24,7 +24,8 @@ export interface CoreTlsCredentials {
 const trap = (code: FindingCode, message: string, path: string): Finding =>
   createFinding(code, "error", message, { path, remedy: FINDING_CATALOGUE[code].remedy });
 
-const text = (value: unknown): string => (typeof value === "string" ? value.trim() : "");
+const text = (value: unknown): string =>
+  typeof value === "string" ? value.trim() : typeof value === "number" ? String(value) : "";
 const truthy = (value: unknown): boolean => value === true || value === "true";
 
 /**
@@ -47,7 +48,7 @@ function coreBrokerUrl(broker: NodeDefinition): string {
  * - `NODE_RED_VERIFY_OFF`: "Verify server certificate" unticked;
  * - `NODE_RED_CA_UNREADABLE_FALLBACK`: a CA path the runtime cannot read (Node-RED falls back to the system CAs);
  * - `NODE_RED_UPLOAD_NOT_PEM`: an upload that is not PEM (Node-RED read it as UTF-8 and corrupted a DER file).
- * Relative paths are read from `baseDir` (Node-RED's working folder).
+ * Relative paths are read from `baseDir`, as Node-RED reads them: from its working folder.
  *
  * @example
  * ```ts
@@ -81,7 +82,11 @@ export async function readCoreBroker(
       ),
     );
   const tlsInUse = useTls && tls !== undefined;
-  const verify = tlsInUse ? truthy(tls.verifyservercert) : truthy(broker.verifyservercert);
+  // The TLS node's setting; without one (an older flow), the broker node's (10-mqtt.js does the same).
+  const verify =
+    tlsInUse && tls.verifyservercert !== undefined
+      ? truthy(tls.verifyservercert)
+      : truthy(broker.verifyservercert);
   if (useTls && !verify)
     findings.push(
       trap(

@@ -45,19 +45,69 @@ function deployedDefinition(RED: NodeRedApi, id: string): NodeDefinition | undef
   return found;
 }
 
-/** Where a broker node connects to, as far as sending it the deployed password is concerned. */
-function addressOf(definition: NodeDefinition): string {
-  if (definition.type === "mqtt-tls-broker") {
-    const config = isObject(definition.config) ? definition.config : {};
-    return JSON.stringify(isObject(config.broker) ? config.broker.url : undefined);
+/**
+ * Whom a broker node would send its password to, and how it would know the broker is the right one: the URL and
+ * every setting of server authentication (a stored password must not go to another server, nor to the same URL
+ * without its certificate checked).
+ */
+function audienceOf(
+  broker: NodeDefinition,
+  brokerCredentials: Record<string, string>,
+  tls: NodeDefinition | undefined,
+  tlsCredentials: Record<string, string>,
+): string {
+  if (broker.type === "mqtt-tls-broker") {
+    const config = isObject(broker.config) ? broker.config : {};
+    const security = isObject(config.security) ? config.security : {};
+    return JSON.stringify([
+      isObject(config.broker) ? config.broker.url : undefined,
+      ...["enableTls", "checkServerCertificate", "trustStore", "serverName", "pinnedCertificates"].map(
+        (field) => security[field],
+      ),
+      brokerCredentials.trustStore,
+    ]);
   }
-  return JSON.stringify([definition.broker, definition.port, definition.usetls]);
+  return JSON.stringify([
+    ...["broker", "port", "usetls", "tls", "verifyservercert"].map((field) => broker[field]),
+    ...["verifyservercert", "ca", "servername"].map((field) => tls?.[field]),
+    tlsCredentials.cadata,
+  ]);
+}
+
+/** Every `env:` value in `value`, by its path: the doctor reads the environment only where a deploy put it. */
+function envValues(value: unknown, path = "", found = new Map<string, string>()): Map<string, string> {
+  if (typeof value === "string" && value.startsWith("env:")) found.set(path, value);
+  else if (Array.isArray(value)) value.forEach((item, i) => envValues(item, `${path}[${i}]`, found));
+  else if (isObject(value))
+    for (const [key, item] of Object.entries(value)) envValues(item, path ? `${path}.${key}` : key, found);
+  return found;
 }
 
 /**
- * The target to diagnose. The deployed broker password goes only to the broker it was deployed for: an edited
- * node that points elsewhere is diagnosed without it (a note says so), so the doctor cannot be used to send a
- * stored password to another server.
+ * An `env:` value in what the editor sent that the deployed node does not hold at the same place: the doctor
+ * would read the runtime's environment for a caller and send it to a broker of the caller's choosing.
+ */
+function foreignEnvValue(
+  RED: NodeRedApi,
+  sent: Record<string, NodeDefinition | undefined>,
+): string | undefined {
+  for (const [role, definition] of Object.entries(sent)) {
+    if (!definition) continue;
+    const deployed = definition.id ? deployedDefinition(RED, definition.id) : undefined;
+    const allowed = envValues({
+      ...deployed,
+      credentials: (definition.id ? RED.nodes.getCredentials(definition.id) : undefined) ?? {},
+    });
+    for (const [path, value] of envValues(definition))
+      if (allowed.get(path) !== value) return `${role}.${path}`;
+  }
+  return undefined;
+}
+
+/**
+ * The target to diagnose. The deployed broker password goes only to the broker it was deployed for, checked as it
+ * was deployed: an edited node that points elsewhere, or checks the broker less, is diagnosed without it (a note
+ * says so), so the doctor cannot be used to send a stored password to another server.
  */
 function targetOf(
   RED: NodeRedApi,
@@ -65,43 +115,43 @@ function targetOf(
   tls: NodeDefinition | undefined,
 ): { target: DoctorTarget; notes: Finding[] } {
   const brokerCredentials = credentialsOf(RED, broker);
+  const tlsCredentials = tls ? credentialsOf(RED, tls) : {};
   const notes: Finding[] = [];
   const deployed = broker.id ? deployedDefinition(RED, broker.id) : undefined;
   const typed =
     isObject(broker.credentials) && typeof broker.credentials.password === "string"
       ? broker.credentials.password
       : "";
-  if (
-    deployed &&
-    addressOf(deployed) !== addressOf(broker) &&
-    (typed === "" || typed === "__PWRD__") &&
-    brokerCredentials.password !== undefined
-  ) {
-    delete brokerCredentials.password;
-    notes.push(
-      createFinding(
-        "FIELD_IGNORED",
-        "info",
-        "The deployed password was not sent: the node now points at another broker than the one it was deployed for.",
-        { path: "broker.password", remedy: "Type the password again to diagnose with it, or deploy first." },
-      ),
+  if (deployed && (typed === "" || typed === "__PWRD__") && brokerCredentials.password !== undefined) {
+    const deployedTlsId = typeof deployed.tls === "string" ? deployed.tls : "";
+    const deployedTls = deployedTlsId ? deployedDefinition(RED, deployedTlsId) : undefined;
+    const deployedAudience = audienceOf(
+      deployed,
+      credentialsOf(RED, { ...deployed, credentials: {} }),
+      deployedTls,
+      deployedTls ? credentialsOf(RED, { ...deployedTls, credentials: {} }) : {},
     );
+    if (deployedAudience !== audienceOf(broker, brokerCredentials, tls, tlsCredentials)) {
+      delete brokerCredentials.password;
+      notes.push(
+        createFinding(
+          "FIELD_IGNORED",
+          "info",
+          "The deployed password was not sent: the node now points at another broker, or checks it differently, than when it was deployed.",
+          {
+            path: "broker.password",
+            remedy: "Type the password again to diagnose with it, or deploy first.",
+          },
+        ),
+      );
+    }
   }
   if (broker.type === "mqtt-tls-broker")
     return {
       target: { kind: "mqtt-tls-broker", config: broker.config, credentials: brokerCredentials },
       notes,
     };
-  return {
-    target: {
-      kind: "mqtt-broker",
-      broker,
-      tls,
-      brokerCredentials,
-      tlsCredentials: tls ? credentialsOf(RED, tls) : {},
-    },
-    notes,
-  };
+  return { target: { kind: "mqtt-broker", broker, tls, brokerCredentials, tlsCredentials }, notes };
 }
 
 const BROKER_TYPES = new Set(["mqtt-tls-broker", "mqtt-broker"]);
@@ -150,6 +200,21 @@ export function registerDoctorEndpoint(RED: NodeRedApi): void {
     } else {
       broker = asDefinition(body.node);
       tls = asDefinition(body.tls);
+    }
+    const foreign = typeof body.id === "string" ? undefined : foreignEnvValue(RED, { node: broker, tls });
+    if (foreign) {
+      response.status(400).json({
+        ok: false,
+        findings: [
+          createFinding(
+            "FIELD_INVALID",
+            "error",
+            `${foreign}: an env: value is read only from a deployed node, where the deploy put it.`,
+            { path: foreign, remedy: "Deploy the node first, then diagnose it by its id." },
+          ),
+        ],
+      });
+      return;
     }
     if (!broker || !BROKER_TYPES.has(broker.type)) {
       response.status(400).json({

@@ -27,7 +27,7 @@ export type DoctorTarget =
 
 /** Options of {@link diagnoseBroker}. */
 export interface DiagnoseOptions {
-  /** Where relative paths start: Node-RED's user folder. @default the current directory */
+  /** Where an mqtt-tls-broker node's relative paths start: Node-RED's user folder. @default the current directory */
   baseDir?: string;
   /** Only the static checks, no connection. @default false */
   offline?: boolean;
@@ -89,13 +89,8 @@ export async function diagnoseBroker(
   const built: BuiltConfig =
     target.kind === "mqtt-tls-broker"
       ? configFromBrokerNode(target.config, target.credentials)
-      : await readCoreBroker(
-          target.broker,
-          target.tls,
-          target.brokerCredentials,
-          target.tlsCredentials,
-          baseDir,
-        );
+      : // The core tls-config node reads its paths with fs.readFileSync: from Node-RED's working folder.
+        await readCoreBroker(target.broker, target.tls, target.brokerCredentials, target.tlsCredentials);
 
   const { loaded, findings: deviceFindings } = await loadForNode(built.config, baseDir);
   let findings = orderFindings([

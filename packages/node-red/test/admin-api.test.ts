@@ -86,6 +86,9 @@ beforeAll(async () => {
     coreBroker("core-ca-missing", { tls: "tls-ca-missing" }),
     tlsConfig("tls-ca-missing", { ca: join(pki.dir, "no-such-ca.pem") }),
     coreBroker("core-der-upload", { tls: "tls-der-upload" }),
+    // certs/ca.pem is in the user folder; Node-RED reads the path from its working folder, where it is not.
+    coreBroker("core-relative-ca", { port: broker.port, tls: "tls-relative-ca" }),
+    tlsConfig("tls-relative-ca", { ca: "certs/ca.pem" }),
     tlsConfig("tls-der-upload", { caname: "ca.der" }),
   ];
   const credentials = {
@@ -93,7 +96,7 @@ beforeAll(async () => {
     // What Node-RED's editor stored for a DER file: its bytes read as UTF-8 text.
     "tls-der-upload": { cadata: pki.root.certDer.toString("utf8") },
   };
-  red = await startNodeRed(flows, credentials);
+  red = await startNodeRed(flows, credentials, { "certs/ca.pem": pki.caPem });
   adminToken = await red.token("admin");
 }, 60_000);
 
@@ -174,6 +177,7 @@ describe("POST /mqtt-tls/doctor: deployed nodes", () => {
     ["core-verify-off", "NODE_RED_VERIFY_OFF"],
     ["core-ca-missing", "NODE_RED_CA_UNREADABLE_FALLBACK"],
     ["core-der-upload", "NODE_RED_UPLOAD_NOT_PEM"],
+    ["core-relative-ca", "NODE_RED_CA_UNREADABLE_FALLBACK"],
   ])("%s: the first error is %s, with a remedy", async (id, code) => {
     const { answer } = await doctor({ id });
     expect(answer.ok).toBe(false);
@@ -245,6 +249,27 @@ describe("secrets stay where they are", () => {
     const typed = await doctor(edited(otherBroker.url, { password: BROKER_PASSWORD }));
     expect(typed.answer.ok).toBe(true);
     expect(typed.text).not.toContain(BROKER_PASSWORD);
+  });
+
+  it("a stored password is not sent when the edit checks the broker less, even at the same URL", async () => {
+    const body = edited(broker.url, {});
+    (body.node.config.security as Record<string, unknown>).checkServerCertificate = false;
+    const { answer } = await doctor(body);
+    expect(answer.findings).toContainEqual(
+      expect.objectContaining({ code: "FIELD_IGNORED", path: "broker.password" }),
+    );
+  });
+
+  it("an env: value the deployed node does not hold is refused: the doctor reads no variable for a caller", async () => {
+    const body = edited(otherBroker.url, {});
+    (body.node.config.broker as Record<string, unknown>).username = "env:HOME";
+    const refused = await doctor(body);
+    expect(refused.status).toBe(400);
+    expect(refused.answer.findings[0]).toMatchObject({
+      code: "FIELD_INVALID",
+      path: "node.config.broker.username",
+    });
+    expect(refused.text).not.toContain(String(process.env.HOME));
   });
 
   it("the editor gets flags for credentials, never their values", async () => {

@@ -75,7 +75,9 @@ module.exports = {
 `,
   );
   const child = spawn(process.execPath, [RED_JS, "--userDir", userDir, "--settings", settings], {
-    cwd: userDir,
+    // Node-RED's working folder is not its user folder (as in its Docker image): paths relative to one are not
+    // relative to the other.
+    cwd: tmpdir(),
     env: { ...process.env, NODE_RED_ENABLE_PROJECTS: "false" },
     stdio: ["ignore", "pipe", "pipe"],
   });
