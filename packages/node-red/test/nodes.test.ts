@@ -9,6 +9,7 @@ import {
   type TestBroker,
   type TestPki,
 } from "@proj/test-broker";
+import mqtt, { type IPublishPacket } from "mqtt";
 import { createRequire } from "node:module";
 import helper from "node-red-node-test-helper";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -172,6 +173,7 @@ describe("mqtt-tls in/out on the dev broker over mutual TLS", () => {
   });
 
   it("names a missing passphrase and does not retry a configuration that cannot connect", async () => {
+    const shown: NodeStatus[] = [];
     await helper.load(mqttTlsNodes, flow(mutualConfig(broker.url)), {
       broker: {
         trustStore: b64(pki.root.certDer),
@@ -179,11 +181,34 @@ describe("mqtt-tls in/out on the dev broker over mutual TLS", () => {
         privateKey: b64(pki.client.exportKey({ passphrase: KEY_PASSPHRASE })),
       },
     });
+    node("in").on("call:status", ({ args: [s] }) => shown.push(s));
     const status = await statusOf("in", (s) => s.fill === "red");
     expect(status.text).toMatch(/^KEY_ENCRYPTED_NO_PASSPHRASE: /);
-    const before = broker.handshakeFailures.length + broker.connections.length;
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(broker.handshakeFailures.length + broker.connections.length).toBe(before);
+    // A retry would show "connecting" again after its backoff (1 s at most for the first).
+    await new Promise((r) => setTimeout(r, 2500));
+    const afterFailure = shown.slice(shown.findIndex((s) => s.fill === "red"));
+    expect(afterFailure.length).toBeGreaterThan(0);
+    expect(afterFailure.filter((s) => s.text === "connecting")).toEqual([]);
+    expect(shown.at(-1)).toEqual(status);
+  });
+
+  it("a redeploy while the broker is gone does not hang on acknowledgements that never come", async () => {
+    const doomed = await startTestBroker({ pki, requireClientCert: true });
+    await helper.load(mqttTlsNodes, flow(mutualConfig(doomed.url)), {
+      broker: {
+        trustStore: b64(pki.caPem),
+        certificate: b64(pki.client.chain),
+        privateKey: b64(pki.client.key),
+      },
+    });
+    await statusOf("in", connected);
+    await doomed.close();
+    await statusOf("in", (s) => !connected(s));
+    // A QoS 1 message queued while offline would keep a clean end waiting for its PUBACK.
+    node("out").receive({ topic: "plant/line1/level", payload: "1", qos: 1 });
+    const started = Date.now();
+    await helper.unload();
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("a DER file where PEM is read as text would be is still a certificate: never a corrupted upload", async () => {
@@ -209,7 +234,7 @@ describe.skipIf(skipMosquitto)("mqtt-tls in/out on Mosquitto (MQTT 5)", () => {
     await mosquitto?.close();
   });
 
-  it("carries MQTT 5 properties, retain and QoS both ways", async () => {
+  it("carries MQTT 5 properties, QoS and retain out and in", async () => {
     const config = mutualConfig(mosquitto.url);
     (config.broker as { protocolVersion: number }).protocolVersion = 5;
     await helper.load(mqttTlsNodes, flow(config, "plant/#", { datatype: "json" }), {
@@ -240,6 +265,26 @@ describe.skipIf(skipMosquitto)("mqtt-tls in/out on Mosquitto (MQTT 5)", () => {
       responseTopic: "plant/line2/reply",
     });
     expect(Buffer.from(msg.correlationData as Uint8Array).toString()).toBe("c-42");
+
+    // The broker kept it as retained: a subscriber that comes later gets it with the retain flag.
+    const later = await mqtt.connectAsync(mosquitto.url, {
+      ca: pki.caPem,
+      cert: pki.client.chain,
+      key: pki.client.key,
+      clientId: "later-subscriber",
+      reconnectPeriod: 0,
+    });
+    try {
+      const retained = new Promise<IPublishPacket>((resolve) =>
+        later.on("message", (_t, _p, packet) => resolve(packet)),
+      );
+      await later.subscribeAsync("plant/line2/state");
+      const packet = await retained;
+      expect(packet.retain).toBe(true);
+      expect(JSON.parse(packet.payload.toString())).toEqual({ running: true });
+    } finally {
+      await later.endAsync(true);
+    }
   });
 
   it("shows CLIENT_CERT_REJECTED when Mosquitto does not trust the client's CA", async () => {
