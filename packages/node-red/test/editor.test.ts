@@ -27,6 +27,36 @@ const FLAGS = [
   "--disable-sync",
 ];
 const P12_PASSPHRASE = "editor-bundle-pass-4Hs";
+/** A configuration made outside the editor (mqtt-tls doctor -c reads the same): more than the form shows. */
+const IMPORTED = {
+  broker: {
+    url: ["mqtts://a.plant.local:8883", "mqtts://b.plant.local:8883"],
+    protocolVersion: 3,
+    clientId: "line2-gateway",
+    username: "plc",
+    password: "env:MQTT_PASSWORD",
+    keepaliveSeconds: 15,
+    connectTimeoutMs: 5000,
+  },
+  security: {
+    enableTls: true,
+    checkServerCertificate: true,
+    trustStore: ["/etc/plant/ca.pem", "/etc/plant/old-ca.pem"],
+    pinnedCertificates: ["sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="],
+    crl: ["/etc/plant/crl.pem"],
+    sendClientCertificate: true,
+    keyStore: {
+      certificate: "/etc/plant/gw.pem",
+      privateKey: "/etc/plant/gw.key",
+      passphrase: "env:KEY_PASSPHRASE",
+    },
+    minTlsVersion: "TLSv1.2",
+    maxTlsVersion: "TLSv1.2",
+    profile: "iec62351-3",
+    expiryWarningDays: 60,
+  },
+  device: "altus-nexto",
+};
 
 /** Without Chromium the browser test cannot run: it fails under CI=true, and says why elsewhere. */
 function chromiumSkipReason(): string | false {
@@ -45,6 +75,15 @@ describe.skipIf(chromiumSkipReason())("the mqtt-tls-broker editor in Chromium", 
   let page: Page;
   let caDer: string;
   let p12: string;
+  type Red = {
+    RED: {
+      editor: { editConfig(name: string, type: string, id: string): void };
+      nodes: {
+        node(id: string): { config: unknown } | null;
+        eachConfig(cb: (n: { id: string; type: string; name?: string }) => void): void;
+      };
+    };
+  };
 
   beforeAll(async () => {
     pki = await createTestPki({ name: "node-red-editor" });
@@ -66,6 +105,7 @@ describe.skipIf(chromiumSkipReason())("the mqtt-tls-broker editor in Chromium", 
           y: 120,
           wires: [],
         },
+        { id: "imported", type: "mqtt-tls-broker", name: "imported broker", config: IMPORTED },
         {
           id: "core1",
           type: "mqtt-broker",
@@ -207,7 +247,7 @@ describe.skipIf(chromiumSkipReason())("the mqtt-tls-broker editor in Chromium", 
       });
       return found;
     });
-    expect(saved).toEqual([
+    expect(saved.filter((c) => c !== null && (c as { device?: string }).device === undefined)).toEqual([
       {
         broker: { url: broker.url, protocolVersion: 4 },
         security: {
@@ -229,7 +269,7 @@ describe.skipIf(chromiumSkipReason())("the mqtt-tls-broker editor in Chromium", 
     await page.waitForFunction(
       // Every broker's answer is in: both sections hold a finding or the OK line.
       `[...document.querySelectorAll("#mqtt-tls-sidebar-results .mqtt-tls-broker-result")]
-        .filter((r) => r.querySelector("li[data-code]")).length === 2`,
+        .filter((r) => r.querySelector("li[data-code]")).length === 3`,
       undefined,
       { timeout: 20_000 },
     );
@@ -238,11 +278,61 @@ describe.skipIf(chromiumSkipReason())("the mqtt-tls-broker editor in Chromium", 
       items.map((i) => i.getAttribute("data-code")),
     );
     expect(core[0]).toBe("NODE_RED_MQTTS_WITHOUT_TLS");
-    const ours = await page.$$eval(
-      ".mqtt-tls-broker-result:not([data-node='core1']) li[data-code]",
-      (items) => items.map((i) => i.getAttribute("data-code")),
+    const codesOf = (id: string) =>
+      page.$$eval(`.mqtt-tls-broker-result[data-node='${id}'] li[data-code]`, (items) =>
+        items.map((i) => i.getAttribute("data-code")),
+      );
+    const ours = await codesOf(
+      await page.evaluate(() => {
+        let id = "";
+        (globalThis as unknown as Red).RED.nodes.eachConfig((n) => {
+          if (n.type === "mqtt-tls-broker" && n.id !== "imported") id = n.id;
+        });
+        return id;
+      }),
     );
     expect(ours).toContain("OK");
+    // The imported node reads its password from a variable this Node-RED does not have: the cause leads.
+    expect((await codesOf("imported"))[0]).toBe("ENV_VAR_MISSING");
     await shot("sidebar.png");
+  });
+
+  it("reopens what it saved, and keeps what the form does not show", async () => {
+    const ours = await page.evaluate(() => {
+      let id = "";
+      (globalThis as unknown as Red).RED.nodes.eachConfig((n) => {
+        if (n.type === "mqtt-tls-broker" && n.id !== "imported") id = n.id;
+      });
+      return id;
+    });
+    await page.evaluate(
+      (id) => (globalThis as unknown as Red).RED.editor.editConfig("", "mqtt-tls-broker", id),
+      ours,
+    );
+    await page.waitForSelector("#mqtt-tls-trustStore", { state: "visible" });
+    expect(await page.inputValue("#mqtt-tls-trustStore")).toBe(pki.caFile);
+    expect(await page.textContent("#mqtt-tls-trustStore-name")).toContain("ca.der");
+    expect(await page.inputValue("#mqtt-tls-keyStoreKind")).toBe("pkcs12");
+    expect(await page.textContent("#mqtt-tls-pkcs12-name")).toContain("plc.p12");
+    await page.click("#node-config-dialog-cancel");
+    await page.waitForSelector("#node-config-dialog-cancel", { state: "detached" });
+
+    await page.evaluate(() =>
+      (globalThis as unknown as Red).RED.editor.editConfig("", "mqtt-tls-broker", "imported"),
+    );
+    await page.waitForSelector("#mqtt-tls-url", { state: "visible" });
+    expect(await page.inputValue("#mqtt-tls-url")).toBe(
+      "mqtts://a.plant.local:8883, mqtts://b.plant.local:8883",
+    );
+    expect(await page.inputValue("#mqtt-tls-protocolVersion")).toBe("3");
+    expect(await page.inputValue("#mqtt-tls-profile")).toBe("iec62351-3");
+    expect(await page.inputValue("#mqtt-tls-device")).toBe("altus-nexto");
+    await shot("imported-broker.png");
+    await page.click("#node-config-dialog-ok");
+    await page.waitForSelector("#node-config-dialog-ok", { state: "detached" });
+    const saved = await page.evaluate(
+      () => (globalThis as unknown as Red).RED.nodes.node("imported")?.config,
+    );
+    expect(saved).toEqual(IMPORTED);
   });
 });
