@@ -170,13 +170,15 @@ export class BrokerConnection {
         this.#lastLogged = "";
         this.#show(connectedStatus(client.tlsInfo?.protocol));
       } else if (client.diagnosis?.severity === "error") this.#report(client.diagnosis);
-      else if (state === "closed")
-        // The client ended itself (it refused the broker after the handshake): say so, never stay green.
-        this.#report({
-          code: "BROKER_UNREACHABLE",
-          message: "The connection was closed and is not retried.",
-        });
-      else this.#show(CONNECTING);
+      else if (state === "closed") {
+        // The client ended itself (it refused the broker after the handshake): say so, never stay green; the
+        // refusal's own finding, when one was shown, stays.
+        if (this.#status.fill !== "red")
+          this.#report({
+            code: "BROKER_UNREACHABLE",
+            message: "The connection was closed and is not retried.",
+          });
+      } else this.#show(CONNECTING);
     };
     client.on("state", onState);
     client.on("diagnosis", (finding) => {
