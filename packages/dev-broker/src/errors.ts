@@ -4,6 +4,10 @@ import { CodedError, codedErrorGuard } from "@proj/findings";
 export const DEV_BROKER_ERROR_CODES = {
   /** `waitForClient` or `waitForHandshakeFailures` reached its deadline. */
   WAIT_TIMEOUT: "WAIT_TIMEOUT",
+  /** `cluster.redis` is not a `redis://HOST:PORT` URL. */
+  CLUSTER_URL_INVALID: "CLUSTER_URL_INVALID",
+  /** The cluster's Redis did not answer when the node started. */
+  CLUSTER_UNREACHABLE: "CLUSTER_UNREACHABLE",
 } as const;
 
 /** One of {@link DEV_BROKER_ERROR_CODES}. */

@@ -8,6 +8,7 @@ import { WebSocketServer, createWebSocketStream } from "ws";
 import { brokerEndpoints, createWaiters, urlHost, type BrokerEndpoints } from "./endpoints.js";
 import { DevBrokerError } from "./errors.js";
 import { answerRefused } from "./refusal.js";
+import { connectCluster } from "./cluster.js";
 import { createTestPki, type TestPki } from "@proj/pki";
 
 /** A certificate the broker presents: the chain (leaf first) and its private key, PEM. */
@@ -75,8 +76,16 @@ export interface DevBrokerOptions {
   handshakeTimeoutMs?: number;
   /** Connections open at once, on each listener; beyond it new ones are closed at once. @default 1000 */
   maxConnections?: number;
+  /**
+   * Run as one node of a cluster: nodes started with the same Redis share persistent sessions (and the messages
+   * queued for them), subscriptions, retained messages and Wills, so a client may come back through any node.
+   * @default a standalone broker, state in memory
+   */
+  cluster?: { readonly redis: string };
+  /** Called for each error of the cluster's Redis connections after the start (they are retried). */
+  onClusterError?: (error: Error) => void;
   /** Passed to aedes. */
-  aedes?: Omit<AedesOptions, "authenticate" | "preConnect">;
+  aedes?: Omit<AedesOptions, "authenticate" | "preConnect" | "persistence" | "mq">;
 }
 
 /**
@@ -117,6 +126,8 @@ export interface DevBroker extends BrokerEndpoints, AsyncDisposable {
   /** CONNECTs refused by the broker (bad credentials, clientId not bound to the certificate). */
   readonly refusedConnects: readonly { readonly clientId: string; readonly reason: string }[];
   readonly aedes: Aedes;
+  /** In cluster mode: the Redis it shares with the other nodes, and this node's id. */
+  readonly cluster: { readonly redis: string; readonly nodeId: string } | undefined;
   /** What the broker presents and trusts. */
   readonly pki: BrokerPki;
   /** The PKI the broker made for itself when none was given (its `client` leaf connects), else undefined. */
@@ -218,8 +229,18 @@ export async function startDevBroker(options: DevBrokerOptions = {}): Promise<De
   };
 
   const usernames = new WeakMap<Client, string>();
+  // Connected (and checked) before anything listens: a node without its Redis does not start.
+  const backends = options.cluster
+    ? await connectCluster(options.cluster.redis, options.onClusterError ?? (() => undefined)).catch(
+        async (error: unknown) => {
+          await testPki?.cleanup();
+          throw error;
+        },
+      )
+    : undefined;
   const broker = await Aedes.createBroker({
     ...options.aedes,
+    ...(backends ? { persistence: backends.persistence, mq: backends.mq } : {}),
     authenticate: (client, username, password, done) => {
       if (username !== undefined) usernames.set(client, username);
       if (options.users) {
@@ -313,6 +334,7 @@ export async function startDevBroker(options: DevBrokerOptions = {}): Promise<De
       wss?.close();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await backends?.close();
       await Promise.all(stopped);
       await testPki?.cleanup();
     })();
@@ -371,6 +393,7 @@ export async function startDevBroker(options: DevBrokerOptions = {}): Promise<De
     connections,
     refusedConnects,
     aedes: broker,
+    cluster: options.cluster ? { redis: options.cluster.redis, nodeId: broker.id } : undefined,
     pki,
     testPki,
     waitForHandshakeFailures: (count = 1, timeoutMs = 5000) =>

@@ -41,3 +41,7 @@ export type { MutualTlsTarget } from "./targets.js";
 export { findPostgres, postgresSkipReason, startPostgres } from "./postgres/start-postgres.js";
 export type { PostgresServer } from "./postgres/start-postgres.js";
 export { freePort, killOnExit, stop as stopProcess } from "./process.js";
+export { findRedis, redisSkipReason, startRedis } from "./redis/start-redis.js";
+export type { RedisServer } from "./redis/start-redis.js";
+export { startClusterNode } from "./cluster/start-cluster-node.js";
+export type { ClusterNode, ClusterNodeOptions } from "./cluster/start-cluster-node.js";
