@@ -27,6 +27,8 @@ import { ReconnectPolicy } from "./reconnect-policy.js";
 import { securityReporter, type SecurityEvent, type SecurityReport } from "./security-events.js";
 import { SessionRenewal } from "./session-renewal.js";
 import { TlsTransport } from "./tls-transport.js";
+import { BrokerNodes, type BrokerNodeHealth } from "./broker-nodes.js";
+import { checkNode } from "./probe.js";
 import { topicError, topicForDisplay } from "./topics.js";
 
 export type { SecureClientOptions } from "./client-config.js";
@@ -51,6 +53,8 @@ let startClient: (client: SecureClient) => Promise<void>;
 export class SecureClient extends EventEmitter<{
   message: [topic: string, payload: Buffer, packet: Packet];
   state: [state: ClientState, previous: ClientState];
+  /** The health of the broker list's entries changed (see {@link SecureClient.nodes}). */
+  nodes: [nodes: readonly BrokerNodeHealth[]];
   diagnosis: [finding: Finding];
   securityEvent: [event: SecurityEvent];
 }> {
@@ -74,6 +78,7 @@ export class SecureClient extends EventEmitter<{
   readonly #handshakes: HandshakeChecks;
   readonly #expiry: ExpiryMonitor;
   readonly #watcher: CredentialWatcher | undefined;
+  readonly #nodes: BrokerNodes;
   /** The mqtt.js client underneath: an escape hatch. */
   readonly mqtt: MqttClient;
 
@@ -117,6 +122,7 @@ export class SecureClient extends EventEmitter<{
           if (error) report("connection", "RESUBSCRIBE_FAILED", "warning", { reason: error.message });
         });
       this.#connectedOnce = true;
+      this.#nodes.connected(transport.urlIndex);
       this.#reconnect.connected();
       this.#offlineSince = undefined;
       this.#diagnosis = undefined;
@@ -136,6 +142,13 @@ export class SecureClient extends EventEmitter<{
       }
       void this.#onClose();
     });
+    this.#nodes = new BrokerNodes(
+      resolved.urls,
+      (url) =>
+        checkNode(transport.resolved, url, Math.min(transport.resolved.config.broker.connectTimeoutMs, 5000)),
+      (finding) => this.emit("diagnosis", finding),
+      () => this.emit("nodes", this.#nodes.list),
+    );
     this.#reconnect = new ReconnectPolicy(options.backoff);
     this.#renewal = new SessionRenewal({
       resolved: () => transport.resolved,
@@ -176,10 +189,16 @@ export class SecureClient extends EventEmitter<{
   async #onClose(): Promise<void> {
     if (this.#ended) return;
     const wasConnected = this.#state === "connected";
+    const transport = this.#transport;
+    const index = transport.urlIndex;
     this.#offlineSince ??= new Date();
     let permanent = false;
-    if (!wasConnected) {
-      const transport = this.#transport;
+    if (wasConnected) {
+      // A dropped connection moves on to the next entry of a broker list at once: the node may be gone, and its
+      // health is checked from the next one. Messages in flight are sent again there.
+      this.#nodes.dropped(index);
+      transport.moveTo(this.#nodes.next(index));
+    } else {
       const finding = await diagnoseFailure(
         transport.attempt,
         transport.resolved,
@@ -187,14 +206,16 @@ export class SecureClient extends EventEmitter<{
         this.#configFindings,
       );
       if (this.#ended) return;
-      permanent = isPermanent(finding.code);
+      this.#nodes.failed(index, finding);
+      // With a broker list, one entry's failure is the client's diagnosis only once every entry failed.
+      permanent = isPermanent(finding.code) && this.#nodes.allDown;
       if (this.#diagnosis?.code !== finding.code) {
         this.emit("diagnosis", finding);
         this.#report(...failureEvent(finding.code), { code: finding.code, url: transport.url.display });
       }
       this.#diagnosis = finding;
       // Fail over to the next broker URL after a failed attempt.
-      transport.failOver();
+      transport.moveTo(this.#nodes.next(index));
       // A "diagnosis" listener may have ended the client (a refused first connect does): no timer may outlive it.
       if (this.#ended) return;
     }
@@ -275,6 +296,8 @@ export class SecureClient extends EventEmitter<{
       };
       const onDiagnosis = (finding: Finding) => {
         if (this.#options.retryFirstConnect || finding.severity !== "error") return;
+        // A broker list is walked once before the first connect gives up; the error is the last entry's.
+        if (!this.#nodes.allDown) return;
         this.off("state", onState);
         this.off("diagnosis", onDiagnosis);
         void this.end(true);
@@ -300,6 +323,13 @@ export class SecureClient extends EventEmitter<{
   /** Protocol, cipher, the broker's chain and whether the TLS session was resumed, for the current connection. */
   get tlsInfo(): TlsInfo | undefined {
     return this.#transport.tlsInfo;
+  }
+  /**
+   * The health of each entry of the broker list, in order: connected, up (its check passed), down (with the
+   * diagnosis) or unknown. Entries the client left are checked in the background while it is connected.
+   */
+  get nodes(): readonly BrokerNodeHealth[] {
+    return this.#nodes.list;
   }
   /** The diagnosis of the last failed attempt, while not connected. */
   get diagnosis(): Finding | undefined {
@@ -356,6 +386,7 @@ export class SecureClient extends EventEmitter<{
     if (this.#ended) return;
     this.#ended = true;
     this.#reconnect.cancel();
+    this.#nodes.close();
     this.#expiry.close();
     this.#renewal.close();
     this.#watcher?.close();

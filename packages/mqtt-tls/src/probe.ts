@@ -82,8 +82,16 @@ function connectPacket(resolved: ResolvedConfig): Buffer {
   });
 }
 
-/** One attempt: TCP, TLS (verified before anything is sent), CONNECT, CONNACK, under one deadline. */
-function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): Promise<Attempt> {
+/**
+ * One attempt: TCP, TLS (verified before anything is sent), CONNECT, CONNACK, under one deadline. With
+ * `handshakeOnly` it ends once TCP (plain) or the verified TLS handshake is done, and sends no MQTT at all.
+ */
+function attempt(
+  resolved: ResolvedConfig,
+  url: BrokerUrl,
+  timeoutMs: number,
+  handshakeOnly = false,
+): Promise<Attempt> {
   return new Promise((resolve) => {
     const host = url.host;
     const port = defaultPort(url);
@@ -212,12 +220,15 @@ function attempt(resolved: ResolvedConfig, url: BrokerUrl, timeoutMs: number): P
           fail({ code: String(tls.authorizationError) });
           return;
         }
-        if (isWebSocket) upgrade();
+        if (handshakeOnly) settle({ connected: true, tlsInfo });
+        else if (isWebSocket) upgrade();
         else sendConnect();
       });
     } else {
       socket = connectTcp({ host, port });
-      socket.once("connect", () => (isWebSocket ? upgrade() : sendConnect()));
+      socket.once("connect", () =>
+        handshakeOnly ? settle({ connected: true }) : isWebSocket ? upgrade() : sendConnect(),
+      );
     }
     socket.on("error", (error: NodeJS.ErrnoException) => {
       firstError ??= error;
@@ -386,4 +397,25 @@ async function probeUrl(
     elapsedMs: elapsed(),
     url: url.display,
   };
+}
+
+/**
+ * Whether one broker URL of a list is reachable and proves its identity: TCP, and for TLS a handshake verified as
+ * a connection would be, with no MQTT sent (a CONNECT with the client's own id would take its session over from
+ * the node it is connected to). `undefined` when it is, else the diagnosis. The client's node health check.
+ *
+ * @example
+ * ```ts
+ * const loaded = await loadConfig({ broker: { url: ["mqtts://10.0.0.5:8883", "mqtts://10.0.0.6:8883"] }, security: { trustStore: ["ca.pem"] } });
+ * const down = await checkNode(loaded.resolved!, loaded.resolved!.urls[1]!, 3000);
+ * if (down) console.log(down.code, down.message);
+ * ```
+ */
+export async function checkNode(
+  resolved: ResolvedConfig,
+  url: BrokerUrl,
+  timeoutMs: number,
+): Promise<Finding | undefined> {
+  const outcome = await attempt(resolved, url, timeoutMs, true);
+  return outcome.connected ? undefined : diagnose(outcome.failure!, resolved, url);
 }

@@ -94,18 +94,18 @@ describe("TlsTransport", () => {
     }
   });
 
-  it("fails over to the next URL after a failed attempt, round and round", async () => {
+  it("moves to the entry of the broker list it is told, and stays on its only URL", async () => {
     const transport = new TlsTransport(
       await resolve(["mqtt://10.0.0.1:1883", "mqtt://10.0.0.2:1883"], { enableTls: false }),
     );
     const hosts = [transport.url.host];
-    for (let i = 0; i < 3; i++) {
-      transport.failOver();
-      hosts.push(transport.url.host);
+    for (const index of [1, 0, 1]) {
+      transport.moveTo(index);
+      hosts.push(`${transport.urlIndex}:${transport.url.host}`);
     }
-    expect(hosts).toEqual(["10.0.0.1", "10.0.0.2", "10.0.0.1", "10.0.0.2"]);
+    expect(hosts).toEqual(["10.0.0.1", "1:10.0.0.2", "0:10.0.0.1", "1:10.0.0.2"]);
     const single = new TlsTransport(await resolve("mqtt://10.0.0.1:1883", { enableTls: false }));
-    single.failOver();
+    single.moveTo(0);
     expect(single.url.host).toBe("10.0.0.1");
   });
 

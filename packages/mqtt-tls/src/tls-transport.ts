@@ -116,10 +116,15 @@ export class TlsTransport {
     }
   }
 
-  /** After a failed attempt: the next broker URL, when there is more than one. */
-  failOver(): void {
-    if (this.#resolved.urls.length <= 1) return;
-    this.#urlIndex++;
+  /** Which entry of the broker list {@link url} is. */
+  get urlIndex(): number {
+    return this.#urlIndex % this.#resolved.urls.length;
+  }
+
+  /** The next attempts go to entry `index` of the broker list (a TLS session is not resumed across entries). */
+  moveTo(index: number): void {
+    if (index === this.urlIndex) return;
+    this.#urlIndex = index;
     this.#load();
   }
 

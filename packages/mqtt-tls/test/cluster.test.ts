@@ -100,6 +100,7 @@ describe.skipIf(redisSkipReason())("a broker cluster (dev broker on Redis)", () 
     await until(() => new Set(seen).size === total, 20_000);
     expect(new Set(seen).size).toBe(total);
     expect(publisher.state).toBe("connected");
-    console.log(diagnoses);
+    expect(diagnoses.map((f) => f.code)).toContain("BROKER_NODE_DOWN");
+    expect(publisher.nodes.map((n) => n.state)).toEqual(["down", "connected"]);
   });
 });
