@@ -265,6 +265,23 @@ export async function startDevBroker(options: DevBrokerOptions = {}): Promise<De
     },
   });
 
+  // Says what it is, retained, where Mosquitto does: `mqtt-tls doctor` reports the broker kind from it.
+  await new Promise<void>((resolve) =>
+    broker.publish(
+      {
+        cmd: "publish",
+        topic: "$SYS/broker/version",
+        payload: Buffer.from(
+          `aedes version ${(broker as unknown as { version: string }).version} (@proj/dev-broker)`,
+        ),
+        qos: 0,
+        retain: true,
+        dup: false,
+      },
+      () => resolve(),
+    ),
+  );
+
   broker.on("client", (client) => {
     const { socket } = peerIdentity(client);
     const cert = socket?.getPeerCertificate();

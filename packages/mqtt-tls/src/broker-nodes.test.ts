@@ -55,7 +55,8 @@ describe("BrokerNodes", () => {
         code: "BROKER_NODE_DOWN",
         severity: "warning",
         path: "broker.url[1]",
-        message: "mqtt://b:1883 is down (BROKER_UNREACHABLE: No connection to b:1883 (ECONNREFUSED)); the client works through mqtt://a:1883.",
+        message:
+          "mqtt://b:1883 is down (BROKER_UNREACHABLE: No connection to b:1883 (ECONNREFUSED)); the client works through mqtt://a:1883.",
         remedy: "Start the broker.",
       }),
     ]);

@@ -41,6 +41,11 @@ export interface ConnectionFailure {
   readonly timeoutMs?: number;
   /** This side's TLS stack refused its own key or certificate before connecting (`code` says why). */
   readonly localKey?: boolean;
+  /**
+   * An MQTT 5 CONNECT got no CONNACK (the socket closed) while an MQTT 3.1.1 CONNECT over the same path got one:
+   * the broker does not speak MQTT 5. `v4Answer` is what 3.1.1 got (0: accepted, else its CONNACK code).
+   */
+  readonly versionUnsupported?: { readonly v4Answer: number };
 }
 
 const CONNACK_V3: Readonly<Record<number, string>> = {
@@ -393,6 +398,55 @@ function certificateRefusal(failure: ConnectionFailure, resolved: ResolvedConfig
 }
 
 /**
+ * The broker does not speak MQTT 5: it closed the socket on an MQTT 5 CONNECT where 3.1.1 got a CONNACK (RabbitMQ
+ * 3.x), or it answered "unacceptable protocol version" (aedes, older Mosquitto). Without this, a closed socket after
+ * the TLS handshake reads as a refused client certificate.
+ */
+function mqttVersionRefused(failure: ConnectionFailure, resolved: ResolvedConfig): Finding | undefined {
+  if (resolved.config.broker.protocolVersion !== 5) return undefined;
+  const refusedVersion = failure.connackCode === 1 || failure.connackCode === 132;
+  if (!failure.versionUnsupported && !refusedVersion) return undefined;
+  const v4 = failure.versionUnsupported?.v4Answer;
+  const how = refusedVersion
+    ? `answered the MQTT 5 CONNECT with "unsupported protocol version" (CONNACK ${failure.connackCode})`
+    : `closed the connection on the MQTT 5 CONNECT, while an MQTT 3.1.1 CONNECT ${v4 === 0 ? "was accepted" : `got an answer (CONNACK ${v4}: ${CONNACK_V3[v4!] ?? "refused"})`}`;
+  return finding(
+    "MQTT_VERSION_UNSUPPORTED",
+    `The broker does not speak MQTT 5: it ${how}. The certificates are not the problem.`,
+    'Set "protocolVersion": 4 (MQTT 3.1.1) in the broker settings; RabbitMQ 3.x speaks only 3.1.1 (MQTT 5 comes with RabbitMQ 3.13).',
+  );
+}
+
+/** The common name of the certificate this side sends, if it sends one. */
+function clientCommonName(resolved: ResolvedConfig): { cn: string | undefined; subject: string } | undefined {
+  const leafPem = resolved.config.security.sendClientCertificate ? resolved.keyStore?.chain[0] : undefined;
+  const leaf = leafPem ? inspectCertificate(leafPem) : undefined;
+  if (!leaf) return undefined;
+  const cn = leaf.subject.parts.find((part) => part.type === "CN")?.value;
+  return { cn, subject: leaf.subject.oneLine };
+}
+
+/**
+ * The broker took the user name from the client certificate (no username was sent) and has no such user:
+ * RabbitMQ's `ssl_cert_login` answers CONNACK 4 (bad user name or password) or 5 (not authorized), Mosquitto's
+ * `use_identity_as_username` with a password file likewise.
+ */
+function identityUnknown(failure: ConnectionFailure, resolved: ResolvedConfig): Finding | undefined {
+  const code = failure.connackCode;
+  if (code === undefined || ![4, 5, 134, 135].includes(code)) return undefined;
+  if (resolved.config.broker.username !== undefined || failure.reasonString !== undefined) return undefined;
+  const identity = clientCommonName(resolved);
+  if (!identity) return undefined;
+  const user = identity.cn ?? identity.subject;
+  const quoted = `'${user.replace(/'/g, "'\\''")}'`;
+  return finding(
+    "CLIENT_IDENTITY_UNKNOWN",
+    `The broker refused the CONNECT (CONNACK ${code}) although the TLS handshake with the client certificate passed and no username was sent: it takes the user name from the certificate ("${user}") and has no such user, or gives it no rights.`,
+    `Create the user on the broker. RabbitMQ (ssl_cert_login_from = common_name): rabbitmqctl add_user ${quoted} "$(openssl rand -hex 24)" && rabbitmqctl clear_password ${quoted} && rabbitmqctl set_permissions -p / ${quoted} '.*' '.*' '.*' (with the default ssl_cert_login_from = distinguished_name the user name is the whole subject, "${identity.subject}"). Mosquitto (use_identity_as_username): add "user ${user}" with its topics to the ACL file.`,
+  );
+}
+
+/**
  * Names a failed connection with a live finding code, a message and a remedy. It looks at the configuration to
  * tell apart what OpenSSL reports alike: a wrong and a missing CA, a client certificate refused for expiry,
  * revocation or an unknown CA, TLS to a plain port and plain MQTT to a TLS port, a silent server.
@@ -449,6 +503,10 @@ export function diagnose(failure: ConnectionFailure, resolved: ResolvedConfig, u
           : "Check the broker's log; it may be overloaded or waiting for something else.",
     );
   }
+  const versionRefused = mqttVersionRefused(failure, resolved);
+  if (versionRefused) return versionRefused;
+  const identity = identityUnknown(failure, resolved);
+  if (identity) return identity;
   if (failure.connackCode !== undefined) {
     const v5 = resolved.config.broker.protocolVersion === 5;
     const reason = (v5 ? CONNACK_V5 : CONNACK_V3)[failure.connackCode] ?? `code ${failure.connackCode}`;

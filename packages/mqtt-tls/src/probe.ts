@@ -1,4 +1,4 @@
-import type { Finding } from "@proj/findings";
+import { createFinding, type Finding } from "@proj/findings";
 import {
   checkPresentedChain,
   defaultPort,
@@ -23,6 +23,7 @@ import {
   type CertificateSummary,
   type ConnectionFailure,
 } from "./diagnose.js";
+import { IdentityProbe, type BrokerIdentity } from "./broker-identity.js";
 
 /** What was negotiated on a TLS connection. */
 export interface TlsInfo {
@@ -48,6 +49,8 @@ export interface ProbeResult {
   readonly elapsedMs: number;
   /** The URL probed. */
   readonly url: string;
+  /** When connected (by {@link probe}): which broker it is, where it can tell, and the highest QoS it grants. */
+  readonly broker?: BrokerIdentity;
 }
 
 /** Options of {@link probe}: how to read the configuration, the deadline, and which broker URL. */
@@ -60,6 +63,7 @@ export interface ProbeOptions extends ValidateOptions {
 
 interface Attempt {
   readonly connected: boolean;
+  readonly identity?: BrokerIdentity;
   readonly failure?: ConnectionFailure;
   readonly tlsInfo?: TlsInfo;
 }
@@ -91,6 +95,7 @@ function attempt(
   url: BrokerUrl,
   timeoutMs: number,
   handshakeOnly = false,
+  identify = false,
 ): Promise<Attempt> {
   return new Promise((resolve) => {
     const host = url.host;
@@ -102,6 +107,8 @@ function attempt(
     let firstError: NodeJS.ErrnoException | undefined;
     let settled = false;
     let socket: Socket;
+    /** Set once CONNACK accepted and the broker is being asked who it is: a close now still means connected. */
+    let identity: IdentityProbe | undefined;
 
     const settle = (result: Attempt): void => {
       if (settled) return;
@@ -113,32 +120,42 @@ function attempt(
       resolve(result);
     };
     const fail = (extra: Partial<ConnectionFailure> = {}): void =>
-      settle({
-        connected: false,
-        ...(tlsInfo ? { tlsInfo } : {}),
-        failure: {
-          phase,
-          handshakeDone,
-          code: firstError?.code,
-          message: firstError?.message,
-          peerChain: tlsInfo?.peerChain ?? [],
-          ...extra,
-        },
-      });
+      identity
+        ? identity.stop()
+        : settle({
+            connected: false,
+            ...(tlsInfo ? { tlsInfo } : {}),
+            failure: {
+              phase,
+              handshakeDone,
+              code: firstError?.code,
+              message: firstError?.message,
+              peerChain: tlsInfo?.peerChain ?? [],
+              ...extra,
+            },
+          });
 
     const sendConnect = (stream: Duplex = socket): void => {
       phase = "mqtt";
       const parser = mqttPacket.parser({ protocolVersion: resolved.config.broker.protocolVersion });
       parser.on("packet", (packet) => {
+        if (identity) {
+          identity.packet(packet);
+          return;
+        }
         if (packet.cmd !== "connack") return;
         const code =
           (packet as { returnCode?: number; reasonCode?: number }).returnCode ??
           (packet as { reasonCode?: number }).reasonCode ??
           0;
-        if (code === 0) {
-          stream.write(mqttPacket.generate({ cmd: "disconnect" }));
-          settle({ connected: true, ...(tlsInfo ? { tlsInfo } : {}) });
-        } else {
+        const connected = (found?: BrokerIdentity): void => {
+          if (!stream.destroyed) stream.write(mqttPacket.generate({ cmd: "disconnect" }));
+          settle({ connected: true, ...(tlsInfo ? { tlsInfo } : {}), ...(found ? { identity: found } : {}) });
+        };
+        if (code === 0 && identify)
+          identity = new IdentityProbe(stream, resolved.config.broker.protocolVersion, connected);
+        else if (code === 0) connected();
+        else {
           const reasonString = (packet as { properties?: { reasonString?: string } }).properties
             ?.reasonString;
           fail({ connackCode: code, ...(reasonString === undefined ? {} : { reasonString }) });
@@ -271,6 +288,26 @@ async function crossCheck(
     const reasonString = again.failure?.reasonString;
     return reasonString === undefined ? failure : { ...failure, reasonString };
   }
+  if (
+    resolved.config.broker.protocolVersion === 5 &&
+    failure.phase === "mqtt" &&
+    failure.connackCode === undefined &&
+    failure.upgradeRefused === undefined &&
+    !failure.timedOut
+  ) {
+    // A socket closed on an MQTT 5 CONNECT: a broker that speaks only 3.1.1 (RabbitMQ 3.x) does that, and so does
+    // one that refuses the client certificate after a TLS 1.3 handshake. A 3.1.1 CONNECT tells them apart.
+    const v4 = await attempt(
+      {
+        ...resolved,
+        config: { ...resolved.config, broker: { ...resolved.config.broker, protocolVersion: 4 } },
+      },
+      url,
+      Math.min(timeoutMs, 3000),
+    );
+    const v4Answer = v4.connected ? 0 : v4.failure?.connackCode;
+    if (v4Answer !== undefined) return { ...failure, versionUnsupported: { v4Answer } };
+  }
   if (!ambiguous) return failure;
   if (url.tls && !failure.handshakeDone) {
     // TLS got no proper answer: does the port answer plain MQTT? Asked anonymously, under a throwaway clientId:
@@ -344,7 +381,7 @@ export async function probe(config: unknown, options: ProbeOptions = {}): Promis
       url: url.display,
     };
   }
-  return probeUrl(resolved, url, options.timeoutMs ?? resolved.config.broker.connectTimeoutMs, loaded);
+  return probeUrl(resolved, url, options.timeoutMs ?? resolved.config.broker.connectTimeoutMs, loaded, true);
 }
 
 /**
@@ -369,13 +406,16 @@ async function probeUrl(
   url: BrokerUrl,
   timeoutMs: number,
   loaded: LoadedConfig | undefined,
+  identify = false,
 ): Promise<ProbeResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const outcome = await attempt(resolved, url, timeoutMs);
+  const outcome = await attempt(resolved, url, timeoutMs, false, identify);
   if (outcome.connected) {
     const chain = outcome.tlsInfo?.peerChain.map((c) => c.pem) ?? [];
     const findings = loaded && chain.length > 0 ? checkPresentedChain(loaded, chain) : [];
+    const maxQos = outcome.identity?.maxQos;
+    if (maxQos === 0 || maxQos === 1) findings.push(qosDowngraded(maxQos, outcome.identity?.kind));
     return {
       attempted: true,
       connected: true,
@@ -383,6 +423,7 @@ async function probeUrl(
       tlsInfo: outcome.tlsInfo,
       elapsedMs: elapsed(),
       url: url.display,
+      ...(outcome.identity ? { broker: outcome.identity } : {}),
     };
   }
   const failure = outcome.failure!.localKey
@@ -418,4 +459,19 @@ export async function checkNode(
 ): Promise<Finding | undefined> {
   const outcome = await attempt(resolved, url, timeoutMs, true);
   return outcome.connected ? undefined : diagnose(outcome.failure!, resolved, url);
+}
+
+/** The broker grants less than QoS 2: said once, as information, since nothing asked for QoS 2 yet. */
+function qosDowngraded(maxQos: 0 | 1, kind: string | undefined): Finding {
+  return createFinding(
+    "QOS_DOWNGRADED",
+    "info",
+    `The broker grants at most QoS ${maxQos} (asked for QoS 2${kind === "rabbitmq" ? ", as RabbitMQ 3.x does" : ""}): QoS 2 messages are delivered ${maxQos === 1 ? "at least once, so a receiver may see one twice" : "at most once, so one may be lost"}.`,
+    {
+      remedy:
+        maxQos === 1
+          ? "Use QoS 1 and make receivers tolerate duplicates (a sequence number or an idempotent write), or use a broker that grants QoS 2."
+          : "Check the broker's maximum QoS setting and ACL; use a broker that grants QoS 1 or 2 for messages that must arrive.",
+    },
+  );
 }
