@@ -494,6 +494,29 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     });
 
   program
+    .command("rabbitmq-conf")
+    .description("the rabbitmq.conf lines of an MQTT-over-TLS listener that matches a configuration")
+    .requiredOption("-c, --config <file>", "configuration file (JSON)")
+    .option("--certfile <file>", "the broker's certificate chain (default: a placeholder path)")
+    .option("--keyfile <file>", "the broker's key (default: a placeholder path)")
+    .option("--port <n>", "the MQTT listener's port (default: the URL's)", integer("--port", 1, 65_535))
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls rabbitmq-conf -c plc.json >> /etc/rabbitmq/rabbitmq.conf",
+        "mqtt-tls rabbitmq-conf -c plc.json --certfile certs/broker-chain.pem --keyfile certs/broker.key",
+      ),
+    )
+    .action(function (this: Command) {
+      return run(async () =>
+        (await import("./commands/rabbitmq-conf.js")).rabbitmqConf(
+          { ...this.opts<{ config: string }>(), ...color() },
+          full,
+        ),
+      )();
+    });
+
+  program
     .command("fleet")
     .description(
       "a fleet of simulated devices, each with its own certificate: connect times, rates, failures",

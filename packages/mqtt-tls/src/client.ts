@@ -1,4 +1,4 @@
-import { orderFindings, type Finding } from "@proj/findings";
+import { createFinding, orderFindings, type Finding } from "@proj/findings";
 import type { Profile, ResolvedConfig } from "@proj/security-config";
 import {
   MqttClient,
@@ -367,8 +367,11 @@ export class SecureClient extends EventEmitter<{
       .find((error) => error !== undefined);
     if (invalid) return Promise.reject(invalid);
     return this.mqtt.subscribeAsync(topic, options).then((granted) => {
-      for (const grant of granted)
-        if (grant.qos !== 128) this.#subscriptions.set(grant.topic, { ...options, qos: grant.qos });
+      for (const grant of granted) {
+        if (grant.qos === 128) continue;
+        this.#subscriptions.set(grant.topic, { ...options, qos: grant.qos });
+        if (grant.qos < options.qos) this.emit("diagnosis", downgraded(grant.topic, options.qos, grant.qos));
+      }
       return granted;
     });
   }
@@ -430,4 +433,19 @@ export async function connectSecure(
     client.emit("diagnosis", finding);
   await startClient(client);
   return client;
+}
+
+/** A subscription granted at a lower QoS than asked for. */
+function downgraded(topic: string, asked: number, granted: number): Finding {
+  return createFinding(
+    "QOS_DOWNGRADED",
+    "warning",
+    `The broker granted QoS ${granted} for ${topicForDisplay(topic)} (asked for QoS ${asked}): messages arrive ${granted === 1 ? "at least once, so one may arrive twice" : "at most once, so one may be lost"}.`,
+    {
+      remedy:
+        granted === 1
+          ? "Make the receiver tolerate duplicates (a sequence number or an idempotent write), or use a broker that grants QoS 2 (RabbitMQ 3.x does not)."
+          : "Check the broker's maximum QoS and its ACL for this topic.",
+    },
+  );
 }

@@ -97,7 +97,7 @@ describe.skipIf(redisSkipReason())("a broker cluster (dev broker on Redis)", () 
       if (i === 500) await b.kill();
     }
     await Promise.all(sent);
-    await until(() => new Set(seen).size === total, 20_000);
+    await until(() => new Set(seen).size === total && publisher.nodes[0]!.state === "down", 20_000);
     expect(new Set(seen).size).toBe(total);
     expect(publisher.state).toBe("connected");
     expect(diagnoses.map((f) => f.code)).toContain("BROKER_NODE_DOWN");

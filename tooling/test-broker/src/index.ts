@@ -44,4 +44,6 @@ export { freePort, killOnExit, stop as stopProcess } from "./process.js";
 export { findRedis, redisSkipReason, startRedis } from "./redis/start-redis.js";
 export type { RedisServer } from "./redis/start-redis.js";
 export { startClusterNode } from "./cluster/start-cluster-node.js";
+export { findRabbitMq, rabbitMqSkipReason, startRabbitMq } from "./rabbitmq/start-rabbitmq.js";
+export type { RabbitMq, RabbitMqNode, RabbitMqOptions } from "./rabbitmq/start-rabbitmq.js";
 export type { ClusterNode, ClusterNodeOptions } from "./cluster/start-cluster-node.js";

@@ -4,6 +4,31 @@ import { createServer, type AddressInfo, type Socket } from "node:net";
 /** Server processes tests started and that still run; killed when the test process exits, even if a test forgot `close()`. */
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
+/** Grandchildren started through a script (their PIDs from a pid file), killed when the test process exits. */
+const runningPids = new Set<number>();
+
+/** Kills `pid` (a server a started script forked) when the test process exits; `forget` when it was stopped. */
+export function killPidOnExit(pid: number): { forget(): void } {
+  runningPids.add(pid);
+  installExitHook();
+  return { forget: () => runningPids.delete(pid) };
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const orphan of running) orphan.kill("SIGKILL");
+    for (const pid of runningPids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 /** Lets a started server end with the test process (SIGKILL at exit) without keeping it alive. */
 export function killOnExit(child: ChildProcess): void {
   // A forgotten server must not keep the test process alive: it ends with the process instead.
@@ -11,11 +36,7 @@ export function killOnExit(child: ChildProcess): void {
   for (const pipe of [child.stdout, child.stderr]) (pipe as Socket | null)?.unref();
   running.add(child);
   child.once("exit", () => running.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const orphan of running) orphan.kill("SIGKILL");
-  });
+  installExitHook();
 }
 
 /** Stops a server process by its PID: SIGTERM, then SIGKILL after 5 s. */

@@ -8,7 +8,7 @@ import {
   summarizeFindings,
   type Finding,
 } from "@proj/findings";
-import type { CertificateSummary } from "@proj/mqtt-tls";
+import type { BrokerKind, CertificateSummary, NodeProbe } from "@proj/mqtt-tls";
 import { PROFILES, withRules } from "@proj/security-config";
 import { loadConfigWithStore } from "../store.js";
 import { resolve } from "node:path";
@@ -39,6 +39,10 @@ export interface DoctorReport {
     cipher?: string;
     serverChain?: Omit<CertificateSummary, "pem">[];
     elapsedMs: number;
+    /** Which broker it is, where it can be told apart. */
+    brokerKind?: BrokerKind;
+    /** Every entry of the broker list, in order. */
+    nodes?: NodeProbe[];
   };
 }
 
@@ -100,6 +104,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
   let connection: DoctorReport["connection"];
   const resolved = loaded.resolved;
   const shownUrl = resolved?.urls[0]?.display ?? "";
+  let connectedUrl = shownUrl;
 
   if (!options.offline) {
     if (!resolved) {
@@ -108,12 +113,12 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       const target = adapter ? loadedAsDevice(adapter, loaded).loaded : loaded;
       const timeoutMs = options.timeout ?? resolved.config.broker.connectTimeoutMs;
       // The MQTT stack loads only for a live check: --offline starts faster.
-      const { probe } = await import("@proj/mqtt-tls");
+      const { probeBrokerList } = await import("@proj/mqtt-tls");
       if (resolved.urls[0] && resolved.urls[0].tls === resolved.config.security.enableTls)
         progress(io)(
-          `Connecting to ${escapeControl(shownUrl)}${adapter ? ` as ${adapter.name} would` : ""} (deadline ${Math.round(timeoutMs / 100) / 10} s)`,
+          `Connecting to ${resolved.urls.length > 1 ? `each of ${resolved.urls.length} brokers, from ` : ""}${escapeControl(shownUrl)}${adapter ? ` as ${adapter.name} would` : ""} (deadline ${Math.round(timeoutMs / 100) / 10} s${resolved.urls.length > 1 ? " each" : ""})`,
         );
-      const result = await probe(target, { timeoutMs });
+      const result = await probeBrokerList(target, { timeoutMs });
       findings = mergeLiveFindings(findings, result.findings);
       connection = {
         attempted: result.attempted,
@@ -124,7 +129,10 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
           ? { serverChain: result.tlsInfo.peerChain.map(({ pem: _pem, ...summary }) => summary) }
           : {}),
         elapsedMs: result.elapsedMs,
+        ...(result.brokerKind ? { brokerKind: result.brokerKind } : {}),
+        ...(result.attempted ? { nodes: [...result.nodes] } : {}),
       };
+      connectedUrl = result.url;
     }
   }
 
@@ -152,7 +160,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       );
     else if (connection.connected) {
       io.stdout(
-        `${c.green("✔")} Connected to ${escapeControl(shownUrl)} in ${connection.elapsedMs} ms: ${connection.tlsVersion ?? "plain MQTT"}${connection.cipher ? `, ${connection.cipher}` : ""}\n`,
+        `${c.green("✔")} Connected to ${escapeControl(connectedUrl)}${connection.brokerKind ? ` (${connection.brokerKind})` : ""}${(connection.nodes?.length ?? 0) > 1 ? "" : ` in ${connection.elapsedMs} ms`}: ${connection.tlsVersion ?? "plain MQTT"}${connection.cipher ? `, ${connection.cipher}` : ""}\n`,
       );
       for (const [i, cert] of (connection.serverChain ?? []).entries()) {
         io.stdout(
@@ -161,8 +169,13 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       }
     } else
       io.stdout(
-        `${c.red("✖")} Could not connect to ${escapeControl(shownUrl)} (${connection.elapsedMs} ms): see the first error above.\n`,
+        `${c.red("✖")} Could not connect to ${(connection.nodes?.length ?? 0) > 1 ? "any broker of the list" : `${escapeControl(shownUrl)} (${connection.elapsedMs} ms)`}: see the first error above.\n`,
       );
+    if ((connection.nodes?.length ?? 0) > 1)
+      for (const node of connection.nodes!)
+        io.stdout(
+          `    ${node.connected ? c.green("up  ") : c.red("down")}  ${escapeControl(node.url)}  ${c.dim(node.connected ? `${node.elapsedMs} ms${node.brokerKind ? `, ${node.brokerKind}` : ""}` : (node.findings[0]?.code ?? ""))}\n`,
+        );
   } else {
     io.stdout(`${c.dim("Live check skipped (--offline).")}\n`);
   }

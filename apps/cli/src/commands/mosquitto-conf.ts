@@ -1,8 +1,6 @@
-import { renderFindings } from "@proj/findings";
 import { defaultPort } from "@proj/security-config";
-import { loadConfigWithStore } from "../store.js";
-import { X509Certificate } from "node:crypto";
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
+import { listenerInputs } from "../listener-inputs.js";
 import { CliError } from "../errors.js";
 import { colorsFor, type CliIo } from "../io.js";
 import { mosquittoListener } from "../mosquitto.js";
@@ -23,38 +21,14 @@ export interface MosquittoConfOptions {
  */
 export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): Promise<number> {
   const c = colorsFor(io, options.color === false);
-  const path = resolve(io.cwd, options.config);
-  const { resolved, findings } = await loadConfigWithStore(path, { env: io.env }, io);
-  if (!resolved) {
-    const unreadable = findings.some((f) => f.code === "FILE_NOT_FOUND" || f.code === "FILE_UNREADABLE");
-    io.stderr(renderFindings(findings, c));
-    if (unreadable) throw new CliError("CONFIG_UNREADABLE", `cannot read ${options.config}`);
-    return 1;
-  }
+  const inputs = await listenerInputs(options.config, io, options.color);
+  if (typeof inputs === "number") return inputs;
+  const { resolved, cafile } = inputs;
   const { security, broker } = resolved.config;
   const url = resolved.urls[0]!;
-  if (!security.enableTls) {
-    io.stderr(
-      `${c.yellow("▲")} TLS is off in this configuration: the block below is for the TLS listener it should use.\n`,
-    );
-  }
-  let cafile: string | undefined;
-  let cafileComment = "verifies client certificates: the CA that issued them";
-  const top = resolved.keyStore?.chain.at(-1);
-  const trustFiles = [security.trustStore ?? []].flat().filter((entry) => !entry.includes("-----BEGIN "));
-  if (top && resolved.trustStore) {
-    const issued = new X509Certificate(top);
-    // The trust store is already indexed: ask it for the candidates, then check the signature.
-    const { store } = resolved.trustStore;
-    const issuer =
-      store.anchors.some((anchor) => anchor.der.equals(issued.raw)) ||
-      store.issuersOf(issued.raw).some((anchor) => issued.checkIssued(new X509Certificate(anchor.der)));
-    if (issuer && trustFiles.length === 1)
-      cafile = isAbsolute(trustFiles[0]!) ? trustFiles[0] : resolve(resolved.baseDir, trustFiles[0]!);
-    else cafileComment = `cafile: the CA that issued ${issued.issuer.replaceAll("\n", ", ")}`;
-  } else if (trustFiles.length === 1 && !security.sendClientCertificate) {
-    cafileComment = "the CA of client certificates, if you later require them";
-  }
+  const cafileComment = inputs.clientIssuer
+    ? `cafile: the CA that issued ${inputs.clientIssuer}`
+    : inputs.cafileComment;
   if (options.aclFile !== undefined && !security.sendClientCertificate)
     throw new CliError(
       "USAGE",
@@ -89,7 +63,7 @@ export async function mosquittoConf(options: MosquittoConfOptions, io: CliIo): P
           : {}),
       }),
   );
-  if (findings.some((f) => f.severity === "error")) {
+  if (inputs.hasErrors) {
     io.stderr(
       `\n${c.yellow("▲")} The configuration itself has errors: run mqtt-tls doctor -c ${options.config}\n`,
     );
