@@ -458,7 +458,17 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     .option("--strict-identity", "refuse a client whose clientId is not its certificate's CN")
     .option("--server-name <name>", "server certificate to use or issue from the PKI", "localhost")
     .option("--duration <s>", "stop by itself after s seconds", integer("--duration", 1, 86_400))
-    .addHelpText("after", examples("mqtt-tls broker --pki lab-pki --require-client-cert --port 8883"))
+    .option(
+      "--cluster <redis-url>",
+      "one node of a cluster: nodes on one Redis share sessions, subscriptions and retained messages",
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "mqtt-tls broker --pki lab-pki --require-client-cert --port 8883",
+        "mqtt-tls broker --pki lab-pki --port 8883 --cluster redis://127.0.0.1:6379 & mqtt-tls broker --pki lab-pki --port 8884 --cluster redis://127.0.0.1:6379",
+      ),
+    )
     .action(function (this: Command) {
       return run(async () =>
         (await import("./commands/broker.js")).broker({ ...this.opts(), ...color() }, full),

@@ -1,5 +1,6 @@
 import { connectSecure, isMqttTlsError, type SecureClient } from "@proj/mqtt-tls";
 import { loadConfig } from "@proj/security-config";
+import { randomBytes } from "node:crypto";
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { issueLabLeaf } from "@proj/pki";
@@ -27,6 +28,40 @@ export interface FleetOptions {
   reconnect?: boolean;
   /** Called as devices connect or fail (for a progress bar). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * With a broker list, device i starts at entry i mod n (the list rotated), so the fleet is spread over the
+   * nodes as a load balancer would; false: every device walks the list from its first entry. @default true
+   */
+  spread?: boolean;
+  /**
+   * Count what arrives: a monitor client (its own certificate, a persistent session) subscribes to every device's
+   * topic, so the report says how many acknowledged messages were lost. @default true
+   */
+  monitor?: boolean;
+  /** Called once, half way through the publishing (a bench kills a broker node here). */
+  midway?: () => void | Promise<void>;
+}
+
+/** How long disconnected devices took to be back, over the whole run. */
+export interface ReconnectStats {
+  /** Reconnections (a device that dropped and came back, through any node). */
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** From the first drop to the last device back. */
+  allBackMs: number;
+  /** Devices not connected at the end. */
+  stillDown: number;
+}
+
+/** One entry of the broker list, and the devices on it. */
+export interface FleetNodeReport {
+  url: string;
+  /** Devices connected through it once every device had its turn to connect. */
+  devicesAtStart: number;
+  /** Devices connected through it at the end of the run. */
+  devicesAtEnd: number;
 }
 
 /** What a fleet run measured. */
@@ -50,6 +85,17 @@ export interface FleetReport {
   messagesPerSecond: number;
   /** Resident memory added per connected device, in KiB. */
   memoryPerConnectionKiB: number;
+  /** Each entry of the broker list. */
+  nodes: FleetNodeReport[];
+  /** Devices that dropped and came back (a node lost, or `reconnect`). */
+  reconnects: ReconnectStats;
+  /** With the monitor: distinct messages it received. */
+  received?: number;
+  /**
+   * With the monitor: acknowledged messages (QoS 1) or sent ones (QoS 0) that it never received. At QoS 1 this must
+   * be 0 whatever node is lost.
+   */
+  lost?: number;
 }
 
 const exists = (path: string) =>
@@ -67,11 +113,12 @@ function percentile(sorted: readonly number[], p: number): number {
 export async function fleetCertificates(
   pkiDir: string,
   devices: number,
+  onlyName?: string,
 ): Promise<{ name: string; certificate: string; privateKey: string }[]> {
   const out = join(pkiDir, "fleet");
   const list = [];
   for (let i = 1; i <= devices; i++) {
-    const name = `fleet-${String(i).padStart(4, "0")}`;
+    const name = onlyName ?? `fleet-${String(i).padStart(4, "0")}`;
     const certificate = join(out, `${name}-chain.crt`);
     const privateKey = join(out, `${name}.key`);
     if (!(await exists(privateKey))) await issueLabLeaf({ dir: pkiDir, role: "client", name, outDir: out });
@@ -94,11 +141,17 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const identities = await fleetCertificates(options.pkiDir, options.devices);
   // Every device's configuration is checked before the first one starts: the clock below measures connections.
   const validateStart = performance.now();
+  const list = [options.config.broker.url].flat() as string[];
+  const startOf = (i: number) => (options.spread === false || list.length < 2 ? 0 : i % list.length);
+  const rotated = (i: number): string | string[] => {
+    if (list.length < 2) return options.config.broker.url as string | string[];
+    return [...list.slice(startOf(i)), ...list.slice(0, startOf(i))];
+  };
   const devices = await Promise.all(
-    identities.map(async (identity) => {
+    identities.map(async (identity, i) => {
       const config = {
         ...options.config,
-        broker: { ...options.config.broker, clientId: identity.name },
+        broker: { ...options.config.broker, url: rotated(i), clientId: identity.name },
         security: {
           ...options.config.security,
           sendClientCertificate: true,
@@ -109,8 +162,16 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     }),
   );
   const validateMs = performance.now() - validateStart;
+  // Device 0's list is the configured order; shown without credentials.
+  const shownUrls = devices[0]?.validation.resolved?.urls.map((url) => url.display) ?? list;
+  const deviceOf = new Map<SecureClient, number>();
   const clients: SecureClient[] = [];
   const connectTimes: number[] = [];
+  const outages = new OutageClock();
+  const monitor =
+    options.monitor === false
+      ? undefined
+      : await startMonitor(options, (i) => rotated(i), options.devices).catch(() => undefined);
   const failures: Record<string, number> = {};
   let done = 0;
   const rssBefore = process.memoryUsage().rss;
@@ -130,6 +191,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         connectTimes.push(now - t0);
         lastConnack = Math.max(lastConnack, now);
         clients.push(client);
+        deviceOf.set(client, i);
+        outages.watch(client);
       } catch (error) {
         // A refused configuration is counted by its first error, the cause, not as CONFIG_INVALID.
         const code = isMqttTlsError(error)
@@ -145,9 +208,12 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   );
   const connectAllMs = lastConnack - started;
   const rssAfter = process.memoryUsage().rss;
+  const nodesAtStart = nodeCounts(deviceOf, list.length, startOf);
 
   let messages = 0;
   const qos = options.qos ?? 0;
+  // Messages carry the run's id: the monitor counts this run's only (a broker may hold an earlier run's).
+  const run = monitor?.run ?? "";
   const intervalMs = 1000 / options.rate;
   // Each device sends `rate` a second for the duration: the first at once, so 10 s at 1/s is 10 messages, not 9.
   const perDevice = Math.round(options.durationSeconds * options.rate);
@@ -162,7 +228,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       // A QoS 0 message while the device is offline is dropped by the client: it is not counted as sent.
       if (qos === 0 && client.state !== "connected") return true;
       const sending: Promise<void> = client
-        .publish(`fleet/${i}/telemetry`, `{"seq":${sent}}`, { qos })
+        .publish(`fleet/${i}/telemetry`, `{"seq":${sent},"run":"${run}"}`, { qos })
         .then(
           () => void messages++,
           () => undefined,
@@ -174,20 +240,29 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     send();
     return { send, timer: setInterval(send, intervalMs) };
   });
-  await new Promise((resolve) => setTimeout(resolve, options.durationSeconds * 1000));
+  const halfMs = (options.durationSeconds * 1000) / 2;
+  await new Promise((resolve) => setTimeout(resolve, halfMs));
+  await options.midway?.();
+  await new Promise((resolve) =>
+    setTimeout(resolve, Math.max(0, options.durationSeconds * 1000 - (performance.now() - publishStart))),
+  );
   for (const sender of senders) {
     clearInterval(sender.timer);
     // A timer a busy machine ran late still owes its last messages: the count is the schedule's, not the timer's.
     while (sender.send());
   }
-  // QoS 1 acknowledgements still on their way count; a broker that stopped answering does not hold the report.
+  // QoS 1 acknowledgements still on their way count; a broker that stopped answering does not hold the report
+  // (after a node was lost, messages in flight are sent again through another: that takes the reconnect).
   let grace: NodeJS.Timeout | undefined;
   await Promise.race([
     Promise.allSettled(pending),
-    new Promise((resolve) => (grace = setTimeout(resolve, 2000))),
+    new Promise((resolve) => (grace = setTimeout(resolve, outages.count > 0 ? 15_000 : 2000))),
   ]);
   clearTimeout(grace);
   const publishMs = performance.now() - publishStart;
+  // Devices still away when publishing ended are waited for a little: their reconnect is part of the report.
+  await outages.settled(10_000);
+  const received = await monitor?.caughtUp(messages, 3000);
 
   let reconnectAllMs: number | undefined;
   if (options.reconnect && clients.length > 0) {
@@ -209,7 +284,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     reconnectAllMs = performance.now() - reconnectStart;
   }
   const resumed = clients.filter((c) => c.tlsInfo?.sessionReused).length;
+  const nodesAtEnd = nodeCounts(deviceOf, list.length, startOf);
+  const reconnects = outages.stats(clients);
   await Promise.all(clients.map((client) => client.end(true)));
+  await monitor?.close();
   const sorted = connectTimes.sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;
   return {
@@ -234,5 +312,163 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     messages,
     messagesPerSecond: round(messages / (publishMs / 1000)),
     memoryPerConnectionKiB: clients.length ? round((rssAfter - rssBefore) / 1024 / clients.length) : 0,
+    nodes: shownUrls.map((url, i) => ({
+      url,
+      devicesAtStart: nodesAtStart[i] ?? 0,
+      devicesAtEnd: nodesAtEnd[i] ?? 0,
+    })),
+    reconnects: {
+      ...reconnects,
+      p50: round(reconnects.p50),
+      p99: round(reconnects.p99),
+      max: round(reconnects.max),
+      allBackMs: round(reconnects.allBackMs),
+    },
+    ...(received !== undefined ? { received, lost: Math.max(0, messages - received) } : {}),
+  };
+}
+
+/**
+ * Devices connected through each entry of the broker list, by the entry's place in the configured list (a device's
+ * own list is that one rotated by `startOf` it).
+ */
+function nodeCounts(
+  clients: ReadonlyMap<SecureClient, number>,
+  entries: number,
+  startOf: (device: number) => number,
+): number[] {
+  const counts = Array.from({ length: entries }, () => 0);
+  for (const [client, device] of clients) {
+    const at = client.nodes.findIndex((node) => node.state === "connected");
+    if (at !== -1) counts[(startOf(device) + at) % entries]!++;
+  }
+  return counts;
+}
+
+/** When each device dropped and came back. */
+class OutageClock {
+  readonly #down = new Map<SecureClient, number>();
+  readonly #durations: number[] = [];
+  #firstDrop: number | undefined;
+  #lastBack: number | undefined;
+  #waiters = new Set<() => void>();
+
+  get count(): number {
+    return this.#durations.length + this.#down.size;
+  }
+
+  watch(client: SecureClient): void {
+    client.on("state", (state, previous) => {
+      const now = performance.now();
+      if (previous === "connected" && state !== "connected" && state !== "closed") {
+        this.#down.set(client, now);
+        this.#firstDrop ??= now;
+      } else if (state === "connected" && this.#down.has(client)) {
+        this.#durations.push(now - this.#down.get(client)!);
+        this.#down.delete(client);
+        this.#lastBack = now;
+        if (this.#down.size === 0) for (const wake of this.#waiters) wake();
+      }
+    });
+  }
+
+  /** Resolves once no device is away (or after `timeoutMs`). */
+  async settled(timeoutMs: number): Promise<void> {
+    if (this.#down.size === 0) return;
+    let wake: () => void = () => undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      this.#waiters.add(wake);
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    clearTimeout(timer);
+    this.#waiters.delete(wake);
+  }
+
+  stats(clients: readonly SecureClient[]): ReconnectStats {
+    const sorted = [...this.#durations].sort((a, b) => a - b);
+    return {
+      count: sorted.length,
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      max: sorted.at(-1) ?? 0,
+      allBackMs:
+        this.#firstDrop === undefined || this.#lastBack === undefined ? 0 : this.#lastBack - this.#firstDrop,
+      stillDown: clients.filter((c) => c.state !== "connected").length,
+    };
+  }
+}
+
+/** The monitor: one more client, subscribed to every device's topic, counting distinct messages. */
+async function startMonitor(
+  options: FleetOptions,
+  urlOf: (i: number) => string | string[],
+  devices: number,
+): Promise<{
+  run: string;
+  caughtUp(expected: number, quietMs: number): Promise<number>;
+  close(): Promise<void>;
+}> {
+  const [identity] = await fleetCertificates(options.pkiDir, 1, "fleet-monitor");
+  const config = {
+    ...options.config,
+    // A persistent session: what arrives while the monitor moves to another node waits for it there.
+    broker: { ...options.config.broker, url: urlOf(devices), clientId: identity!.name, cleanSession: false },
+    security: {
+      ...options.config.security,
+      sendClientCertificate: true,
+      keyStore: { certificate: identity!.certificate, privateKey: identity!.privateKey },
+    },
+  };
+  const loaded = await loadConfig(config, { baseDir: options.baseDir });
+  const client = await connectSecure(loaded, { backoff: { minMs: 200, maxMs: 2000 } });
+  const run = randomBytes(4).toString("hex");
+  const mark = `"run":"${run}"`;
+  const seen = new Set<string>();
+  let wake: (() => void) | undefined;
+  client.on("message", (topic, payload) => {
+    const text = payload.toString();
+    if (!text.includes(mark)) return;
+    seen.add(`${topic} ${text}`);
+    wake?.();
+  });
+  const [grant] = await client.subscribe("fleet/+/telemetry", { qos: 1 });
+  if (!grant || grant.qos === 128) {
+    await client.end(true);
+    throw new Error("the monitor may not subscribe to fleet/+/telemetry");
+  }
+  return {
+    run,
+    async close() {
+      await client.end(true);
+      // The broker keeps a persistent session (and queues for it) until a clean one replaces it.
+      const clean = await connectSecure(
+        { ...config, broker: { ...config.broker, cleanSession: true } },
+        {
+          baseDir: options.baseDir,
+        },
+      ).catch(() => undefined);
+      await clean?.end();
+    },
+    async caughtUp(expected, quietMs) {
+      // A loaded broker delivers late, not never: wait while messages still come, until `quietMs` without one
+      // (at most a minute).
+      const deadline = performance.now() + 60_000;
+      let count = seen.size;
+      let lastNew = performance.now();
+      while (seen.size < expected && performance.now() < deadline && performance.now() - lastNew < quietMs) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+        if (seen.size > count) {
+          count = seen.size;
+          lastNew = performance.now();
+        }
+      }
+      wake = undefined;
+      return seen.size;
+    },
   };
 }

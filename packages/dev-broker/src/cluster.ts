@@ -128,3 +128,21 @@ export async function connectCluster(
     },
   };
 }
+
+/** What aedes's per-client duplicate check reads: nothing, so that it never drops a message. */
+const NOTHING_SEEN: Record<string, number> = new Proxy(Object.create(null) as Record<string, number>, {
+  get: () => 0,
+  set: () => true,
+});
+
+/**
+ * Turns off aedes's duplicate check for one client of a cluster node. aedes drops a message whose publishing
+ * node's counter is not above the last one it delivered from that node, which assumes messages arrive in counter
+ * order; in a cluster a node's messages reach Redis out of that order (each waits on its own Redis round trips
+ * first, longer when a persistent session is offline there), and the check then drops QoS 1 messages a node has
+ * already acknowledged: 70 of 12,000 in the failover bench. Without it a client may get a message twice, which
+ * QoS 1 allows; it never misses one.
+ */
+export function deliverEveryMessage(client: object): void {
+  (client as { duplicates: Record<string, number> }).duplicates = NOTHING_SEEN;
+}

@@ -8,7 +8,7 @@ import { WebSocketServer, createWebSocketStream } from "ws";
 import { brokerEndpoints, createWaiters, urlHost, type BrokerEndpoints } from "./endpoints.js";
 import { DevBrokerError } from "./errors.js";
 import { answerRefused } from "./refusal.js";
-import { connectCluster } from "./cluster.js";
+import { connectCluster, deliverEveryMessage } from "./cluster.js";
 import { createTestPki, type TestPki } from "@proj/pki";
 
 /** A certificate the broker presents: the chain (leaf first) and its private key, PEM. */
@@ -242,6 +242,7 @@ export async function startDevBroker(options: DevBrokerOptions = {}): Promise<De
     ...options.aedes,
     ...(backends ? { persistence: backends.persistence, mq: backends.mq } : {}),
     authenticate: (client, username, password, done) => {
+      if (backends) deliverEveryMessage(client);
       if (username !== undefined) usernames.set(client, username);
       if (options.users) {
         const expected = username === undefined ? undefined : options.users[username];

@@ -1,4 +1,4 @@
-import { startDevBroker, type BrokerPki } from "@proj/dev-broker";
+import { isDevBrokerError, startDevBroker, type BrokerPki } from "@proj/dev-broker";
 import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,8 @@ export interface BrokerOptions {
   serverName?: string;
   /** Stop by itself after this many seconds (for scripts and tests). */
   duration?: number;
+  /** Run as one node of a cluster on this Redis (`redis://HOST:PORT`). */
+  cluster?: string;
   color?: boolean;
 }
 
@@ -61,6 +63,11 @@ export async function broker(options: BrokerOptions, io: CliIo, signal?: AbortSi
     throw new CliError("USAGE", "--strict-identity needs --require-client-cert", {
       remedy: "Add --require-client-cert: a client's identity is its certificate's CN.",
     });
+  if (options.cluster !== undefined && options.pki === undefined)
+    throw new CliError("USAGE", "--cluster needs --pki", {
+      remedy:
+        "Give every node the same lab PKI folder (mqtt-tls pki init --dir lab-pki), so that all present a certificate of one CA and clients move between them.",
+    });
   const temporary = options.pki === undefined ? await mkdtemp(join(tmpdir(), "mqtt-tls-broker-")) : undefined;
   try {
     if (temporary) {
@@ -89,6 +96,7 @@ async function serve(
   const c = colorsFor(io, options.color === false);
   const serverName = options.serverName ?? "localhost";
   const pki = await loadPki(dir, serverName, io);
+  const clusterErrors = new Set<string>();
   const running = await startDevBroker({
     pki,
     requireClientCert: options.requireClientCert ?? false,
@@ -115,7 +123,23 @@ async function serve(
       ),
     onConnectRefusal: (refusal) =>
       io.stdout(`${c.red("✖")} refused CONNECT from ${line(refusal.clientId)}: ${line(refusal.reason)}\n`),
+    ...(options.cluster !== undefined
+      ? {
+          cluster: { redis: options.cluster },
+          onClusterError: (error: Error) => {
+            // Redis retries by itself: each distinct error once, not once per retry.
+            if (clusterErrors.has(error.message)) return;
+            clusterErrors.add(error.message);
+            io.stderr(`${c.yellow("▲")} cluster Redis: ${line(error.message)} (retrying)\n`);
+          },
+        }
+      : {}),
   }).catch((error: unknown) => {
+    if (isDevBrokerError(error) && error.code.startsWith("CLUSTER_"))
+      throw new CliError(error.code === "CLUSTER_URL_INVALID" ? "USAGE" : "FAILED", error.message, {
+        ...(error.remedy ? { remedy: error.remedy } : {}),
+        cause: error,
+      });
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES")
       throw new CliError(
@@ -129,7 +153,7 @@ async function serve(
     throw error;
   });
   io.stdout(
-    `${c.bold("mqtt-tls dev broker")} listening on ${running.url}\n` +
+    `${c.bold("mqtt-tls dev broker")} listening on ${running.url}${running.cluster ? ` (cluster node ${running.cluster.nodeId} on ${redisShown(running.cluster.redis)})` : ""}\n` +
       `    CA ${join(dir, "ca.crt")}, server certificate for ${serverName}, client certificates ${options.requireClientCert ? "required" : "optional"}\n` +
       (temporary
         ? `    a client certificate to try: ${join(dir, "client-chain.crt")} with ${join(dir, "client.key")}\n`
@@ -149,4 +173,9 @@ async function serve(
   await running.close();
   io.stdout("broker stopped\n");
   return 0;
+}
+
+/** A Redis URL without its password. */
+function redisShown(url: string): string {
+  return line(url.replace(/\/\/([^@/]*)@/, "//"));
 }

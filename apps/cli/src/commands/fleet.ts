@@ -60,7 +60,10 @@ export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<nu
       if (io.isTty && done === total) io.stderr("\n");
     },
   });
-  const failed = Object.values(report.failures).reduce((a, b) => a + b, 0);
+  // A QoS 1 message acknowledged and never delivered is a failure of the run, as a device that never connected is.
+  const failed =
+    Object.values(report.failures).reduce((a, b) => a + b, 0) +
+    (options.qos === 1 && report.lost !== undefined ? report.lost : 0);
   if (options.json) {
     io.stdout(`${JSON.stringify({ ok: failed === 0, findings: [], fleet: report }, null, 2)}\n`);
     return failed === 0 ? 0 : 1;
@@ -80,8 +83,25 @@ export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<nu
               string,
             ][])
           : []),
+        ...(report.reconnects.count > 0 || report.reconnects.stillDown > 0
+          ? ([
+              [
+                "reconnect p50/p99",
+                `${report.reconnects.p50} / ${report.reconnects.p99} ms (max ${report.reconnects.max}) over ${report.reconnects.count} reconnections; all back ${report.reconnects.allBackMs} ms after the first drop${report.reconnects.stillDown > 0 ? `; ${report.reconnects.stillDown} still down` : ""}`,
+              ],
+            ] as [string, string][])
+          : []),
+        ...(report.nodes.length > 1
+          ? report.nodes.map((node): [string, string] => [
+              `  ${node.url}`,
+              `${node.devicesAtStart} devices after the ramp, ${node.devicesAtEnd} at the end`,
+            ])
+          : []),
         ["session reuse", `${report.sessionReuse.resumed}/${report.sessionReuse.total} resumed`],
-        ["messages", `${report.messages} (${report.messagesPerSecond}/s)`],
+        [
+          "messages",
+          `${report.messages} (${report.messagesPerSecond}/s)${report.lost !== undefined ? `, ${report.received} received by the monitor, ${report.lost} lost` : ""}`,
+        ],
         ["memory", `${report.memoryPerConnectionKiB} KiB per connection (RSS)`],
         [
           "failures",

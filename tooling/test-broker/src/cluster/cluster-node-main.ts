@@ -9,6 +9,7 @@ interface NodeOptions {
   pki: BrokerPki;
   port?: number;
   requireClientCert?: boolean;
+  maxConnections?: number;
 }
 
 const options = JSON.parse(await readFile(process.argv[2]!, "utf8")) as NodeOptions;
@@ -17,6 +18,7 @@ const broker = await startDevBroker({
   pki: options.pki,
   requireClientCert: options.requireClientCert ?? false,
   ...(options.port !== undefined ? { port: options.port } : {}),
+  ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
   onClusterError: (error) => process.stderr.write(`cluster: ${error.message}\n`),
 });
 process.stdout.write(`${JSON.stringify({ port: broker.port, nodeId: broker.cluster?.nodeId })}\n`);

@@ -30,6 +30,8 @@ export interface ClusterNodeOptions {
   /** Where clients expect it (to start a node again on its port). @default a free port */
   port?: number;
   requireClientCert?: boolean;
+  /** Connections open at once. @default 1000 */
+  maxConnections?: number;
   startTimeoutMs?: number;
 }
 
