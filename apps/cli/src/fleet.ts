@@ -43,7 +43,7 @@ export interface FleetOptions {
 }
 
 /** How long disconnected devices took to be back, over the whole run. */
-export interface ReconnectStats {
+interface ReconnectStats {
   /** Reconnections (a device that dropped and came back, through any node). */
   count: number;
   p50: number;
@@ -56,7 +56,7 @@ export interface ReconnectStats {
 }
 
 /** One entry of the broker list, and the devices on it. */
-export interface FleetNodeReport {
+interface FleetNodeReport {
   url: string;
   /** Devices connected through it once every device had its turn to connect. */
   devicesAtStart: number;

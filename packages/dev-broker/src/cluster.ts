@@ -1,10 +1,13 @@
-/// <reference path="./redis-modules.d.ts" />
 import type { AedesOptions } from "aedes";
-import AsyncRedisPersistence from "aedes-persistence-redis/asyncPersistence.js";
+// @ts-expect-error aedes-persistence-redis ships no types: what is used of it is typed below.
+import asyncRedisPersistence from "aedes-persistence-redis/asyncPersistence.js";
 import { Redis } from "ioredis";
 import mqemitterRedis from "mqemitter-redis";
 import { Readable } from "node:stream";
 import { DevBrokerError } from "./errors.js";
+
+/** aedes-persistence-redis's promise-based class (its default export wraps it in callbacks aedes 1.2 no longer uses). */
+const AsyncRedisPersistence = asyncRedisPersistence as new (options: { conn: Redis }) => object;
 
 /** How long a node waits for Redis when it starts, before it gives up with `CLUSTER_UNREACHABLE`. */
 const REDIS_START_TIMEOUT_MS = 5000;
@@ -22,7 +25,7 @@ export interface ClusterBackends {
  *
  * @throws {DevBrokerError} `CLUSTER_URL_INVALID` for anything else.
  */
-export function parseRedisUrl(url: string): URL {
+function parseRedisUrl(url: string): URL {
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -53,7 +56,7 @@ function redisClient(url: URL, onError: (error: Error) => void): Redis {
  * once per topic with the whole list, which makes the persistence wait forever for all but one of them (it
  * matches its cluster-wide confirmation by client and first topic): identical calls in flight share one.
  */
-function bridge(persistence: AsyncRedisPersistence): NonNullable<AedesOptions["persistence"]> {
+function bridge(persistence: object): NonNullable<AedesOptions["persistence"]> {
   const inFlight = new Map<string, Promise<unknown>>();
   const streams = new Set([
     "createRetainedStream",
@@ -83,7 +86,7 @@ function bridge(persistence: AsyncRedisPersistence): NonNullable<AedesOptions["p
         };
       return method.bind(target);
     },
-  }) as unknown as NonNullable<AedesOptions["persistence"]>;
+  });
 }
 
 /**
@@ -120,7 +123,7 @@ export async function connectCluster(
   const persistence = new AsyncRedisPersistence({ conn: db });
   return {
     persistence: bridge(persistence),
-    mq: mq as unknown as NonNullable<AedesOptions["mq"]>,
+    mq: mq,
     // The persistence's own destroy() unsubscribes through the message bus, which aedes has closed by then.
     // QUIT lets the commands of clients that closed with the broker finish first.
     close: async () => {

@@ -76,7 +76,7 @@ export class IdentityProbe {
       cmd: "subscribe",
       messageId: 1,
       subscriptions: this.#topics.map((topic, i) => ({ topic, qos: i === 2 ? 2 : 0 })),
-    } as Packet);
+    });
   }
 
   /** A packet the broker sent after CONNACK. */
@@ -114,7 +114,7 @@ export class IdentityProbe {
     this.#unsubscribing = true;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.stop(), VERSION_WAIT_MS);
-    this.#write({ cmd: "unsubscribe", messageId: 2, unsubscriptions: this.#topics } as Packet);
+    this.#write({ cmd: "unsubscribe", messageId: 2, unsubscriptions: this.#topics });
   }
 
   #write(packet: Packet): void {

@@ -43,9 +43,10 @@ interface Node {
  *
  * @example
  * ```ts
- * const nodes = new BrokerNodes(resolved.urls, (url) => checkNode(resolved, url, 3000), (f) => console.warn(f.message));
- * nodes.failed(0, finding);
- * transport.moveTo(nodes.next(0));
+ * const { resolved } = await loadConfig({ broker: { url: ["mqtts://10.0.0.5:8883", "mqtts://10.0.0.6:8883"] }, security: { trustStore: ["ca.pem"] } });
+ * const nodes = new BrokerNodes(resolved!.urls, (url) => checkNode(resolved!, url, 3000), (f) => console.warn(f.message));
+ * nodes.failed(0, createFinding("BROKER_UNREACHABLE", "error", "No connection to 10.0.0.5:8883 (ECONNREFUSED)."));
+ * const next = nodes.next(0); // 1: the entry known down is skipped
  * ```
  */
 export class BrokerNodes {

@@ -441,8 +441,8 @@ function identityUnknown(failure: ConnectionFailure, resolved: ResolvedConfig): 
   const quoted = `'${user.replace(/'/g, "'\\''")}'`;
   return finding(
     "CLIENT_IDENTITY_UNKNOWN",
-    `The broker refused the CONNECT (CONNACK ${code}) although the TLS handshake with the client certificate passed and no username was sent: it takes the user name from the certificate ("${user}") and has no such user, or gives it no rights.`,
-    `Create the user on the broker. RabbitMQ (ssl_cert_login_from = common_name): rabbitmqctl add_user ${quoted} "$(openssl rand -hex 24)" && rabbitmqctl clear_password ${quoted} && rabbitmqctl set_permissions -p / ${quoted} '.*' '.*' '.*' (with the default ssl_cert_login_from = distinguished_name the user name is the whole subject, "${identity.subject}"). Mosquitto (use_identity_as_username): add "user ${user}" with its topics to the ACL file.`,
+    `The broker refused the CONNECT (CONNACK ${code}) after the TLS handshake with the client certificate passed, and no username was sent: a broker that takes the user name from the certificate (RabbitMQ ssl_cert_login) has no user "${user}" or gives it no rights; otherwise the broker wants a username and password.`,
+    `Create the user on the broker. RabbitMQ (ssl_cert_login_from = common_name): rabbitmqctl add_user ${quoted} "$(openssl rand -hex 24)" && rabbitmqctl clear_password ${quoted} && rabbitmqctl set_permissions -p / ${quoted} '.*' '.*' '.*' (with ssl_cert_login_from = distinguished_name, RabbitMQ's default, the user name is the whole subject as its log shows it). Mosquitto (use_identity_as_username): add "user ${user}" with its topics to the ACL file. A broker without certificate login: set "username" and "password".`,
   );
 }
 

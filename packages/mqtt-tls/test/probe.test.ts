@@ -305,6 +305,13 @@ function matrix(kind: Kind): void {
       );
     });
 
+    it("tells which broker it is from its $SYS version, and that it grants QoS 2", async () => {
+      await using broker = await start(kind, {});
+      const result = await probe({ broker: { url: broker.url }, security: { trustStore: [pki.caFile] } });
+      expect(result).toMatchObject({ connected: true, findings: [], broker: { kind, maxQos: 2 } });
+      expect(result.broker!.version).toMatch(new RegExp(`^${kind} version \\d`));
+    });
+
     it("settles, never throws, for a password without a username under MQTT 3.1.1", async () => {
       await using broker = await start(kind, { refuseAnonymous: true });
       const result = await probe({
@@ -318,6 +325,30 @@ function matrix(kind: Kind): void {
 }
 
 matrix("aedes");
+
+describe("broker-specific refusals (dev broker)", () => {
+  it("names an MQTT 5 CONNECT answered 'unsupported protocol version' MQTT_VERSION_UNSUPPORTED", async () => {
+    await using broker = await start("aedes", { requireClientCert: true });
+    const result = await expectCode(
+      { broker: { url: broker.url, protocolVersion: 5 }, security: mutual() },
+      "MQTT_VERSION_UNSUPPORTED",
+      /does not speak MQTT 5: it answered the MQTT 5 CONNECT with "unsupported protocol version" \(CONNACK 1\)/,
+    );
+    expect(result.findings[0]!.remedy).toContain('"protocolVersion": 4');
+  });
+
+  it("names a certificate the broker accepts in TLS but no user behind it CLIENT_IDENTITY_UNKNOWN", async () => {
+    // A broker that logs clients in by name refuses one that sends a certificate and no username.
+    await using broker = await startTestBroker({ pki, requireClientCert: true, users: { plc: "pw" } });
+    const result = await expectCode(
+      { broker: { url: broker.url }, security: mutual() },
+      "CLIENT_IDENTITY_UNKNOWN",
+      /no username was sent: .*has no user "client"/,
+    );
+    expect(result.findings[0]!.remedy).toContain("rabbitmqctl add_user 'client'");
+    expect(result.findings[0]!.remedy).toContain('set "username" and "password"');
+  });
+});
 describe.skipIf(mosquittoSkipReason())("Eclipse Mosquitto", () => matrix("mosquitto"));
 
 describe("probe without a broker", () => {

@@ -170,7 +170,7 @@ export async function startRabbitMq(options: RabbitMqOptions): Promise<RabbitMq>
     let log = "";
     const { notify, waitFor } = createWaiters();
     for (const pipe of [child.stdout, child.stderr])
-      pipe!.on("data", (chunk: Buffer) => {
+      pipe.on("data", (chunk: Buffer) => {
         log = (log + chunk.toString("utf8")).slice(-20_000);
         notify();
       });
