@@ -7,7 +7,7 @@ import {
   type Finding,
   type FindingCode,
 } from "@proj/findings";
-import { probe } from "@proj/mqtt-tls";
+import { probeBrokerList } from "@proj/mqtt-tls";
 import { loadConfig, withRules, type LoadedConfig } from "@proj/security-config";
 import { configFromBrokerNode, type BrokerCredentials, type BuiltConfig } from "./broker-config.js";
 import { readCoreBroker, type CoreBrokerCredentials, type CoreTlsCredentials } from "./core-nodes.js";
@@ -103,13 +103,17 @@ export async function diagnoseBroker(
     const deviceId = built.config.device;
     const adapter = typeof deviceId === "string" ? NODE_RED_DEVICES.get(deviceId) : undefined;
     const timeoutMs = Math.min(options.timeoutMs ?? loaded.resolved.config.broker.connectTimeoutMs, 10_000);
-    const result = await probe(adapter ? loadedAsDevice(adapter, loaded).loaded : loaded, { timeoutMs });
+    const result = await probeBrokerList(adapter ? loadedAsDevice(adapter, loaded).loaded : loaded, {
+      timeoutMs,
+    });
     findings = mergeLiveFindings(findings, linkCauses(built.findings, result.findings));
     connection = {
       attempted: result.attempted,
       connected: result.connected,
       ...(result.tlsInfo?.protocol ? { tlsVersion: result.tlsInfo.protocol } : {}),
       elapsedMs: result.elapsedMs,
+      ...(result.brokerKind ? { brokerKind: result.brokerKind } : {}),
+      ...(result.attempted ? { nodes: [...result.nodes] } : {}),
     };
   }
   const ok = !hasErrors(findings) && (options.offline === true || connection?.connected === true);

@@ -160,7 +160,7 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       );
     else if (connection.connected) {
       io.stdout(
-        `${c.green("✔")} Connected to ${escapeControl(connectedUrl)}${connection.brokerKind ? ` (${connection.brokerKind})` : ""}${(connection.nodes?.length ?? 0) > 1 ? "" : ` in ${connection.elapsedMs} ms`}: ${connection.tlsVersion ?? "plain MQTT"}${connection.cipher ? `, ${connection.cipher}` : ""}\n`,
+        `${c.green("✔")} Connected to ${escapeControl(connectedUrl)} in ${(connection.nodes?.length ?? 0) > 1 ? (connection.nodes!.find((n) => n.connected)?.elapsedMs ?? connection.elapsedMs) : connection.elapsedMs} ms: ${connection.tlsVersion ?? "plain MQTT"}${connection.cipher ? `, ${connection.cipher}` : ""}${connection.brokerKind ? c.dim(` (broker: ${connection.brokerKind})`) : ""}\n`,
       );
       for (const [i, cert] of (connection.serverChain ?? []).entries()) {
         io.stdout(

@@ -107,9 +107,10 @@ export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<nu
           "failures",
           failed === 0
             ? "none"
-            : Object.entries(report.failures)
-                .map(([code, n]) => `${code} ×${n}`)
-                .join(", "),
+            : [
+                ...Object.entries(report.failures).map(([code, n]) => `${code} ×${n}`),
+                ...(options.qos === 1 && report.lost ? [`${report.lost} acknowledged messages lost`] : []),
+              ].join(", "),
         ],
       ],
       c,

@@ -55,11 +55,14 @@ export async function rabbitmqConf(options: RabbitMqConfOptions, io: CliIo): Pro
       `# ${inputs.clientIssuer ? `the CA that issued ${inputs.clientIssuer}` : inputs.cafileComment}`,
       "ssl_options.cacertfile = /etc/rabbitmq/certs/ca.crt",
     );
+  const keyfile = confValue(
+    options.keyfile ? resolve(io.cwd, options.keyfile) : "/etc/rabbitmq/certs/server.key",
+  );
   lines.push(
     `# the broker's certificate (with ${url.isIp ? "IP" : "DNS"}:${security.serverName ?? url.host} in its subjectAltName), then its intermediates`,
     `ssl_options.certfile = ${confValue(options.certfile ? resolve(io.cwd, options.certfile) : "/etc/rabbitmq/certs/server-chain.crt")}`,
-    `# RabbitMQ reads the key as user rabbitmq: chown rabbitmq ${options.keyfile ? "the key" : "it"} && chmod 600`,
-    `ssl_options.keyfile = ${confValue(options.keyfile ? resolve(io.cwd, options.keyfile) : "/etc/rabbitmq/certs/server.key")}`,
+    `# RabbitMQ reads the key as user rabbitmq: chown rabbitmq ${keyfile} && chmod 600 ${keyfile}`,
+    `ssl_options.keyfile = ${keyfile}`,
   );
   if (mutual)
     lines.push(
