@@ -96,6 +96,8 @@ export interface FleetReport {
    * be 0 whatever node is lost.
    */
   lost?: number;
+  /** Why the monitor could not count (its certificate refused, no right to subscribe): no `lost` then. */
+  monitorError?: string;
 }
 
 const exists = (path: string) =>
@@ -168,10 +170,15 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const clients: SecureClient[] = [];
   const connectTimes: number[] = [];
   const outages = new OutageClock();
+  // A monitor that cannot start is said in the report (`monitorError`): the run goes on without a loss count.
+  let monitorError: string | undefined;
   const monitor =
     options.monitor === false
       ? undefined
-      : await startMonitor(options, (i) => rotated(i), options.devices).catch(() => undefined);
+      : await startMonitor(options, (i) => rotated(i), options.devices).catch((error: unknown) => {
+          monitorError = isMqttTlsError(error) ? `${error.code}: ${error.message}` : (error as Error).message;
+          return undefined;
+        });
   const failures: Record<string, number> = {};
   let done = 0;
   const rssBefore = process.memoryUsage().rss;
@@ -325,6 +332,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       allBackMs: round(reconnects.allBackMs),
     },
     ...(received !== undefined ? { received, lost: Math.max(0, messages - received) } : {}),
+    ...(monitorError !== undefined ? { monitorError } : {}),
   };
 }
 
@@ -433,10 +441,16 @@ async function startMonitor(
     seen.add(`${topic} ${text}`);
     wake?.();
   });
-  const [grant] = await client.subscribe("fleet/+/telemetry", { qos: 1 });
+  const grant = await client.subscribe("fleet/+/telemetry", { qos: 1 }).then(
+    ([first]) => first,
+    async (error: unknown) => {
+      await client.end(true);
+      throw error;
+    },
+  );
   if (!grant || grant.qos === 128) {
     await client.end(true);
-    throw new Error("the monitor may not subscribe to fleet/+/telemetry");
+    throw new Error("the broker refused the monitor's subscription to fleet/+/telemetry (its ACL?)");
   }
   return {
     run,

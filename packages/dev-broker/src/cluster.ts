@@ -33,10 +33,15 @@ function parseRedisUrl(url: string): URL {
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") || !parsed.hostname)
-    throw new DevBrokerError("CLUSTER_URL_INVALID", `"${url}" is not a Redis URL`, {
+    throw new DevBrokerError("CLUSTER_URL_INVALID", `"${withoutPassword(url)}" is not a Redis URL`, {
       remedy: "Give the cluster's Redis as redis://HOST:PORT (for example redis://127.0.0.1:6379).",
     });
   return parsed;
+}
+
+/** A cluster address as given, without what a password may be in it: for messages and the broker's fields. */
+export function withoutPassword(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//");
 }
 
 /** The URL without its password, for messages. */
@@ -101,16 +106,43 @@ export async function connectCluster(
   onError: (error: Error) => void,
 ): Promise<ClusterBackends> {
   const url = parseRedisUrl(redisUrl);
-  const clients = [0, 1, 2].map(() => redisClient(url, onError));
+  // Until the start succeeded, errors are the start's (the first one says why); afterwards they go to onError.
+  let started = false;
+  let firstError: Error | undefined;
+  const clients = [0, 1, 2].map(() =>
+    redisClient(url, (error) => {
+      if (started) onError(error);
+      else firstError ??= error;
+    }),
+  );
   const [db, sub, pub] = clients as [Redis, Redis, Redis];
-  try {
+  let timer: NodeJS.Timeout | undefined;
+  const connecting = (async () => {
     await Promise.all(clients.map((client) => client.connect()));
     await db.ping();
-  } catch (error) {
+  })();
+  // When the deadline wins, the connections are dropped and this rejects later: nobody waits for it then.
+  connecting.catch(() => undefined);
+  try {
+    // A port that accepts TCP and never answers must not hold the start: one deadline for connect and PING.
+    await Promise.race([
+      connecting,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${REDIS_START_TIMEOUT_MS / 1000} s`)),
+          REDIS_START_TIMEOUT_MS,
+        );
+      }),
+    ]);
+    started = true;
+    clearTimeout(timer);
+  } catch (failure) {
+    clearTimeout(timer);
+    const error = firstError ?? (failure as Error);
     for (const client of clients) client.disconnect();
     throw new DevBrokerError(
       "CLUSTER_UNREACHABLE",
-      `the cluster's Redis at ${shown(url)} did not answer: ${(error as Error).message}`,
+      `the cluster's Redis at ${shown(url)} did not answer: ${error.message}`,
       {
         remedy: `Start Redis there (redis-server --port ${url.port || 6379} --bind ${url.hostname}), or give the URL of the cluster's Redis.`,
         cause: error,
@@ -125,9 +157,16 @@ export async function connectCluster(
     persistence: bridge(persistence),
     mq: mq,
     // The persistence's own destroy() unsubscribes through the message bus, which aedes has closed by then.
-    // QUIT lets the commands of clients that closed with the broker finish first.
+    // QUIT lets the commands of clients that closed with the broker finish first, for a second at most (a Redis
+    // that is gone never answers); then every connection is dropped, the message bus's too.
     close: async () => {
-      await db.quit().catch(() => db.disconnect());
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([
+        db.quit().catch(() => undefined),
+        new Promise((resolve) => (wait = setTimeout(resolve, 1000))),
+      ]);
+      clearTimeout(wait);
+      for (const client of clients) client.disconnect();
     },
   };
 }
@@ -143,8 +182,9 @@ const NOTHING_SEEN: Record<string, number> = new Proxy(Object.create(null) as Re
  * node's counter is not above the last one it delivered from that node, which assumes messages arrive in counter
  * order; in a cluster a node's messages reach Redis out of that order (each waits on its own Redis round trips
  * first, longer when a persistent session is offline there), and the check then drops QoS 1 messages a node has
- * already acknowledged: 70 of 12,000 in the failover bench. Without it a client may get a message twice, which
- * QoS 1 allows; it never misses one.
+ * already acknowledged: 70 of 12,000 in the failover bench. Without it a client may get a message twice (QoS 1
+ * allows it; a client with overlapping subscriptions gets one copy per subscription, at QoS 0 too, as MQTT 3.1.1
+ * permits); it never misses one.
  */
 export function deliverEveryMessage(client: object): void {
   (client as { duplicates: Record<string, number> }).duplicates = NOTHING_SEEN;

@@ -8,7 +8,7 @@ import { WebSocketServer, createWebSocketStream } from "ws";
 import { brokerEndpoints, createWaiters, urlHost, type BrokerEndpoints } from "./endpoints.js";
 import { DevBrokerError } from "./errors.js";
 import { answerRefused } from "./refusal.js";
-import { connectCluster, deliverEveryMessage } from "./cluster.js";
+import { connectCluster, deliverEveryMessage, withoutPassword } from "./cluster.js";
 import { createTestPki, type TestPki } from "@proj/pki";
 
 /** A certificate the broker presents: the chain (leaf first) and its private key, PEM. */
@@ -126,7 +126,7 @@ export interface DevBroker extends BrokerEndpoints, AsyncDisposable {
   /** CONNECTs refused by the broker (bad credentials, clientId not bound to the certificate). */
   readonly refusedConnects: readonly { readonly clientId: string; readonly reason: string }[];
   readonly aedes: Aedes;
-  /** In cluster mode: the Redis it shares with the other nodes, and this node's id. */
+  /** In cluster mode: the Redis it shares with the other nodes (without a password), and this node's id. */
   readonly cluster: { readonly redis: string; readonly nodeId: string } | undefined;
   /** What the broker presents and trusts. */
   readonly pki: BrokerPki;
@@ -351,7 +351,14 @@ export async function startDevBroker(options: DevBrokerOptions = {}): Promise<De
       const stopped = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
       wss?.close();
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      // A cluster node whose Redis is gone would wait for ever on aedes's close: a few seconds, then its
+      // connections are dropped.
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => broker.close(() => resolve())),
+        ...(backends ? [new Promise<void>((resolve) => (wait = setTimeout(resolve, 3000)))] : []),
+      ]);
+      clearTimeout(wait);
       await backends?.close();
       await Promise.all(stopped);
       await testPki?.cleanup();
@@ -411,7 +418,9 @@ export async function startDevBroker(options: DevBrokerOptions = {}): Promise<De
     connections,
     refusedConnects,
     aedes: broker,
-    cluster: options.cluster ? { redis: options.cluster.redis, nodeId: broker.id } : undefined,
+    cluster: options.cluster
+      ? { redis: withoutPassword(options.cluster.redis), nodeId: broker.id }
+      : undefined,
     pki,
     testPki,
     waitForHandshakeFailures: (count = 1, timeoutMs = 5000) =>

@@ -89,7 +89,10 @@ export class IdentityProbe {
       if (this.#version !== undefined) this.#unsubscribe();
       else this.#timer = setTimeout(() => this.#unsubscribe(), VERSION_WAIT_MS);
     } else if (packet.cmd === "publish" && packet.topic.startsWith("$SYS/")) {
-      this.#version ??= Buffer.from(packet.payload).toString("utf8").slice(0, 200);
+      // EMQX names itself in the topic ($SYS/brokers/<node>/version) and puts only the number in the payload.
+      const text = Buffer.from(packet.payload).toString("utf8").slice(0, 200);
+      this.#version ??=
+        packet.topic.startsWith("$SYS/brokers/") && !/emqx/i.test(text) ? `EMQX ${text}` : text;
       if (this.#subacked) this.#unsubscribe();
     } else if (packet.cmd === "unsuback" && packet.messageId === 2) {
       this.stop();
@@ -98,6 +101,12 @@ export class IdentityProbe {
 
   /** Ends the exchange with what is known (the deadline passed, or the connection closed). */
   stop(): void {
+    if (this.#finished) return;
+    // Whatever happened, a persistent session keeps none of the probe's subscriptions (sent before DISCONNECT).
+    if (!this.#unsubscribing && !this.#stream.destroyed) {
+      this.#unsubscribing = true;
+      this.#write({ cmd: "unsubscribe", messageId: 2, unsubscriptions: this.#topics });
+    }
     if (this.#finished) return;
     this.#finished = true;
     clearTimeout(this.#timer);

@@ -46,8 +46,8 @@ describe("BrokerNodes", () => {
     );
     nodes.connected(1);
     nodes.dropped(1); // b went away
-    nodes.connected(0); // a works: b is checked at once
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    nodes.connected(0); // a works: b is checked within a second
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     expect(checked).toEqual(["b"]);
     expect(nodes.list.map((n) => n.state)).toEqual(["connected", "down"]);
     expect(reported).toEqual([
@@ -78,6 +78,23 @@ describe("BrokerNodes", () => {
     expect(reported).toEqual([]);
     nodes.connected(1); // now b works: a's failure is reported
     expect(reported.map((f) => f.code)).toEqual(["BROKER_NODE_DOWN"]);
+    nodes.close();
+  });
+
+  it("checks only the entries it used or tried, never one it has not gone to", async () => {
+    const checked: string[] = [];
+    const nodes = new BrokerNodes(
+      await urls("mqtt://a:1883", "mqtt://b:1883", "mqtt://c:1883"),
+      (url) => {
+        checked.push(url.host);
+        return Promise.resolve(undefined);
+      },
+      () => undefined,
+    );
+    nodes.connected(0);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(checked).toEqual([]);
+    expect(nodes.list.map((n) => n.state)).toEqual(["connected", "unknown", "unknown"]);
     nodes.close();
   });
 });

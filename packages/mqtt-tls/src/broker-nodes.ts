@@ -108,13 +108,19 @@ export class BrokerNodes {
     return (index + 1) % count;
   }
 
-  /** The client connected through entry `index`: entries found down meanwhile are reported, and checked. */
+  /**
+   * The client connected through entry `index`: entries found down meanwhile are reported, and checked. Only the
+   * entries this client used or tried are checked (a fleet does not check every node it never went to); the first
+   * check of one it left comes within a second, spread, so a fleet that moved does not check all at once.
+   */
   connected(index: number): void {
     this.#set(index, "connected", undefined);
     for (const [i, node] of this.#nodes.entries()) {
       if (i === index) continue;
       if (node.state === "down") this.#reportDown(i);
-      if (node.state !== "up") this.#scheduleCheck(i, node.state === "unknown" ? 0 : undefined);
+      if (node.state === "down") this.#scheduleCheck(i);
+      else if (node.state === "unknown" && node.since !== undefined)
+        this.#scheduleCheck(i, Math.round(Math.random() * 1000));
     }
   }
 
@@ -179,13 +185,16 @@ export class BrokerNodes {
     node.timer = setTimeout(() => {
       node.timer = undefined;
       if (this.#closed || this.connectedIndex === undefined || this.connectedIndex === index) return;
-      void this.#check(node.url).then((finding) => {
-        if (this.#closed || node.state === "connected") return;
-        if (finding) {
-          this.failed(index, finding);
-          this.#scheduleCheck(index);
-        } else this.#set(index, "up", undefined);
-      });
+      void this.#check(node.url)
+        .then((finding) => {
+          if (this.#closed || node.state === "connected") return;
+          if (finding) {
+            this.failed(index, finding);
+            this.#scheduleCheck(index);
+          } else this.#set(index, "up", undefined);
+        })
+        // A check that throws (or a listener that does) says nothing of the node: it is simply not checked again.
+        .catch(() => undefined);
     }, delay);
     node.timer.unref();
   }

@@ -195,9 +195,12 @@ export class SecureClient extends EventEmitter<{
     let permanent = false;
     if (wasConnected) {
       // A dropped connection moves on to the next entry of a broker list at once: the node may be gone, and its
-      // health is checked from the next one. Messages in flight are sent again there.
-      this.#nodes.dropped(index);
-      transport.moveTo(this.#nodes.next(index));
+      // health is checked from the next one. Messages in flight are sent again there. A close this client planned
+      // (a TLS session renewal, a CRL refresh) comes back to the same node.
+      if (!this.#renewal.planned) {
+        this.#nodes.dropped(index);
+        transport.moveTo(this.#nodes.next(index));
+      }
     } else {
       const finding = await diagnoseFailure(
         transport.attempt,

@@ -21,6 +21,8 @@ const FAILURE_EVENTS: Partial<
   CIPHER_MISMATCH: ["tls", "TLS_CIPHER_REFUSED", "alarm"],
   TLS_EXPECTED: ["tls", "TLS_NOT_USED", "alarm"],
   NOT_TLS: ["tls", "TLS_NOT_OFFERED", "alarm"],
+  MQTT_VERSION_UNSUPPORTED: ["connection", "MQTT_VERSION_REFUSED", "alarm"],
+  CLIENT_IDENTITY_UNKNOWN: ["certificate", "OWN_IDENTITY_UNKNOWN", "alarm"],
 };
 
 /** Codes after which retrying at once cannot help: wait the maximum backoff instead of a retry storm. */
@@ -39,6 +41,8 @@ const PERMANENT: ReadonlySet<FindingCode> = new Set<FindingCode>([
   "TLS_EXPECTED",
   "NOT_TLS",
   "MQTT_CONNECT_REFUSED",
+  "MQTT_VERSION_UNSUPPORTED",
+  "CLIENT_IDENTITY_UNKNOWN",
 ]);
 
 /**

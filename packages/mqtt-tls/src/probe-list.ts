@@ -24,8 +24,9 @@ export interface BrokerListProbe extends ProbeResult {
 
 /**
  * {@link probe} for every entry of the broker list, in order (each within the deadline). The report's findings:
- * when an entry connected, each entry that failed is a `BROKER_NODE_DOWN` warning naming its own diagnosis; when
- * none did, each entry's diagnosis (the first entry's leads). With one URL it is {@link probe} with `nodes[]`.
+ * when an entry connected, each entry that cannot be reached is a `BROKER_NODE_DOWN` warning naming its own
+ * diagnosis, and one that answers but fails (a certificate, a refusal: possibly not the broker it claims to be)
+ * keeps its error, at its `broker.url[i]`; when none connected, each entry's diagnosis (the first entry's leads). With one URL it is {@link probe} with `nodes[]`.
  *
  * @example
  * ```ts
@@ -43,7 +44,7 @@ export async function probeBrokerList(
   // One after the other: the same clientId at two nodes of one cluster at once would take its own session over.
   const results: ProbeResult[] = [];
   for (let urlIndex = 0; urlIndex < count; urlIndex++)
-    results.push(await probe(loaded, { ...options, urlIndex }));
+    results.push(await probe(loaded, { identify: true, ...options, urlIndex }));
   const nodes = results.map((result): NodeProbe => ({
     url: result.url,
     connected: result.connected,
@@ -60,7 +61,15 @@ export async function probeBrokerList(
       ? distinct(results.flatMap((r) => r.findings))
       : [
           ...results.flatMap((r, i) =>
-            r.connected || !r.attempted ? [] : [nodeDown(r, i, up[0]!.url, count > 1)],
+            r.connected || !r.attempted
+              ? []
+              : UNREACHABLE.has(r.findings[0]?.code ?? "BROKER_UNREACHABLE")
+                ? [nodeDown(r, i, up[0]!.url, count > 1)]
+                : // A node that answers but fails TLS or MQTT (a certificate, a refusal) is an error of its own.
+                  r.findings.map((f) => ({
+                    ...f,
+                    path: count > 1 ? `broker.url[${i}]` : (f.path ?? "broker.url"),
+                  })),
           ),
           ...distinct(up.flatMap((r) => r.findings)),
         ];
@@ -74,6 +83,9 @@ export async function probeBrokerList(
     ...(brokerKind ? { brokerKind } : {}),
   };
 }
+
+/** Diagnoses that only say a node is not there: while another works, that is a warning. */
+const UNREACHABLE: ReadonlySet<string> = new Set(["BROKER_UNREACHABLE", "CONNECT_TIMEOUT"]);
 
 /** Findings of several entries, each code and message once (two entries refused alike are one finding). */
 function distinct(findings: readonly Finding[]): Finding[] {

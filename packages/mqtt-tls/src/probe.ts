@@ -49,7 +49,7 @@ export interface ProbeResult {
   readonly elapsedMs: number;
   /** The URL probed. */
   readonly url: string;
-  /** When connected (by {@link probe}): which broker it is, where it can tell, and the highest QoS it grants. */
+  /** When connected with `identify`: which broker it is, where it can tell, and the highest QoS it grants. */
   readonly broker?: BrokerIdentity;
 }
 
@@ -59,6 +59,11 @@ export interface ProbeOptions extends ValidateOptions {
   timeoutMs?: number;
   /** Which of the config's broker URLs. @default the first */
   urlIndex?: number;
+  /**
+   * After an accepted CONNECT, ask the broker who it is (`result.broker`): subscribe to its `$SYS` version topics
+   * and a throwaway topic at QoS 2, then unsubscribe. `mqtt-tls doctor` does. @default false
+   */
+  identify?: boolean;
 }
 
 interface Attempt {
@@ -381,7 +386,13 @@ export async function probe(config: unknown, options: ProbeOptions = {}): Promis
       url: url.display,
     };
   }
-  return probeUrl(resolved, url, options.timeoutMs ?? resolved.config.broker.connectTimeoutMs, loaded, true);
+  return probeUrl(
+    resolved,
+    url,
+    options.timeoutMs ?? resolved.config.broker.connectTimeoutMs,
+    loaded,
+    options.identify ?? false,
+  );
 }
 
 /**

@@ -307,8 +307,11 @@ function matrix(kind: Kind): void {
 
     it("tells which broker it is from its $SYS version, and that it grants QoS 2", async () => {
       await using broker = await start(kind, {});
-      const result = await probe({ broker: { url: broker.url }, security: { trustStore: [pki.caFile] } });
+      const config = { broker: { url: broker.url }, security: { trustStore: [pki.caFile] } };
+      const result = await probe(config, { identify: true });
       expect(result).toMatchObject({ connected: true, findings: [], broker: { kind, maxQos: 2 } });
+      // Only when asked: a plain probe sends nothing after CONNACK.
+      expect((await probe(config)).broker).toBeUndefined();
       expect(result.broker!.version).toMatch(new RegExp(`^${kind} version \\d`));
     });
 

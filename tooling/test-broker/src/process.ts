@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { createWaiters } from "@proj/dev-broker";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 
 /** Server processes tests started and that still run; killed when the test process exits, even if a test forgot `close()`. */
@@ -60,4 +61,32 @@ export async function freePort(host: string): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * Waits until a started server says it is ready (`ready` matches its output), and keeps the end of its output for
+ * errors. Rejects when it exits first or after `timeoutMs`, with what it printed.
+ */
+export async function waitUntilReady(
+  child: ChildProcess,
+  ready: RegExp,
+  what: string,
+  timeoutMs: number,
+  keep = 8000,
+): Promise<{ log(): string }> {
+  let log = "";
+  const { notify, waitFor } = createWaiters();
+  for (const pipe of [child.stdout, child.stderr])
+    pipe?.on("data", (chunk: Buffer) => {
+      log = (log + chunk.toString("utf8")).slice(-keep);
+      notify();
+    });
+  child.once("exit", () => notify());
+  const started = await waitFor(
+    () => (ready.test(log) ? true : child.exitCode !== null || child.signalCode !== null ? false : undefined),
+    timeoutMs,
+    () => new Error(`${what} did not start in time:\n${log.slice(-4000)}`),
+  );
+  if (!started) throw new Error(`${what} exited:\n${log.slice(-4000)}`);
+  return { log: () => log };
 }

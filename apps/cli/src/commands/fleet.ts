@@ -100,7 +100,7 @@ export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<nu
         ["session reuse", `${report.sessionReuse.resumed}/${report.sessionReuse.total} resumed`],
         [
           "messages",
-          `${report.messages} (${report.messagesPerSecond}/s)${report.lost !== undefined ? `, ${report.received} received by the monitor, ${report.lost} lost` : ""}`,
+          `${report.messages} (${report.messagesPerSecond}/s)${report.lost !== undefined ? `, ${report.received} received by the monitor, ${report.lost} lost` : report.monitorError !== undefined ? `; not counted at the receiving end: ${report.monitorError}` : ""}`,
         ],
         ["memory", `${report.memoryPerConnectionKiB} KiB per connection (RSS)`],
         [

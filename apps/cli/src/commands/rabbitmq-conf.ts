@@ -39,7 +39,7 @@ export async function rabbitmqConf(options: RabbitMqConfOptions, io: CliIo): Pro
   const port = options.port ?? defaultPort(url);
   const mutual = security.sendClientCertificate;
   const certLogin = mutual && broker.username === undefined;
-  const loopback = url.host === "127.0.0.1" || url.host === "::1";
+  const loopback = url.host === "127.0.0.1" || url.host === "::1" || url.host === "localhost";
   const lines = [
     `# rabbitmq.conf: MQTT over TLS for ${broker.clientId ?? "this client"} → ${url.display}`,
     "# needs the MQTT plugin: rabbitmq-plugins enable rabbitmq_mqtt",

@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { serviceSkipReason } from "../skip.js";
 import { freePort, killOnExit, stop } from "../process.js";
 import { brokerEndpoints, createWaiters, type BrokerEndpoints } from "@proj/dev-broker";
 import type { TestCrl, TestLeaf, TestPki } from "@proj/pki";
@@ -103,9 +104,6 @@ export function findMosquitto(env: NodeJS.ProcessEnv = process.env): string | un
   return undefined;
 }
 
-/** Printers that already showed the reason: once per test file is enough. */
-const printed = new WeakSet<(reason: string) => void>();
-
 /**
  * For `describe.skipIf(mosquittoSkipReason())`: a reason to skip the Mosquitto interop tests when the binary is
  * missing on a developer machine (printed once), and `false` when they must run. With `CI=true` it is always
@@ -115,14 +113,12 @@ export function mosquittoSkipReason(
   env: NodeJS.ProcessEnv = process.env,
   print: (reason: string) => void = console.warn,
 ): string | false {
-  if (findMosquitto(env) !== undefined) return false;
-  if (env.CI === "true" || env.CI === "1") return false;
-  const reason = `Mosquitto interop tests skipped: no mosquitto binary; ${INSTALL_HINT}. (With CI=true they fail instead.)`;
-  if (!printed.has(print)) {
-    printed.add(print);
-    print(reason);
-  }
-  return reason;
+  return serviceSkipReason(
+    findMosquitto(env) !== undefined,
+    `Mosquitto interop tests skipped: no mosquitto binary; ${INSTALL_HINT}`,
+    env,
+    print,
+  );
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {

@@ -3,11 +3,10 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createWaiters } from "@proj/dev-broker";
-import { freePort, killOnExit, stop } from "../process.js";
+import { freePort, killOnExit, stop, waitUntilReady } from "../process.js";
+import { serviceSkipReason } from "../skip.js";
 
 const INSTALL_HINT = "install it with `apt-get install -y postgresql`";
-const printed = new Set<(reason: string) => void>();
 
 /** A PostgreSQL server started for tests. */
 export interface PostgresServer extends AsyncDisposable {
@@ -45,14 +44,12 @@ export function postgresSkipReason(
   env: NodeJS.ProcessEnv = process.env,
   print: (reason: string) => void = console.warn,
 ): string | false {
-  if (findPostgres(env) !== undefined) return false;
-  if (env.CI === "true" || env.CI === "1") return false;
-  const reason = `PostgreSQL tests skipped: no PostgreSQL server binaries; ${INSTALL_HINT}. (With CI=true they fail instead.)`;
-  if (!printed.has(print)) {
-    printed.add(print);
-    print(reason);
-  }
-  return reason;
+  return serviceSkipReason(
+    findPostgres(env) !== undefined,
+    `PostgreSQL tests skipped: no PostgreSQL server binaries; ${INSTALL_HINT}`,
+    env,
+    print,
+  );
 }
 
 /** The user the server runs as: PostgreSQL refuses to run as root, so root starts it as `postgres`. */
@@ -102,23 +99,13 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
     { ...asUser, stdio: ["ignore", "pipe", "pipe"] },
   );
   killOnExit(child);
-  let log = "";
-  const { notify, waitFor } = createWaiters();
-  for (const pipe of [child.stdout, child.stderr]) {
-    pipe.on("data", (chunk: Buffer) => {
-      log = (log + chunk.toString("utf8")).slice(-8000);
-      notify();
-    });
-  }
-  child.once("exit", () => notify());
   try {
-    await waitFor(
-      () => (/ready to accept connections/.test(log) ? true : child.exitCode !== null ? false : undefined),
+    await waitUntilReady(
+      child,
+      /ready to accept connections/,
+      "PostgreSQL",
       options.startTimeoutMs ?? 20_000,
-      () => new Error(`PostgreSQL did not start in time:\n${log}`),
-    ).then((ready) => {
-      if (!ready) throw new Error(`PostgreSQL exited:\n${log}`);
-    });
+    );
   } catch (error) {
     await stop(child);
     await rm(dir, { recursive: true, force: true });

@@ -4,8 +4,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createWaiters } from "@proj/dev-broker";
-import { freePort, killOnExit, killPidOnExit, stop } from "../process.js";
+import { freePort, killOnExit, killPidOnExit, stop, waitUntilReady } from "../process.js";
 import { serviceSkipReason } from "../skip.js";
 
 const INSTALL_HINT = "install it with `apt-get install -y rabbitmq-server`";
@@ -65,7 +64,12 @@ export function rabbitMqSkipReason(
   env: NodeJS.ProcessEnv = process.env,
   print: (reason: string) => void = console.warn,
 ): string | false {
-  return serviceSkipReason(findRabbitMq() !== undefined, "RabbitMQ", INSTALL_HINT, env, print);
+  return serviceSkipReason(
+    findRabbitMq() !== undefined,
+    `RabbitMQ tests skipped: no rabbitmq-server; ${INSTALL_HINT}`,
+    env,
+    print,
+  );
 }
 
 /** Runs a program to its end; rejects with its output when it fails. */
@@ -167,25 +171,13 @@ export async function startRabbitMq(options: RabbitMqOptions): Promise<RabbitMq>
     });
     killOnExit(child);
     children.push(child);
-    let log = "";
-    const { notify, waitFor } = createWaiters();
-    for (const pipe of [child.stdout, child.stderr])
-      pipe.on("data", (chunk: Buffer) => {
-        log = (log + chunk.toString("utf8")).slice(-20_000);
-        notify();
-      });
-    child.once("exit", () => notify());
-    const ready = await waitFor(
-      () =>
-        /Server startup complete/.test(log)
-          ? true
-          : child.exitCode !== null || child.signalCode !== null
-            ? false
-            : undefined,
+    await waitUntilReady(
+      child,
+      /Server startup complete/,
+      `RabbitMQ node ${name}`,
       options.startTimeoutMs ?? 60_000,
-      () => new Error(`RabbitMQ node ${name} did not start in time:\n${log.slice(-4000)}`),
+      20_000,
     );
-    if (!ready) throw new Error(`RabbitMQ node ${name} exited:\n${log.slice(-4000)}`);
     // The script forks the Erlang VM: its PID is in the pid file RabbitMQ wrote.
     const vmPid = Number((await readFile(env.RABBITMQ_PID_FILE!, "utf8")).trim());
     const vm = killPidOnExit(vmPid);

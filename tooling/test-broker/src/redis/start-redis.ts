@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createWaiters } from "@proj/dev-broker";
-import { freePort, killOnExit, stop } from "../process.js";
+import { freePort, killOnExit, stop, waitUntilReady } from "../process.js";
 import { serviceSkipReason } from "../skip.js";
 
 const INSTALL_HINT = "install it with `apt-get install -y redis-server`";
@@ -34,7 +33,12 @@ export function redisSkipReason(
   env: NodeJS.ProcessEnv = process.env,
   print: (reason: string) => void = console.warn,
 ): string | false {
-  return serviceSkipReason(findRedis(env) !== undefined, "Redis", INSTALL_HINT, env, print);
+  return serviceSkipReason(
+    findRedis(env) !== undefined,
+    `Redis tests skipped: no redis-server binary; ${INSTALL_HINT}`,
+    env,
+    print,
+  );
 }
 
 /**
@@ -58,22 +62,8 @@ export async function startRedis(options: { startTimeoutMs?: number } = {}): Pro
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   killOnExit(child);
-  let log = "";
-  const { notify, waitFor } = createWaiters();
-  for (const pipe of [child.stdout, child.stderr]) {
-    pipe.on("data", (chunk: Buffer) => {
-      log = (log + chunk.toString("utf8")).slice(-8000);
-      notify();
-    });
-  }
-  child.once("exit", () => notify());
   try {
-    const ready = await waitFor(
-      () => (/Ready to accept connections/.test(log) ? true : child.exitCode !== null ? false : undefined),
-      options.startTimeoutMs ?? 10_000,
-      () => new Error(`Redis did not start in time:\n${log}`),
-    );
-    if (!ready) throw new Error(`Redis exited:\n${log}`);
+    await waitUntilReady(child, /Ready to accept connections/, "Redis", options.startTimeoutMs ?? 10_000);
   } catch (error) {
     await stop(child);
     throw error;
