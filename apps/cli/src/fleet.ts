@@ -98,6 +98,8 @@ export interface FleetReport {
   lost?: number;
   /** Why the monitor could not count (its certificate refused, no right to subscribe): no `lost` then. */
   monitorError?: string;
+  /** The first 20 acknowledged messages the monitor never received, as `topic payload`. */
+  lostMessages?: string[];
 }
 
 const exists = (path: string) =>
@@ -221,6 +223,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const qos = options.qos ?? 0;
   // Messages carry the run's id: the monitor counts this run's only (a broker may hold an earlier run's).
   const run = monitor?.run ?? "";
+  const acknowledged: string[] | undefined = monitor ? [] : undefined;
   const intervalMs = 1000 / options.rate;
   // Each device sends `rate` a second for the duration: the first at once, so 10 s at 1/s is 10 messages, not 9.
   const perDevice = Math.round(options.durationSeconds * options.rate);
@@ -234,10 +237,16 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       sent++;
       // A QoS 0 message while the device is offline is dropped by the client: it is not counted as sent.
       if (qos === 0 && client.state !== "connected") return true;
+      const topic = `fleet/${i}/telemetry`;
+      const payload = `{"seq":${sent},"run":"${run}"}`;
       const sending: Promise<void> = client
-        .publish(`fleet/${i}/telemetry`, `{"seq":${sent},"run":"${run}"}`, { qos })
+        .publish(topic, payload, { qos })
         .then(
-          () => void messages++,
+          () => {
+            messages++;
+            // With a monitor, what was acknowledged is kept, to name what it never received.
+            acknowledged?.push(`${topic} ${payload}`);
+          },
           () => undefined,
         )
         .finally(() => pending.delete(sending));
@@ -269,7 +278,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const publishMs = performance.now() - publishStart;
   // Devices still away when publishing ended are waited for a little: their reconnect is part of the report.
   await outages.settled(10_000);
-  const received = await monitor?.caughtUp(messages, 3000);
+  const received = await monitor?.caughtUp(messages, 5000);
+  const lostMessages = monitor && acknowledged ? monitor.missing(acknowledged).slice(0, 20) : [];
 
   let reconnectAllMs: number | undefined;
   if (options.reconnect && clients.length > 0) {
@@ -332,6 +342,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       allBackMs: round(reconnects.allBackMs),
     },
     ...(received !== undefined ? { received, lost: Math.max(0, messages - received) } : {}),
+    ...(lostMessages.length > 0 ? { lostMessages } : {}),
     ...(monitorError !== undefined ? { monitorError } : {}),
   };
 }
@@ -416,6 +427,8 @@ async function startMonitor(
 ): Promise<{
   run: string;
   caughtUp(expected: number, quietMs: number): Promise<number>;
+  /** Which of these messages (`topic payload`) it never received. */
+  missing(messages: readonly string[]): string[];
   close(): Promise<void>;
 }> {
   const [identity] = await fleetCertificates(options.pkiDir, 1, "fleet-monitor");
@@ -465,6 +478,7 @@ async function startMonitor(
       ).catch(() => undefined);
       await clean?.end();
     },
+    missing: (messages) => messages.filter((message) => !seen.has(message)),
     async caughtUp(expected, quietMs) {
       // A loaded broker delivers late, not never: wait while messages still come, until `quietMs` without one
       // (at most a minute).

@@ -304,10 +304,18 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     await obs.quiet(600);
     expect(values).toEqual([21, 22]);
     expect(eventsOf(scada, "SEQ_GAP")).toHaveLength(0);
-    expect(obs.of("NCMD", "seq-node")).toHaveLength(0);
+    // No rebirth was asked for the reordering; only a host that reconnected (its keepalive missed on a loaded
+    // machine) asks every node for one, by design.
+    const rebirthsFor = (reason: RegExp) =>
+      eventsOf(scada, "REBIRTH_REQUESTED").filter((e) =>
+        reason.test(String((e as { reason?: string }).reason)),
+      );
+    expect(rebirthsFor(/^(?!the host reconnected)/)).toHaveLength(0);
+    if (rebirthsFor(/the host reconnected/).length === 0) expect(obs.of("NCMD", "seq-node")).toHaveLength(0);
     // tck-id-operational-behavior-host-reordering-rebirth: 3 never comes
+    const from = obs.seen.length;
     await node.data(4, 24);
-    const ncmd = await obs.next((m) => m.parsed?.type === "NCMD");
+    const ncmd = await obs.next((m) => m.parsed?.type === "NCMD", undefined, from);
     expect(eventsOf(scada, "SEQ_GAP")).toMatchObject([{ node: "seq-node", expected: 3, received: 4 }]);
     expect(values).toEqual([21, 22]); // what came after the gap is not taken as current
     // Until the rebirth, the node's values are not known to be current.
@@ -324,7 +332,7 @@ describe.skipIf(skipMosquitto)("primary host application on Mosquitto over mutua
     expect(rebirth.seq).toBeUndefined();
     expect(rebirth.timestamp).toBeTypeOf("number");
     expect(rebirth.metrics).toMatchObject([{ name: "Node Control/Rebirth", value: true }]);
-    await expect.poll(() => eventsOf(scada, "REBIRTH_REQUESTED").length).toBe(1);
+    await expect.poll(() => rebirthsFor(/did not arrive within 400 ms/).length).toBe(1);
   });
 
   it("asks for a rebirth when DATA comes from a node or device it has no birth for", async () => {

@@ -153,7 +153,7 @@ async function serve(
     throw error;
   });
   io.stdout(
-    `${c.bold("mqtt-tls dev broker")} listening on ${running.url}${running.cluster ? ` (cluster node ${running.cluster.nodeId} on ${redisShown(running.cluster.redis)})` : ""}\n` +
+    `${c.bold("mqtt-tls dev broker")} listening on ${running.url}${running.cluster ? ` (cluster node ${running.cluster.nodeId} on ${line(running.cluster.redis)})` : ""}\n` +
       `    CA ${join(dir, "ca.crt")}, server certificate for ${serverName}, client certificates ${options.requireClientCert ? "required" : "optional"}\n` +
       (temporary
         ? `    a client certificate to try: ${join(dir, "client-chain.crt")} with ${join(dir, "client.key")}\n`
@@ -173,9 +173,4 @@ async function serve(
   await running.close();
   io.stdout("broker stopped\n");
   return 0;
-}
-
-/** A Redis URL without its password. */
-function redisShown(url: string): string {
-  return line(url.replace(/\/\/([^@/]*)@/, "//"));
 }

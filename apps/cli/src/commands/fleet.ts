@@ -60,6 +60,7 @@ export async function fleet(options: FleetCommandOptions, io: CliIo): Promise<nu
       if (io.isTty && done === total) io.stderr("\n");
     },
   });
+  for (const message of report.lostMessages ?? []) io.stderr(`lost: ${message}\n`);
   // A QoS 1 message acknowledged and never delivered is a failure of the run, as a device that never connected is.
   const failed =
     Object.values(report.failures).reduce((a, b) => a + b, 0) +
