@@ -1,6 +1,7 @@
 import { createFinding, type Finding } from "@proj/findings";
 import { isLoadedConfig, loadConfig } from "@proj/security-config";
 import type { BrokerKind } from "./broker-identity.js";
+import type { CertificateSummary } from "./diagnose.js";
 import { probe, type ProbeOptions, type ProbeResult } from "./probe.js";
 
 /** One entry of a broker list, as {@link probeBrokerList} found it. */
@@ -109,4 +110,45 @@ function nodeDown(result: ProbeResult, index: number, working: string, list: boo
       remedy: cause?.remedy ?? `Bring ${result.url} back, or take it out of the broker list.`,
     },
   );
+}
+
+/** The `connection` part of a doctor's answer (`mqtt-tls doctor --json`, the Node-RED doctor). */
+export interface DoctorConnection {
+  attempted: boolean;
+  connected: boolean;
+  tlsVersion?: string;
+  cipher?: string;
+  /** The broker's chain, leaf first, without the PEM. */
+  serverChain?: Omit<CertificateSummary, "pem">[];
+  elapsedMs: number;
+  /** Which broker it is, where it can be told apart. */
+  brokerKind?: BrokerKind;
+  /** Every entry of the broker list, in order (when a connection was attempted). */
+  nodes?: NodeProbe[];
+}
+
+/**
+ * What a doctor reports of its live check, from {@link probeBrokerList}'s result: the one shape the CLI and the
+ * Node-RED doctor answer with.
+ *
+ * @example
+ * ```ts
+ * const result = await probeBrokerList({ broker: { url: "mqtts://10.0.0.5:8883" }, security: { trustStore: ["ca.pem"] } });
+ * console.log(JSON.stringify(doctorConnection(result)));
+ * ```
+ */
+export function doctorConnection(result: BrokerListProbe): DoctorConnection {
+  const tls = result.tlsInfo;
+  return {
+    attempted: result.attempted,
+    connected: result.connected,
+    ...(tls?.protocol ? { tlsVersion: tls.protocol } : {}),
+    ...(tls?.cipher ? { cipher: tls.cipher } : {}),
+    ...(tls && tls.peerChain.length > 0
+      ? { serverChain: tls.peerChain.map(({ pem: _pem, ...summary }) => summary) }
+      : {}),
+    elapsedMs: result.elapsedMs,
+    ...(result.brokerKind ? { brokerKind: result.brokerKind } : {}),
+    ...(result.attempted ? { nodes: [...result.nodes] } : {}),
+  };
 }

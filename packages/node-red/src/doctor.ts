@@ -7,7 +7,7 @@ import {
   type Finding,
   type FindingCode,
 } from "@proj/findings";
-import { probeBrokerList } from "@proj/mqtt-tls";
+import { doctorConnection, probeBrokerList } from "@proj/mqtt-tls";
 import { loadConfig, withRules, type LoadedConfig } from "@proj/security-config";
 import { configFromBrokerNode, type BrokerCredentials, type BuiltConfig } from "./broker-config.js";
 import { readCoreBroker, type CoreBrokerCredentials, type CoreTlsCredentials } from "./core-nodes.js";
@@ -107,14 +107,7 @@ export async function diagnoseBroker(
       timeoutMs,
     });
     findings = mergeLiveFindings(findings, linkCauses(built.findings, result.findings));
-    connection = {
-      attempted: result.attempted,
-      connected: result.connected,
-      ...(result.tlsInfo?.protocol ? { tlsVersion: result.tlsInfo.protocol } : {}),
-      elapsedMs: result.elapsedMs,
-      ...(result.brokerKind ? { brokerKind: result.brokerKind } : {}),
-      ...(result.attempted ? { nodes: [...result.nodes] } : {}),
-    };
+    connection = doctorConnection(result);
   }
   const ok = !hasErrors(findings) && (options.offline === true || connection?.connected === true);
   return { ok, findings, ...(connection ? { connection } : {}) };

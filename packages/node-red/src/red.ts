@@ -1,5 +1,5 @@
 import type { Finding } from "@proj/findings";
-import type { BrokerKind, NodeProbe } from "@proj/mqtt-tls";
+import type { DoctorConnection } from "@proj/mqtt-tls";
 
 /**
  * The part of Node-RED's runtime API these nodes use (the `RED` object a node module receives), typed here so the
@@ -86,14 +86,5 @@ export interface RedNode {
 export interface DoctorAnswer {
   ok: boolean;
   findings: Finding[];
-  connection?: {
-    attempted: boolean;
-    connected: boolean;
-    tlsVersion?: string;
-    elapsedMs: number;
-    /** Which broker it is, where it can be told apart. */
-    brokerKind?: BrokerKind;
-    /** Every entry of the broker list, in order. */
-    nodes?: NodeProbe[];
-  };
+  connection?: DoctorConnection;
 }

@@ -8,7 +8,7 @@ import {
   summarizeFindings,
   type Finding,
 } from "@proj/findings";
-import type { BrokerKind, CertificateSummary, NodeProbe } from "@proj/mqtt-tls";
+import type { DoctorConnection } from "@proj/mqtt-tls";
 import { PROFILES, withRules } from "@proj/security-config";
 import { loadConfigWithStore } from "../store.js";
 import { resolve } from "node:path";
@@ -32,18 +32,7 @@ export interface DoctorOptions {
 export interface DoctorReport {
   ok: boolean;
   findings: Finding[];
-  connection?: {
-    attempted: boolean;
-    connected: boolean;
-    tlsVersion?: string;
-    cipher?: string;
-    serverChain?: Omit<CertificateSummary, "pem">[];
-    elapsedMs: number;
-    /** Which broker it is, where it can be told apart. */
-    brokerKind?: BrokerKind;
-    /** Every entry of the broker list, in order. */
-    nodes?: NodeProbe[];
-  };
+  connection?: DoctorConnection;
 }
 
 /**
@@ -113,25 +102,14 @@ export async function doctor(options: DoctorOptions, io: CliIo): Promise<number>
       const target = adapter ? loadedAsDevice(adapter, loaded).loaded : loaded;
       const timeoutMs = options.timeout ?? resolved.config.broker.connectTimeoutMs;
       // The MQTT stack loads only for a live check: --offline starts faster.
-      const { probeBrokerList } = await import("@proj/mqtt-tls");
+      const { doctorConnection, probeBrokerList } = await import("@proj/mqtt-tls");
       if (resolved.urls[0] && resolved.urls[0].tls === resolved.config.security.enableTls)
         progress(io)(
           `Connecting to ${resolved.urls.length > 1 ? `each of ${resolved.urls.length} brokers, from ` : ""}${escapeControl(shownUrl)}${adapter ? ` as ${adapter.name} would` : ""} (deadline ${Math.round(timeoutMs / 100) / 10} s${resolved.urls.length > 1 ? " each" : ""})`,
         );
       const result = await probeBrokerList(target, { timeoutMs });
       findings = mergeLiveFindings(findings, result.findings);
-      connection = {
-        attempted: result.attempted,
-        connected: result.connected,
-        ...(result.tlsInfo?.protocol ? { tlsVersion: result.tlsInfo.protocol } : {}),
-        ...(result.tlsInfo?.cipher ? { cipher: result.tlsInfo.cipher } : {}),
-        ...(result.tlsInfo && result.tlsInfo.peerChain.length > 0
-          ? { serverChain: result.tlsInfo.peerChain.map(({ pem: _pem, ...summary }) => summary) }
-          : {}),
-        elapsedMs: result.elapsedMs,
-        ...(result.brokerKind ? { brokerKind: result.brokerKind } : {}),
-        ...(result.attempted ? { nodes: [...result.nodes] } : {}),
-      };
+      connection = doctorConnection(result);
       connectedUrl = result.url;
     }
   }
